@@ -1,7 +1,63 @@
 package dev.pml4.cli;
 
-public final class Main {
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code pml4}: the command line. Exit statuses are BOOT.md's ("How a run ends"). */
+@Command(name = "pml4", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {
+                "Boots a small freestanding x86-64 kernel and shows the memory-management unit at work:",
+                "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
+                ""},
+        subcommands = {RunCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
+                "  0  the guest halted with interrupts off (it powered off)",
+                "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
+                "  2  the command line or the image was refused",
+                "  4  triple fault",
+                "  6  the instruction limit was reached",
+                "  8  an internal error of pml4 (a bug)"})
+public final class Main implements Runnable {
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_INTERNAL = 8;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "Missing command: try 'pml4 run IMAGE'");
+    }
+
     public static void main(String[] args) {
-        System.out.println("pml4");
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns the exit status (tests call this instead of main). */
+    public static int execute(String... args) {
+        CommandLine cli = commandLine();
+        return cli.execute(args);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExitCodeExceptionMapper(t -> EXIT_INTERNAL);
+        cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);
+        cli.getSubcommands().values().forEach(c -> c.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE));
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("pml4: internal error: " + e);
+            e.printStackTrace(commandLine.getErr());
+            commandLine.getErr().println("This is a bug in pml4: please report it with the guest image and the command line.");
+            return EXIT_INTERNAL;
+        });
+        return cli;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"pml4 " + (v != null ? v : "(development build)")};
+        }
     }
 }

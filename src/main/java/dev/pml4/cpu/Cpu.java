@@ -1,0 +1,314 @@
+package dev.pml4.cpu;
+
+import dev.pml4.devices.PortBus;
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.unicorn.DescriptorRegister;
+import dev.pml4.ffi.unicorn.MemoryAccess;
+import dev.pml4.ffi.unicorn.UcError;
+import dev.pml4.ffi.unicorn.Unicorn;
+import dev.pml4.ffi.unicorn.X86Reg;
+import dev.pml4.machine.BootState;
+import dev.pml4.machine.PhysicalMemory;
+import dev.pml4.mmu.AccessMode;
+import dev.pml4.mmu.AccessType;
+import dev.pml4.mmu.Mmu;
+import dev.pml4.mmu.PagingState;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.function.Consumer;
+
+/**
+ * The processor in precise mode (DESIGN.md): Unicorn executes every instruction with a Java hook in
+ * front of it. The hook counts instructions (virtual time), and hands the few sensitive ones to
+ * {@link SystemInstructions} before they run; memory hooks turn the engine's misses into TLB
+ * lookups and page walks; port hooks reach the devices.
+ */
+public final class Cpu {
+    /** RFLAGS bits (SDM Vol. 1 3.4.3). */
+    static final long RFLAGS_IF = 1L << 9;
+    static final long RFLAGS_AC = 1L << 18;
+
+    private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    final Unicorn engine;
+    final PhysicalMemory memory;
+    final Mmu mmu;
+    final ControlRegisters control;
+    final PortBus ports;
+    final Consumer<String> warnings;
+    final SystemInstructions system;
+    private final MemorySegment ram;
+    private final long instructionLimit;
+
+    /** Retired instructions: pml4's clock. */
+    long instructions;
+    int cpl;
+    private StopReason stop;
+    private ArchitecturalException pending;
+    private long pendingRip;
+
+    // The code page last fetched from, so that classifying an instruction costs a RAM read.
+    private long codePage = -1;
+    private long codeFrame;
+
+    public Cpu(Unicorn engine, PhysicalMemory memory, Mmu mmu, ControlRegisters control, PortBus ports,
+               Capstone capstone, long instructionLimit, Consumer<String> warnings) {
+        this.engine = engine;
+        this.memory = memory;
+        this.mmu = mmu;
+        this.control = control;
+        this.ports = ports;
+        this.warnings = warnings;
+        this.instructionLimit = instructionLimit <= 0 ? Long.MAX_VALUE : instructionLimit;
+        this.ram = memory.ramSlice(0, memory.ramSize());
+        this.system = new SystemInstructions(this, capstone);
+        engine.hookCode(1, 0, this::onInstruction);
+        engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
+        engine.hookPortIn(ports::in);
+        engine.hookPortOut(ports::out);
+        engine.hookInterrupts(this::onEngineInterrupt);
+        engine.hookInvalidInstructions(this::onInvalidInstruction);
+    }
+
+    /** The mapper through which the MMU keeps Unicorn's address space equal to the resident TLB entries. */
+    public static dev.pml4.mmu.PageMapper pageMapper(Unicorn engine, PhysicalMemory memory, Consumer<String> warnings) {
+        return new EnginePageMapper(engine, memory, warnings);
+    }
+
+    /** The debug-exit port was written: the run ends after this instruction. */
+    public void debugExit(int value) {
+        stop(new StopReason.DebugExit(value));
+    }
+
+    public long instructions() {
+        return instructions;
+    }
+
+    public int cpl() {
+        return cpl;
+    }
+
+    public ControlRegisters controlRegisters() {
+        return control;
+    }
+
+    /** Puts the processor in the state BOOT.md promises at entry. */
+    public void reset(BootState boot) {
+        control.reset(boot.cr0(), boot.cr3(), boot.cr4(), boot.efer());
+        cpl = 0;
+        for (X86Reg r : X86Reg.GPR_BY_ENCODING) {
+            engine.writeRegister(r, 0);
+        }
+        engine.writeRegister(X86Reg.RSP, boot.rsp());
+        engine.writeRegister(X86Reg.RDI, boot.rdi());
+        engine.writeRegister(X86Reg.RFLAGS, boot.rflags());
+        engine.writeRegister(X86Reg.RIP, boot.rip());
+        mirrorFpuControl();
+        engine.writeDescriptorRegister(X86Reg.GDTR, new DescriptorRegister(0, boot.gdtBase(), boot.gdtLimit(), 0));
+        engine.writeDescriptorRegister(X86Reg.IDTR, new DescriptorRegister(0, 0, 0, 0));
+        // Loading a selector reads its descriptor through the engine, so the GDT must be mapped
+        // first: translate it as the processor's own (implicit supervisor) access would.
+        Mmu.AccessResult gdt = mmu.access(boot.gdtBase(), boot.gdtLimit() + 1, AccessType.READ,
+                AccessMode.IMPLICIT_SUPERVISOR, pagingState());
+        if (gdt.fault() != null) {
+            throw new IllegalStateException("the boot GDT is not mapped by the boot page tables: " + gdt.fault());
+        }
+        engine.writeRegister(X86Reg.CS, boot.cs());
+        engine.writeRegister(X86Reg.SS, boot.ss());
+        engine.writeRegister(X86Reg.DS, boot.ds());
+        engine.writeRegister(X86Reg.ES, boot.es());
+        engine.writeRegister(X86Reg.FS, boot.fs());
+        engine.writeRegister(X86Reg.GS, boot.gs());
+        engine.writeRegister(X86Reg.FS_BASE, 0);
+        engine.writeRegister(X86Reg.GS_BASE, 0);
+    }
+
+    /**
+     * Copies the guest's FPU/SSE control bits into the engine's CR0 and CR4 (they decide whether
+     * x87/SSE instructions run or raise #NM/#UD there); the paging bits never go to the engine.
+     */
+    void mirrorFpuControl() {
+        long fpu0 = ControlRegisters.CR0_MP | ControlRegisters.CR0_EM | ControlRegisters.CR0_TS | ControlRegisters.CR0_NE;
+        long engineCr0 = engine.readRegister(X86Reg.CR0);
+        engine.writeRegister(X86Reg.CR0, (engineCr0 & ~fpu0 & ~ControlRegisters.CR0_PG) | (control.cr0() & fpu0) | ControlRegisters.CR0_PE);
+        long fpu4 = ControlRegisters.CR4_OSFXSR | ControlRegisters.CR4_OSXMMEXCPT | ControlRegisters.CR4_OSXSAVE | ControlRegisters.CR4_FSGSBASE;
+        long engineCr4 = engine.readRegister(X86Reg.CR4);
+        engine.writeRegister(X86Reg.CR4, (engineCr4 & ~fpu4) | (control.cr4() & fpu4));
+    }
+
+    public PagingState pagingState() {
+        boolean ac = (control.cr4() & ControlRegisters.CR4_SMAP) != 0 && (engine.readRegister(X86Reg.RFLAGS) & RFLAGS_AC) != 0;
+        return control.pagingState(ac);
+    }
+
+    AccessMode dataMode() {
+        return cpl == 3 ? AccessMode.USER : AccessMode.SUPERVISOR;
+    }
+
+    /** Runs until the guest stops, the limit is reached, or something breaks. */
+    public StopReason run() {
+        int idleStarts = 0;
+        while (stop == null) {
+            long before = instructions;
+            long rip = engine.readRegister(X86Reg.RIP);
+            int err;
+            try {
+                err = engine.start(rip, 0, 0, 0);
+            } catch (Unicorn.HookFailure f) {
+                stop = new StopReason.InternalError("a hook failed at RIP 0x" + Long.toHexString(safeRip()), f.getCause());
+                break;
+            } catch (RuntimeException e) {
+                stop = new StopReason.InternalError("the engine failed at RIP 0x" + Long.toHexString(rip), e);
+                break;
+            }
+            if (stop != null) {
+                break;
+            }
+            if (pending != null) {
+                ArchitecturalException e = pending;
+                pending = null;
+                deliver(e, pendingRip);
+                continue;
+            }
+            if (err != UcError.OK) {
+                stop = new StopReason.InternalError(String.format("the engine stopped with \"%s\" at RIP 0x%x",
+                        Unicorn.errorText(err), safeRip()), null);
+                break;
+            }
+            // A hook that redirected RIP makes the engine return; carry on, unless nothing moves.
+            idleStarts = instructions == before ? idleStarts + 1 : 0;
+            if (idleStarts > 1000) {
+                stop = new StopReason.InternalError(String.format("the engine makes no progress at RIP 0x%x", safeRip()), null);
+            }
+        }
+        return stop;
+    }
+
+    private long safeRip() {
+        try {
+            return engine.readRegister(X86Reg.RIP);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** Ends the run after the current hook. */
+    void stop(StopReason reason) {
+        if (stop == null) {
+            stop = reason;
+        }
+        engine.stop();
+    }
+
+    /**
+     * The instruction at {@code rip} raises {@code e}: it does not retire, and the exception is
+     * delivered once the engine has returned.
+     */
+    void raise(ArchitecturalException e, long rip) {
+        if (pending == null) {
+            pending = e;
+            pendingRip = rip;
+        }
+        engine.writeRegister(X86Reg.RIP, rip);
+        engine.stop();
+    }
+
+    /**
+     * Delivers an exception to the guest. Until delivery through the IDT exists, every exception
+     * ends the run as the triple fault it becomes with no usable IDT.
+     */
+    private void deliver(ArchitecturalException e, long rip) {
+        if (e.vector() == ArchitecturalException.PF) {
+            control.setCr2(e.faultAddress());
+        }
+        DescriptorRegister idtr = engine.readDescriptorRegister(X86Reg.IDTR);
+        String why = idtr.limit() == 0
+                ? "No IDT is loaded (IDTR limit 0), so the exception could not be delivered: #GP, then #DF, then shutdown."
+                : "pml4 does not deliver exceptions through the guest's IDT yet, so any exception ends the run.";
+        stop = new StopReason.TripleFault(e.toString(), rip, control.cr2(), control.cr3(), why);
+    }
+
+    // ---- hooks --------------------------------------------------------------------------------
+
+    private void onInstruction(long rip, int size) {
+        if (++instructions > instructionLimit) {
+            instructions--;
+            engine.writeRegister(X86Reg.RIP, rip); // do not execute it
+            stop(new StopReason.InstructionLimit(instructionLimit, rip));
+            return;
+        }
+        int offset = 0;
+        int b = codeByte(rip);
+        while (SensitiveOpcodes.PREFIX[b] && offset < 14) {
+            b = codeByte(rip + ++offset);
+        }
+        if (!SensitiveOpcodes.ONE_BYTE[b]) {
+            return;
+        }
+        if (b == 0x0f && !SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
+            return;
+        }
+        try {
+            system.execute(rip, size);
+        } catch (ArchitecturalException e) {
+            instructions--;
+            raise(e, rip);
+        }
+    }
+
+    /** A byte of the instruction stream, read from RAM through the engine's current mapping. */
+    private int codeByte(long linear) {
+        long page = linear & ~0xfffL;
+        if (page != codePage) {
+            var chunk = mmu.mappings().chunkAt(linear);
+            if (chunk == null || !chunk.ram()) {
+                // Unmapped between fetch and hook (cannot happen in one instruction): read via the engine.
+                return engine.read(linear, 1)[0] & 0xff;
+            }
+            codePage = page;
+            codeFrame = chunk.physical() + (page - chunk.linear());
+        }
+        return ram.get(BYTE, codeFrame + (linear & 0xfff)) & 0xff;
+    }
+
+    /** Forgets the cached code page (its mapping may have gone). */
+    void codeMappingsChanged() {
+        codePage = -1;
+    }
+
+    private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
+        codePage = -1;
+        AccessType access = type.isFetch() ? AccessType.FETCH : type.isWrite() ? AccessType.WRITE : AccessType.READ;
+        Mmu.AccessResult r = mmu.access(address, size, access, access == AccessType.FETCH ? dataMode() : dataMode(), pagingState());
+        if (r.fault() == null && !r.nonexistentMemory()) {
+            return true;
+        }
+        long rip = engine.readRegister(X86Reg.RIP);
+        if (access != AccessType.FETCH) {
+            instructions--; // the instruction whose data access faulted does not retire
+        }
+        if (r.nonexistentMemory()) {
+            // A fetch from nowhere reads all-ones, which decodes as no valid instruction.
+            raise(ArchitecturalException.ud(String.format("instruction fetch from physical 0x%x, where there is no memory", r.physicalAddress())), rip);
+        } else {
+            var f = r.fault();
+            raise(new ArchitecturalException(ArchitecturalException.PF, f.errorCode(), f.linearAddress(),
+                    String.format("%s %s: %s", access.name().toLowerCase(), String.format("0x%x", f.linearAddress()), f.reason())), rip);
+        }
+        return false;
+    }
+
+    private void onEngineInterrupt(int vector) {
+        // QEMU raised something itself (DESIGN.md fact 1 says it must not): deliver it as ours.
+        long rip = engine.readRegister(X86Reg.RIP);
+        raise(new ArchitecturalException(vector, ArchitecturalException.name(vector).equals("#GP") ? 0 : -1, 0,
+                "raised by the execution engine"), rip);
+    }
+
+    private boolean onInvalidInstruction() {
+        long rip = engine.readRegister(X86Reg.RIP);
+        raise(ArchitecturalException.ud("invalid opcode"), rip);
+        return true;
+    }
+}

@@ -1,0 +1,49 @@
+package dev.pml4.cpu;
+
+/**
+ * Which instructions must not run natively in the engine and are emulated in Java instead (the
+ * engine always runs at QEMU CPL 0 with QEMU's paging off, DESIGN.md). Classification looks at the
+ * opcode bytes after the legacy and REX prefixes (SDM Vol. 2A 2.1 and 2.2.1), so that the per-
+ * instruction hook pays one or two table lookups for the common case.
+ */
+final class SensitiveOpcodes {
+    /** Legacy prefixes (SDM Vol. 2A 2.1.1) and REX (2.2.1). */
+    static final boolean[] PREFIX = new boolean[256];
+    /** One-byte opcodes handled in Java; 0x0F defers to {@link #TWO_BYTE}. */
+    static final boolean[] ONE_BYTE = new boolean[256];
+    /** Second byte of 0x0F-escaped opcodes handled in Java. */
+    static final boolean[] TWO_BYTE = new boolean[256];
+
+    static {
+        for (int b : new int[]{0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3}) {
+            PREFIX[b] = true;
+        }
+        for (int b = 0x40; b <= 0x4f; b++) {
+            PREFIX[b] = true;
+        }
+        ONE_BYTE[0x0f] = true;
+        ONE_BYTE[0xf4] = true; // HLT: ends the run or waits for an interrupt
+        ONE_BYTE[0xcc] = true; // INT3
+        ONE_BYTE[0xcd] = true; // INT n
+        ONE_BYTE[0xf1] = true; // INT1
+        TWO_BYTE[0x01] = true; // group 7: SMSW, LMSW, INVLPG, RDTSCP (others run natively)
+        TWO_BYTE[0x05] = true; // SYSCALL
+        TWO_BYTE[0x06] = true; // CLTS
+        TWO_BYTE[0x07] = true; // SYSRET
+        TWO_BYTE[0x20] = true; // MOV r, CRn
+        TWO_BYTE[0x21] = true; // MOV r, DRn
+        TWO_BYTE[0x22] = true; // MOV CRn, r
+        TWO_BYTE[0x23] = true; // MOV DRn, r
+        TWO_BYTE[0x30] = true; // WRMSR
+        TWO_BYTE[0x31] = true; // RDTSC: virtual time, never the host clock
+        TWO_BYTE[0x32] = true; // RDMSR
+        TWO_BYTE[0x33] = true; // RDPMC
+        TWO_BYTE[0x34] = true; // SYSENTER
+        TWO_BYTE[0x35] = true; // SYSEXIT
+        TWO_BYTE[0x38] = true; // 66 0F 38 82: INVPCID (other 0F 38 run natively)
+
+    }
+
+    private SensitiveOpcodes() {
+    }
+}

@@ -1,0 +1,76 @@
+package dev.pml4.cpu;
+
+/** Why a run ended, and the exit status BOOT.md gives it ("How a run ends"). */
+public sealed interface StopReason {
+    int exitStatus();
+
+    /** One line for people. */
+    String describe();
+
+    /** HLT with interrupts off and nothing pending: the kernel powered off. */
+    record Halted(long rip) implements StopReason {
+        public int exitStatus() {
+            return 0;
+        }
+
+        public String describe() {
+            return String.format("the guest halted with interrupts off at RIP 0x%x", rip);
+        }
+    }
+
+    /** HLT with interrupts on, but no device can ever raise one: the machine would sleep forever. */
+    record Idle(long rip) implements StopReason {
+        public int exitStatus() {
+            return 0;
+        }
+
+        public String describe() {
+            return String.format("the guest halted at RIP 0x%x with interrupts on, but no interrupt source is armed, so it would sleep forever", rip);
+        }
+    }
+
+    /** The guest wrote {@code value} to the debug-exit port. */
+    record DebugExit(int value) implements StopReason {
+        public int exitStatus() {
+            return ((value << 1) | 1) & 0xff;
+        }
+
+        public String describe() {
+            String truncated = ((value << 1) | 1) > 0xff ? " (a process exit status keeps only its low 8 bits)" : "";
+            return String.format("the guest wrote 0x%x to the debug-exit port: exit status %d%s", value, exitStatus(), truncated);
+        }
+    }
+
+    /** A fault while delivering #DF, or an exception nothing can deliver (SDM Vol. 3A 6.15, interrupt 8). */
+    record TripleFault(String chain, long rip, long cr2, long cr3, String why) implements StopReason {
+        public int exitStatus() {
+            return 4;
+        }
+
+        public String describe() {
+            return String.format("triple fault: %s; RIP=0x%x CR2=0x%x CR3=0x%x. %s", chain, rip, cr2, cr3, why);
+        }
+    }
+
+    record InstructionLimit(long limit, long rip) implements StopReason {
+        public int exitStatus() {
+            return 6;
+        }
+
+        public String describe() {
+            return String.format("the instruction limit (%d) was reached at RIP 0x%x; raise it with --max-insns N (0: no limit)", limit, rip);
+        }
+    }
+
+    /** A bug in pml4. */
+    record InternalError(String what, Throwable cause) implements StopReason {
+        public int exitStatus() {
+            return 8;
+        }
+
+        public String describe() {
+            return "internal error: " + what + (cause != null ? " (" + cause + ")" : "")
+                    + ". This is a bug in pml4: please report it with the guest image and the command line.";
+        }
+    }
+}

@@ -1,0 +1,407 @@
+package dev.pml4.cpu;
+
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.capstone.Instruction;
+import dev.pml4.ffi.capstone.Operand;
+import dev.pml4.ffi.unicorn.X86Reg;
+import dev.pml4.mmu.Mmu;
+import dev.pml4.mmu.PagingState;
+import dev.pml4.mmu.Tlb;
+import dev.pml4.mmu.TlbEntry;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sensitive instructions, emulated in Java before the engine would run them: control-register
+ * moves, MSR access, INVLPG, HLT, time-stamp reads and the like. Each method leaves RIP after the
+ * instruction, or throws the {@link ArchitecturalException} the instruction raises (RIP is then left
+ * on it). Instruction semantics cite SDM Vol. 2 (the instruction reference) and Vol. 3A.
+ */
+final class SystemInstructions {
+    // MSR indices, SDM Vol. 4 Table 2-2.
+    static final int IA32_TIME_STAMP_COUNTER = 0x10;
+    static final int IA32_APIC_BASE = 0x1b;
+    static final int IA32_SYSENTER_CS = 0x174;
+    static final int IA32_SYSENTER_ESP = 0x175;
+    static final int IA32_SYSENTER_EIP = 0x176;
+    static final int IA32_PAT = 0x277;
+    static final int IA32_EFER = 0xc0000080;
+    static final int IA32_STAR = 0xc0000081;
+    static final int IA32_LSTAR = 0xc0000082;
+    static final int IA32_CSTAR = 0xc0000083;
+    static final int IA32_FMASK = 0xc0000084;
+    static final int IA32_FS_BASE = 0xc0000100;
+    static final int IA32_GS_BASE = 0xc0000101;
+    static final int IA32_KERNEL_GS_BASE = 0xc0000102;
+    static final int IA32_TSC_AUX = 0xc0000103;
+
+    private final Cpu cpu;
+    private final Capstone capstone;
+    /** MSRs kept in Java, with their reset values (SDM Vol. 4 Table 2-2). */
+    private final Map<Integer, Long> msrs = new java.util.HashMap<>(Map.of(
+            IA32_APIC_BASE, 0xfee00900L, // BSP, xAPIC enabled, default base (SDM Vol. 3A 11.4.4)
+            IA32_PAT, 0x0007040600070406L, // power-up value (SDM Vol. 3A 11.12.4)
+            IA32_SYSENTER_CS, 0L, IA32_SYSENTER_ESP, 0L, IA32_SYSENTER_EIP, 0L,
+            IA32_STAR, 0L, IA32_LSTAR, 0L, IA32_CSTAR, 0L, IA32_FMASK, 0L, IA32_TSC_AUX, 0L));
+    private final long[] debugRegisters = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400};
+    private long tscOffset;
+
+    SystemInstructions(Cpu cpu, Capstone capstone) {
+        this.cpu = cpu;
+        this.capstone = capstone;
+    }
+
+    /** Emulates the sensitive instruction at {@code rip}; instructions in a sensitive group that are harmless run natively. */
+    void execute(long rip, int length) {
+        byte[] bytes = cpu.engine.read(rip, length);
+        int i = 0;
+        boolean rexW = false, rexR = false, rexB = false, opsize = false;
+        for (; i < bytes.length; i++) {
+            int b = bytes[i] & 0xff;
+            if (b >= 0x40 && b <= 0x4f) {
+                rexW = (b & 8) != 0;
+                rexR = (b & 4) != 0;
+                rexB = (b & 1) != 0;
+            } else if (b == 0x66) {
+                opsize = true;
+            } else if (!SensitiveOpcodes.PREFIX[b]) {
+                break;
+            }
+        }
+        int op = bytes[i] & 0xff;
+        long next = rip + length;
+        if (op != 0x0f) {
+            switch (op) {
+                case 0xf4 -> hlt(rip, next);
+                case 0xcc -> throw new ArchitecturalException(ArchitecturalException.BP, -1, 0, "INT3");
+                case 0xcd -> throw new ArchitecturalException(bytes[i + 1] & 0xff, -1, 0, "INT " + (bytes[i + 1] & 0xff));
+                case 0xf1 -> throw new ArchitecturalException(ArchitecturalException.DB, -1, 0, "INT1");
+                default -> throw new IllegalStateException("unclassified opcode 0x" + Integer.toHexString(op));
+            }
+            return;
+        }
+        int op2 = bytes[i + 1] & 0xff;
+        int modrm = i + 2 < bytes.length ? bytes[i + 2] & 0xff : 0;
+        int reg = ((modrm >> 3) & 7) | (rexR ? 8 : 0);
+        int rm = (modrm & 7) | (rexB ? 8 : 0);
+        switch (op2) {
+            case 0x01 -> group7(rip, next, modrm, rm);
+            case 0x06 -> {
+                requireCpl0("CLTS");
+                cpu.control.setCr0(cpu.control.cr0() & ~ControlRegisters.CR0_TS);
+                cpu.mirrorFpuControl();
+                advance(next);
+            }
+            case 0x20 -> {
+                requireCpl0("MOV from CR" + reg);
+                writeGpr(rm, readCr(reg));
+                advance(next);
+            }
+            case 0x22 -> {
+                requireCpl0("MOV to CR" + reg);
+                writeCr(reg, readGpr(rm));
+                advance(next);
+            }
+            case 0x21 -> {
+                requireCpl0("MOV from DR" + reg);
+                writeGpr(rm, debugRegisters[debugIndex(reg)]);
+                advance(next);
+            }
+            case 0x23 -> {
+                requireCpl0("MOV to DR" + reg);
+                debugRegisters[debugIndex(reg)] = readGpr(rm);
+                advance(next);
+            }
+            case 0x30 -> {
+                requireCpl0("WRMSR");
+                int msr = (int) readGpr(1);
+                wrmsr(msr, (readGpr(2) << 32) | (readGpr(0) & 0xffffffffL));
+                advance(next);
+            }
+            case 0x32 -> {
+                requireCpl0("RDMSR");
+                long v = rdmsr((int) readGpr(1));
+                writeGpr(0, v & 0xffffffffL);
+                writeGpr(2, v >>> 32);
+                advance(next);
+            }
+            case 0x31 -> {
+                rdtsc(next);
+            }
+            case 0x33 -> {
+                if (cpu.cpl != 0 && (cpu.control.cr4() & ControlRegisters.CR4_PCE) == 0) {
+                    throw ArchitecturalException.gp("RDPMC at CPL 3 with CR4.PCE = 0");
+                }
+                // No performance counters are modelled: they read as zero.
+                writeGpr(0, 0);
+                writeGpr(2, 0);
+                advance(next);
+            }
+            case 0x05, 0x07 -> {
+                if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
+                    throw ArchitecturalException.ud((op2 == 5 ? "SYSCALL" : "SYSRET") + " with EFER.SCE = 0");
+                }
+                throw new UnsupportedOperationException((op2 == 5 ? "SYSCALL" : "SYSRET") + " is not emulated yet");
+            }
+            case 0x34, 0x35 -> throw ArchitecturalException.ud("SYSENTER/SYSEXIT are not part of this CPU model (use SYSCALL)");
+            case 0x38 -> {
+                if (bytes.length > i + 2 && (bytes[i + 2] & 0xff) == 0x82 && opsize) {
+                    throw new UnsupportedOperationException("INVPCID is not emulated yet");
+                }
+                // Other 0F 38 instructions are ordinary: let the engine run them.
+            }
+            default -> throw new IllegalStateException("unclassified opcode 0f " + Integer.toHexString(op2));
+        }
+    }
+
+    private void advance(long next) {
+        cpu.engine.writeRegister(X86Reg.RIP, next);
+    }
+
+    private void requireCpl0(String what) {
+        if (cpu.cpl != 0) {
+            throw ArchitecturalException.gp(what + " at CPL " + cpu.cpl);
+        }
+    }
+
+    private long readGpr(int encoding) {
+        return cpu.engine.readRegister(X86Reg.GPR_BY_ENCODING[encoding]);
+    }
+
+    private void writeGpr(int encoding, long value) {
+        cpu.engine.writeRegister(X86Reg.GPR_BY_ENCODING[encoding], value);
+    }
+
+    private int debugIndex(int reg) {
+        if (reg > 7) {
+            throw ArchitecturalException.ud("DR" + reg + " does not exist");
+        }
+        if (reg == 4 || reg == 5) {
+            if ((cpu.control.cr4() & ControlRegisters.CR4_DE) != 0) {
+                throw ArchitecturalException.ud("DR" + reg + " with CR4.DE = 1");
+            }
+            return reg + 2; // aliases of DR6/DR7 (SDM Vol. 3B 17.2.2)
+        }
+        return reg;
+    }
+
+    // ---- HLT ----------------------------------------------------------------------------------
+
+    private void hlt(long rip, long next) {
+        requireCpl0("HLT");
+        advance(next); // HLT retires; RIP is after it, as an interrupt would push
+        long rflags = cpu.engine.readRegister(X86Reg.RFLAGS);
+        if ((rflags & Cpu.RFLAGS_IF) == 0) {
+            cpu.stop(new StopReason.Halted(rip));
+        } else {
+            cpu.stop(new StopReason.Idle(rip));
+        }
+    }
+
+    // ---- control registers --------------------------------------------------------------------
+
+    private long readCr(int n) {
+        return switch (n) {
+            case 0 -> cpu.control.cr0();
+            case 2 -> cpu.control.cr2();
+            case 3 -> cpu.control.cr3();
+            case 4 -> cpu.control.cr4();
+            case 8 -> cpu.control.cr8();
+            default -> throw ArchitecturalException.ud("CR" + n + " does not exist");
+        };
+    }
+
+    private void writeCr(int n, long value) {
+        ControlRegisters cr = cpu.control;
+        Mmu mmu = cpu.mmu;
+        switch (n) {
+            case 0 -> {
+                long old = cr.cr0();
+                cr.setCr0(value);
+                long changed = old ^ cr.cr0();
+                if ((changed & ControlRegisters.CR0_PG) != 0) {
+                    mmu.invalidate("MOV to CR0 (PG)", mmu.tlb().flushAll());
+                }
+                if ((changed & ControlRegisters.CR0_WP) != 0) {
+                    mmu.rightsContextChanged();
+                }
+                cpu.mirrorFpuControl();
+            }
+            case 2 -> cr.setCr2(value);
+            case 3 -> {
+                cr.checkCr3(value);
+                boolean noFlush = (cr.cr4() & ControlRegisters.CR4_PCIDE) != 0 && (value & (1L << 63)) != 0;
+                cr.setCr3(value);
+                PagingState s = cpu.pagingState();
+                if (!noFlush) {
+                    // SDM 4.10.4.1: non-global entries of the new PCID (all PCIDs are 0 without PCIDE).
+                    mmu.invalidate("MOV to CR3", mmu.tlb().flushNonGlobal(Mmu.currentPcid(s)));
+                }
+                // What stays resident may belong to another PCID: map again on demand.
+                mmu.rightsContextChanged();
+            }
+            case 4 -> {
+                long old = cr.cr4();
+                cr.setCr4(value);
+                long changed = old ^ cr.cr4();
+                boolean pcidCleared = (old & ControlRegisters.CR4_PCIDE) != 0 && (value & ControlRegisters.CR4_PCIDE) == 0;
+                if ((changed & ControlRegisters.CR4_PGE) != 0 || pcidCleared) {
+                    mmu.invalidate("MOV to CR4 (PGE/PCIDE)", mmu.tlb().flushAll());
+                } else if ((changed & ControlRegisters.CR4_PAE) != 0
+                        || ((changed & ControlRegisters.CR4_SMEP) != 0 && (value & ControlRegisters.CR4_SMEP) != 0)) {
+                    mmu.invalidate("MOV to CR4 (PAE/SMEP)", mmu.tlb().flushNonGlobal(Mmu.currentPcid(cpu.pagingState())));
+                }
+                mmu.rightsContextChanged();
+                cpu.mirrorFpuControl();
+            }
+            case 8 -> cr.setCr8(value);
+            default -> throw ArchitecturalException.ud("CR" + n + " does not exist");
+        }
+        cpu.codeMappingsChanged();
+    }
+
+    // ---- group 7: SMSW, LMSW, INVLPG, SWAPGS, RDTSCP -------------------------------------------
+
+    private void group7(long rip, long next, int modrm, int rm) {
+        int reg = (modrm >> 3) & 7;
+        boolean memory = (modrm >> 6) != 3;
+        if (reg == 4) { // SMSW: CR0 (a register destination gets all of it on Intel, SDM Vol. 2B SMSW)
+            if (memory) {
+                return; // a 16-bit store: the engine's low CR0 bits mirror the guest's (mirrorFpuControl)
+            }
+            writeGpr(rm, cpu.control.cr0());
+            advance(next);
+        } else if (reg == 6) { // LMSW: may set PE and change MP, EM, TS; never clears PE (SDM Vol. 2A LMSW)
+            requireCpl0("LMSW");
+            if (memory) {
+                throw new UnsupportedOperationException("LMSW with a memory operand is not emulated yet");
+            }
+            long source = readGpr(rm) & 0xf;
+            long cr0 = cpu.control.cr0();
+            writeCr(0, (cr0 & ~0xeL) | source | (cr0 & 1));
+            advance(next);
+        } else if (reg == 7 && memory) {
+            requireCpl0("INVLPG");
+            cpu.mmu.invlpg(effectiveAddress(rip), cpu.pagingState());
+            cpu.codeMappingsChanged();
+            advance(next);
+        } else if (reg == 7 && modrm == 0xf9) {
+            rdtsc(next);
+            writeGpr(1, msrs.get(IA32_TSC_AUX) & 0xffffffffL);
+        }
+        // Everything else in group 7 (LGDT, LIDT, SGDT, SIDT, SWAPGS, STAC/CLAC, ...) runs natively.
+    }
+
+    private long effectiveAddress(long rip) {
+        byte[] bytes = cpu.engine.read(rip, 15);
+        Instruction insn = capstone.decode(bytes, rip).orElseThrow(
+                () -> new IllegalStateException("Capstone cannot decode the instruction at 0x" + Long.toHexString(rip)));
+        for (Operand op : insn.operands()) {
+            if (op instanceof Operand.Memory m) {
+                long ea = m.displacement();
+                if (m.base() != null) {
+                    ea += "rip".equals(m.base()) ? rip + insn.length() : register(m.base());
+                }
+                if (m.index() != null) {
+                    ea += register(m.index()) * m.scale();
+                }
+                if ("fs".equals(m.segment())) {
+                    ea += cpu.engine.readRegister(X86Reg.FS_BASE);
+                } else if ("gs".equals(m.segment())) {
+                    ea += cpu.engine.readRegister(X86Reg.GS_BASE);
+                }
+                return ea;
+            }
+        }
+        throw new IllegalStateException("no memory operand in " + insn.mnemonic() + " " + insn.operandText());
+    }
+
+    private static final List<String> GPR_NAMES = List.of("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+            "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
+
+    private long register(String name) {
+        int i = GPR_NAMES.indexOf(name);
+        if (i >= 0) {
+            return readGpr(i);
+        }
+        throw new UnsupportedOperationException("address register " + name + " is not supported in emulated instructions");
+    }
+
+    // ---- MSRs and time ------------------------------------------------------------------------
+
+    private void rdtsc(long next) {
+        if (cpu.cpl != 0 && (cpu.control.cr4() & ControlRegisters.CR4_TSD) != 0) {
+            throw ArchitecturalException.gp("RDTSC at CPL 3 with CR4.TSD = 1");
+        }
+        long tsc = timeStampCounter();
+        writeGpr(0, tsc & 0xffffffffL);
+        writeGpr(2, tsc >>> 32);
+        advance(next);
+    }
+
+    /** The TSC counts retired instructions: virtual time, so every run reads the same values. */
+    long timeStampCounter() {
+        return cpu.instructions + tscOffset;
+    }
+
+    long rdmsr(int msr) {
+        return switch (msr) {
+            case IA32_EFER -> cpu.control.efer();
+            case IA32_TIME_STAMP_COUNTER -> timeStampCounter();
+            case IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE -> cpu.engine.readMsr(msr);
+            default -> {
+                Long v = msrs.get(msr);
+                if (v == null) {
+                    throw ArchitecturalException.gp(String.format("RDMSR of MSR 0x%x, which this CPU model does not implement", msr));
+                }
+                yield v;
+            }
+        };
+    }
+
+    void wrmsr(int msr, long value) {
+        switch (msr) {
+            case IA32_EFER -> {
+                long old = cpu.control.efer();
+                cpu.control.setEfer(value);
+                if (((old ^ value) & ControlRegisters.EFER_NXE) != 0) {
+                    cpu.mmu.rightsContextChanged();
+                    cpu.codeMappingsChanged();
+                }
+            }
+            case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.instructions;
+            case IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_CSTAR, IA32_SYSENTER_EIP, IA32_SYSENTER_ESP -> {
+                if (!canonical(value)) {
+                    throw ArchitecturalException.gp(String.format("WRMSR of a non-canonical address 0x%x to MSR 0x%x", value, msr));
+                }
+                if (msr == IA32_FS_BASE || msr == IA32_GS_BASE || msr == IA32_KERNEL_GS_BASE) {
+                    cpu.engine.writeMsr(msr, value); // the engine uses them for FS:/GS: and SWAPGS
+                } else {
+                    msrs.put(msr, value);
+                }
+            }
+            case IA32_APIC_BASE -> msrs.put(msr, value);
+            case IA32_PAT -> {
+                for (int i = 0; i < 8; i++) {
+                    int type = (int) (value >>> (8 * i)) & 0xff;
+                    if (type == 2 || type == 3 || type > 7) {
+                        throw ArchitecturalException.gp(String.format("WRMSR to IA32_PAT with reserved memory type %d in entry %d", type, i));
+                    }
+                }
+                msrs.put(msr, value);
+            }
+            default -> {
+                if (!msrs.containsKey(msr)) {
+                    throw ArchitecturalException.gp(String.format("WRMSR to MSR 0x%x, which this CPU model does not implement", msr));
+                }
+                msrs.put(msr, value);
+            }
+        }
+    }
+
+    static boolean canonical(long address) {
+        return (address >> 47) == 0 || (address >> 47) == -1;
+    }
+
+}

@@ -1,0 +1,676 @@
+package dev.pml4.ffi.unicorn;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * One Unicorn engine ({@code uc_engine*}) in x86-64 mode, through FFM over Debian's
+ * {@code libunicorn.so.2} (2.0.1). A thin, typed binding: every {@code uc_err} becomes a
+ * {@link UnicornException}; everything else about the machine lives elsewhere.
+ *
+ * <p>Lifetime: the upcall stubs of every hook and the scratch buffers live in an arena owned by this
+ * object and are freed by {@link #close()}, after {@code uc_close}. Memory mapped with
+ * {@link #mapPointer} belongs to the caller, who must keep it alive until this engine is closed.
+ *
+ * <p>An exception thrown by a Java hook must never unwind into native code (it would take the JVM
+ * down), so every trampoline catches it, remembers the first one, and stops emulation;
+ * {@link #start} then throws it as a {@link HookFailure}.
+ */
+public final class Unicorn implements AutoCloseable {
+    private static final int UC_ARCH_X86 = 4;
+    private static final int UC_MODE_64 = 1 << 3;
+    private static final int UC_HOOK_INTR = 1;
+    private static final int UC_HOOK_INSN = 1 << 1;
+    private static final int UC_HOOK_CODE = 1 << 2;
+    private static final int UC_HOOK_BLOCK = 1 << 3;
+    private static final int UC_HOOK_INSN_INVALID = 1 << 14;
+    /** UC_HOOK_MEM_READ_UNMAPPED | WRITE_UNMAPPED | FETCH_UNMAPPED. */
+    public static final int HOOK_MEM_UNMAPPED = (1 << 4) | (1 << 5) | (1 << 6);
+    /** UC_HOOK_MEM_READ_PROT | WRITE_PROT | FETCH_PROT. */
+    public static final int HOOK_MEM_PROT = (1 << 7) | (1 << 8) | (1 << 9);
+    public static final int HOOK_MEM_READ = 1 << 10;
+    public static final int HOOK_MEM_WRITE = 1 << 11;
+    public static final int HOOK_MEM_FETCH = 1 << 12;
+    private static final int UC_X86_INS_IN = 218;
+    private static final int UC_X86_INS_OUT = 500;
+    /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) and UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1), unicorn.h. */
+    private static final int UC_CTL_WRITE_TB_REMOVE_CACHE = 9 | (2 << 26) | (1 << 30);
+    private static final int UC_CTL_WRITE_CPU_MODEL = 7 | (1 << 26) | (1 << 30);
+
+    private static final Native NATIVE = Native.load();
+
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment scratch = arena.allocate(64, 16);
+    private final MemorySegment handleOut = arena.allocate(JAVA_LONG);
+    private MemorySegment uc;
+    private Throwable hookFailure;
+
+    private Unicorn(MemorySegment uc) {
+        this.uc = uc;
+    }
+
+    /** Opens an engine in 64-bit mode. */
+    public static Unicorn openX86_64() {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment out = tmp.allocate(ADDRESS);
+            check("uc_open", (int) NATIVE.open.invokeExact(UC_ARCH_X86, UC_MODE_64, out));
+            return new Unicorn(out.get(ADDRESS, 0));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_open", t);
+        }
+    }
+
+    /** "major.minor" of the loaded library, from {@code uc_version}. */
+    public static String libraryVersion() {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment major = tmp.allocate(JAVA_INT);
+            MemorySegment minor = tmp.allocate(JAVA_INT);
+            int ignored = (int) NATIVE.version.invokeExact(major, minor);
+            return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_version", t);
+        }
+    }
+
+    /** Selects the emulated CPU model ({@code UC_CPU_X86_*}); only before anything else is done. */
+    public void setCpuModel(int model) {
+        try {
+            check("uc_ctl(CPU_MODEL)", (int) NATIVE.ctlInt.invokeExact(handle(), UC_CTL_WRITE_CPU_MODEL, model));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /** {@code uc_mem_map_ptr}: maps caller-owned, page-aligned host memory at {@code address}. */
+    public void mapPointer(long address, long size, int perms, MemorySegment memory) {
+        if (memory.byteSize() < size) {
+            throw new IllegalArgumentException("backing memory smaller than the mapping");
+        }
+        try {
+            check("uc_mem_map_ptr", (int) NATIVE.memMapPtr.invokeExact(handle(), address, size, perms, memory));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * The callbacks of MMIO ranges. One pair of upcall stubs serves every range mapped with it, so
+     * that mapping and unmapping ranges all day allocates nothing; each range tells its callbacks
+     * apart by the {@code userData} it was mapped with.
+     */
+    public record MmioHandlers(MemorySegment readStub, MemorySegment writeStub) {
+    }
+
+    public MmioHandlers mmioHandlers(Hooks.MmioRead read, Hooks.MmioWrite write) {
+        return new MmioHandlers(stub(new MmioReadTrampoline(this, read), NATIVE.mmioReadTarget, NATIVE.mmioReadDesc),
+                stub(new MmioWriteTrampoline(this, write), NATIVE.mmioWriteTarget, NATIVE.mmioWriteDesc));
+    }
+
+    /** {@code uc_mmio_map}: a range whose reads and writes call {@code handlers} with {@code userData}. */
+    public void mapMmio(long address, long size, MmioHandlers handlers, long userData) {
+        MemorySegment tag = MemorySegment.ofAddress(userData);
+        try {
+            check("uc_mmio_map", (int) NATIVE.mmioMap.invokeExact(handle(), address, size,
+                    handlers.readStub(), tag, handlers.writeStub(), tag));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public void unmap(long address, long size) {
+        try {
+            check("uc_mem_unmap", (int) NATIVE.memUnmap.invokeExact(handle(), address, size));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public void protect(long address, long size, int perms) {
+        try {
+            check("uc_mem_protect", (int) NATIVE.memProtect.invokeExact(handle(), address, size, perms));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Reads mapped memory (no hooks run); throws if any byte is unmapped. */
+    public void read(long address, MemorySegment into) {
+        try {
+            check("uc_mem_read", (int) NATIVE.memRead.invokeExact(handle(), address, into, into.byteSize()));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public byte[] read(long address, int length) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment buf = tmp.allocate(Math.max(1, length));
+            read(address, buf.asSlice(0, length));
+            return buf.asSlice(0, length).toArray(JAVA_BYTE);
+        }
+    }
+
+    public void write(long address, byte[] data) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment buf = tmp.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            check("uc_mem_write", (int) NATIVE.memWrite.invokeExact(handle(), address, buf, (long) data.length));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code uc_mem_regions}: what is mapped now, in address order. */
+    public List<MemoryRegion> regions() {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment regionsOut = tmp.allocate(ADDRESS);
+            MemorySegment countOut = tmp.allocate(JAVA_INT);
+            check("uc_mem_regions", (int) NATIVE.memRegions.invokeExact(handle(), regionsOut, countOut));
+            int count = countOut.get(JAVA_INT, 0);
+            MemorySegment array = regionsOut.get(ADDRESS, 0).reinterpret(24L * count);
+            List<MemoryRegion> out = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                out.add(new MemoryRegion(array.get(JAVA_LONG, 24L * i), array.get(JAVA_LONG, 24L * i + 8),
+                        array.get(JAVA_INT, 24L * i + 16)));
+            }
+            if (count > 0) {
+                int ignored = (int) NATIVE.free.invokeExact(regionsOut.get(ADDRESS, 0));
+            }
+            return out;
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code uc_ctl_remove_cache}: drops translated code for [start, end). */
+    public void removeCodeCache(long start, long end) {
+        try {
+            check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctlLongLong.invokeExact(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    // ---- registers ----------------------------------------------------------------------------
+
+    public long readRegister(X86Reg reg) {
+        try {
+            scratch.set(JAVA_LONG, 0, 0L);
+            check("uc_reg_read", (int) NATIVE.regRead.invokeExact(handle(), reg.id, scratch));
+            return switch (reg) {
+                case CS, DS, ES, FS, GS, SS -> scratch.get(JAVA_SHORT, 0) & 0xffffL;
+                default -> scratch.get(JAVA_LONG, 0);
+            };
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Writes a register. Segment registers load their descriptor from the GDT, as MOV Sreg does. */
+    public void writeRegister(X86Reg reg, long value) {
+        try {
+            switch (reg) {
+                case CS, DS, ES, FS, GS, SS -> scratch.set(JAVA_SHORT, 0, (short) value);
+                default -> scratch.set(JAVA_LONG, 0, value);
+            }
+            check("uc_reg_write " + reg, (int) NATIVE.regWrite.invokeExact(handle(), reg.id, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Reads GDTR, IDTR, LDTR or TR as {@code uc_x86_mmr} {selector u16 @0, base u64 @8, limit u32 @16, flags u32 @20}. */
+    public DescriptorRegister readDescriptorRegister(X86Reg reg) {
+        requireDescriptor(reg);
+        try {
+            scratch.fill((byte) 0);
+            check("uc_reg_read " + reg, (int) NATIVE.regRead.invokeExact(handle(), reg.id, scratch));
+            return new DescriptorRegister(scratch.get(JAVA_SHORT, 0) & 0xffff, scratch.get(JAVA_LONG, 8),
+                    scratch.get(JAVA_INT, 16), scratch.get(JAVA_INT, 20));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public void writeDescriptorRegister(X86Reg reg, DescriptorRegister value) {
+        requireDescriptor(reg);
+        try {
+            scratch.fill((byte) 0);
+            scratch.set(JAVA_SHORT, 0, (short) value.selector());
+            scratch.set(JAVA_LONG, 8, value.base());
+            scratch.set(JAVA_INT, 16, value.limit());
+            scratch.set(JAVA_INT, 20, value.flags());
+            check("uc_reg_write " + reg, (int) NATIVE.regWrite.invokeExact(handle(), reg.id, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Reads an MSR through {@code uc_x86_msr} {rid u32 @0, value u64 @8}. */
+    public long readMsr(int msr) {
+        try {
+            scratch.fill((byte) 0);
+            scratch.set(JAVA_INT, 0, msr);
+            check("uc_reg_read MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regRead.invokeExact(handle(), X86Reg.MSR.id, scratch));
+            return scratch.get(JAVA_LONG, 8);
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public void writeMsr(int msr, long value) {
+        try {
+            scratch.fill((byte) 0);
+            scratch.set(JAVA_INT, 0, msr);
+            scratch.set(JAVA_LONG, 8, value);
+            check("uc_reg_write MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regWrite.invokeExact(handle(), X86Reg.MSR.id, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private static void requireDescriptor(X86Reg reg) {
+        if (reg != X86Reg.GDTR && reg != X86Reg.IDTR && reg != X86Reg.LDTR && reg != X86Reg.TR) {
+            throw new IllegalArgumentException(reg + " is not a descriptor-table or system segment register");
+        }
+    }
+
+    // ---- hooks --------------------------------------------------------------------------------
+
+    /** An installed hook; pass to {@link #deleteHook}. */
+    public record Hook(long id) {
+    }
+
+    public Hook hookCode(long begin, long end, Hooks.Code hook) {
+        return addHook(UC_HOOK_CODE, stub(new CodeTrampoline(this, hook), NATIVE.codeTarget, NATIVE.codeDesc), begin, end);
+    }
+
+    public Hook hookBlock(long begin, long end, Hooks.Code hook) {
+        return addHook(UC_HOOK_BLOCK, stub(new CodeTrampoline(this, hook), NATIVE.codeTarget, NATIVE.codeDesc), begin, end);
+    }
+
+    /** @param types {@link #HOOK_MEM_UNMAPPED} and/or {@link #HOOK_MEM_PROT} */
+    public Hook hookMemoryEvents(int types, Hooks.MemoryEvent hook) {
+        return addHook(types, stub(new MemoryEventTrampoline(this, hook), NATIVE.memEventTarget, NATIVE.memEventDesc), 1, 0);
+    }
+
+    /** @param types {@link #HOOK_MEM_READ}, {@link #HOOK_MEM_WRITE}, {@link #HOOK_MEM_FETCH} */
+    public Hook hookMemoryAccesses(int types, long begin, long end, Hooks.MemoryTrace hook) {
+        return addHook(types, stub(new MemoryTraceTrampoline(this, hook), NATIVE.memTraceTarget, NATIVE.memTraceDesc), begin, end);
+    }
+
+    public Hook hookInterrupts(Hooks.Interrupt hook) {
+        return addHook(UC_HOOK_INTR, stub(new InterruptTrampoline(this, hook), NATIVE.intrTarget, NATIVE.intrDesc), 1, 0);
+    }
+
+    public Hook hookInvalidInstructions(Hooks.InvalidInstruction hook) {
+        return addHook(UC_HOOK_INSN_INVALID, stub(new InvalidTrampoline(this, hook), NATIVE.invalidTarget, NATIVE.invalidDesc), 1, 0);
+    }
+
+    public Hook hookPortIn(Hooks.PortIn hook) {
+        return addInsnHook(UC_X86_INS_IN, stub(new PortInTrampoline(this, hook), NATIVE.inTarget, NATIVE.inDesc));
+    }
+
+    public Hook hookPortOut(Hooks.PortOut hook) {
+        return addInsnHook(UC_X86_INS_OUT, stub(new PortOutTrampoline(this, hook), NATIVE.outTarget, NATIVE.outDesc));
+    }
+
+    public void deleteHook(Hook hook) {
+        try {
+            check("uc_hook_del", (int) NATIVE.hookDel.invokeExact(handle(), hook.id()));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private Hook addHook(int type, MemorySegment callback, long begin, long end) {
+        try {
+            check("uc_hook_add", (int) NATIVE.hookAdd.invokeExact(handle(), handleOut, type, callback, MemorySegment.NULL, begin, end));
+            return new Hook(handleOut.get(JAVA_LONG, 0));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private Hook addInsnHook(int instruction, MemorySegment callback) {
+        try {
+            check("uc_hook_add(INSN)", (int) NATIVE.hookAddInsn.invokeExact(handle(), handleOut, UC_HOOK_INSN, callback,
+                    MemorySegment.NULL, 1L, 0L, instruction));
+            return new Hook(handleOut.get(JAVA_LONG, 0));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private MemorySegment stub(Object trampoline, MethodHandle target, FunctionDescriptor descriptor) {
+        return Native.LINKER.upcallStub(target.bindTo(trampoline), descriptor, arena);
+    }
+
+    // ---- running ------------------------------------------------------------------------------
+
+    /**
+     * {@code uc_emu_start}: runs from {@code begin} until {@code until}, a stop, an error, or
+     * {@code count} instructions (0: no limit). Returns the {@code uc_err} (0 when stopped or done)
+     * rather than throwing, because an error here is often the machine's business (an access the
+     * hooks refused). A Java hook that threw is rethrown as {@link HookFailure}.
+     */
+    public int start(long begin, long until, long timeoutMicros, long count) {
+        int err;
+        try {
+            err = (int) NATIVE.emuStart.invokeExact(handle(), begin, until, timeoutMicros, count);
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_emu_start", t);
+        }
+        if (hookFailure != null) {
+            Throwable failure = hookFailure;
+            hookFailure = null;
+            throw new HookFailure(failure);
+        }
+        return err;
+    }
+
+    /** {@code uc_emu_stop}; safe inside a hook. */
+    public void stop() {
+        try {
+            int ignored = (int) NATIVE.emuStop.invokeExact(handle());
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_emu_stop", t);
+        }
+    }
+
+    /** {@code uc_strerror}. */
+    public static String errorText(int code) {
+        try {
+            MemorySegment s = (MemorySegment) NATIVE.strerror.invokeExact(code);
+            return s.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            return "uc_err " + code;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (uc == null) {
+            return;
+        }
+        try {
+            int ignored = (int) NATIVE.close.invokeExact(uc);
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_close", t);
+        } finally {
+            uc = null;
+            arena.close();
+        }
+    }
+
+    private MemorySegment handle() {
+        if (uc == null) {
+            throw new IllegalStateException("the Unicorn engine is closed");
+        }
+        return uc;
+    }
+
+    private static void check(String operation, int err) {
+        if (err != UcError.OK) {
+            throw new UnicornException(operation, err, errorText(err));
+        }
+    }
+
+    /** Remembers the first failure of a Java hook and stops the engine; called from trampolines only. */
+    void hookFailed(Throwable t) {
+        if (hookFailure == null) {
+            hookFailure = t;
+        }
+        try {
+            int ignored = (int) NATIVE.emuStop.invokeExact(uc);
+        } catch (Throwable ignoredToo) {
+            // Nothing more can be done from inside native code.
+        }
+    }
+
+    /** A Java hook threw; its exception is the cause. */
+    public static final class HookFailure extends RuntimeException {
+        HookFailure(Throwable cause) {
+            super("a hook failed inside uc_emu_start: " + cause, cause);
+        }
+    }
+
+    // ---- trampolines: the only code that runs as an upcall ----------------------------------------
+
+    record CodeTrampoline(Unicorn owner, Hooks.Code hook) {
+        void call(MemorySegment uc, long address, int size, MemorySegment userData) {
+            try {
+                hook.onCode(address, size);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+        }
+    }
+
+    record MemoryEventTrampoline(Unicorn owner, Hooks.MemoryEvent hook) {
+        boolean call(MemorySegment uc, int type, long address, int size, long value, MemorySegment userData) {
+            try {
+                return hook.onEvent(MemoryAccess.of(type), address, size, value);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return false;
+            }
+        }
+    }
+
+    record MemoryTraceTrampoline(Unicorn owner, Hooks.MemoryTrace hook) {
+        void call(MemorySegment uc, int type, long address, int size, long value, MemorySegment userData) {
+            try {
+                hook.onAccess(MemoryAccess.of(type), address, size, value);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+        }
+    }
+
+    record InterruptTrampoline(Unicorn owner, Hooks.Interrupt hook) {
+        void call(MemorySegment uc, int vector, MemorySegment userData) {
+            try {
+                hook.onInterrupt(vector);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+        }
+    }
+
+    record InvalidTrampoline(Unicorn owner, Hooks.InvalidInstruction hook) {
+        boolean call(MemorySegment uc, MemorySegment userData) {
+            try {
+                return hook.onInvalid();
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return true;
+            }
+        }
+    }
+
+    record PortInTrampoline(Unicorn owner, Hooks.PortIn hook) {
+        int call(MemorySegment uc, int port, int size, MemorySegment userData) {
+            try {
+                return hook.onIn(port, size);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return -1;
+            }
+        }
+    }
+
+    record PortOutTrampoline(Unicorn owner, Hooks.PortOut hook) {
+        void call(MemorySegment uc, int port, int size, int value, MemorySegment userData) {
+            try {
+                hook.onOut(port, size, value);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+        }
+    }
+
+    record MmioReadTrampoline(Unicorn owner, Hooks.MmioRead hook) {
+        long call(MemorySegment uc, long offset, int size, MemorySegment userData) {
+            try {
+                return hook.read(userData.address(), offset, size);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return -1L;
+            }
+        }
+    }
+
+    record MmioWriteTrampoline(Unicorn owner, Hooks.MmioWrite hook) {
+        void call(MemorySegment uc, long offset, int size, long value, MemorySegment userData) {
+            try {
+                hook.write(userData.address(), offset, size, value);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+        }
+    }
+
+    /** The downcall handles and upcall shapes, bound once per JVM. */
+    private static final class Native {
+        static final Linker LINKER = Linker.nativeLinker();
+
+        final MethodHandle open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
+                memRead, memWrite, memRegions, regRead, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
+                emuStop, ctlInt, ctlLongLong;
+        final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
+                outTarget, mmioReadTarget, mmioWriteTarget;
+        final FunctionDescriptor codeDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
+        final FunctionDescriptor memEventDesc = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+        final FunctionDescriptor memTraceDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+        final FunctionDescriptor intrDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS);
+        final FunctionDescriptor invalidDesc = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, ADDRESS);
+        final FunctionDescriptor inDesc = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        final FunctionDescriptor outDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        final FunctionDescriptor mmioReadDesc = FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
+        final FunctionDescriptor mmioWriteDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+
+        private final SymbolLookup lib;
+
+        private Native(SymbolLookup lib) throws ReflectiveOperationException {
+            this.lib = lib;
+            // Calls that never call back into Java may skip the thread-state transition.
+            Linker.Option critical = Linker.Option.critical(false);
+            open = down("uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+            close = down("uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            version = down("uc_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+            strerror = down("uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+            free = down("uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            memMapPtr = down("uc_mem_map_ptr", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
+            mmioMap = down("uc_mmio_map", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+            memUnmap = down("uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+            memProtect = down("uc_mem_protect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
+            memRead = down("uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG), critical);
+            memWrite = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+            memRegions = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+            regRead = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), critical);
+            // Not critical: writing a segment register reads the GDT, which may call a memory hook.
+            regWrite = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+            // uc_hook_add(uc, hh, type, callback, user_data, begin, end, ...): variadic after 7 arguments.
+            hookAdd = down("uc_hook_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG),
+                    Linker.Option.firstVariadicArg(7));
+            hookAddInsn = down("uc_hook_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT),
+                    Linker.Option.firstVariadicArg(7));
+            hookDel = down("uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+            emuStart = down("uc_emu_start", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+            emuStop = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+            // uc_ctl(uc, control, ...): variadic after 2 arguments.
+            ctlInt = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+            ctlLongLong = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            codeTarget = l.findVirtual(CodeTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
+            memEventTarget = l.findVirtual(MemoryEventTrampoline.class, "call", MethodType.methodType(boolean.class, MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
+            memTraceTarget = l.findVirtual(MemoryTraceTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
+            intrTarget = l.findVirtual(InterruptTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class));
+            invalidTarget = l.findVirtual(InvalidTrampoline.class, "call", MethodType.methodType(boolean.class, MemorySegment.class, MemorySegment.class));
+            inTarget = l.findVirtual(PortInTrampoline.class, "call", MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class));
+            outTarget = l.findVirtual(PortOutTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, int.class, int.class, MemorySegment.class));
+            mmioReadTarget = l.findVirtual(MmioReadTrampoline.class, "call", MethodType.methodType(long.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
+            mmioWriteTarget = l.findVirtual(MmioWriteTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, long.class, MemorySegment.class));
+        }
+
+        private MethodHandle down(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+            return LINKER.downcallHandle(lib.find(name).orElseThrow(
+                    () -> new UnsatisfiedLinkError(name + " is missing from libunicorn.so.2 (need Unicorn 2.0.1 or newer)")),
+                    descriptor, options);
+        }
+
+        static Native load() {
+            SymbolLookup lib;
+            try {
+                lib = SymbolLookup.libraryLookup("libunicorn.so.2", Arena.global());
+            } catch (IllegalArgumentException e) {
+                throw new UnsatisfiedLinkError(
+                        "libunicorn.so.2 not found: install Debian's libunicorn2 (apt-get install -y libunicorn2), or run make, which does");
+            }
+            try {
+                return new Native(lib);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+    }
+
+}

@@ -1,0 +1,160 @@
+package dev.pml4.machine;
+
+import dev.pml4.cpu.ControlRegisters;
+import dev.pml4.cpu.Cpu;
+import dev.pml4.cpu.CpuModel;
+import dev.pml4.cpu.StopReason;
+import dev.pml4.devices.DebugExit;
+import dev.pml4.devices.PortBus;
+import dev.pml4.devices.SerialInput;
+import dev.pml4.devices.Uart16550;
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.unicorn.Unicorn;
+import dev.pml4.mmu.Mmu;
+import dev.pml4.mmu.PageWalker;
+import dev.pml4.mmu.Tlb;
+import dev.pml4.mmu.TlbConfig;
+
+import java.io.OutputStream;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * One PC: physical memory, the processor with its MMU, and the devices on its buses, built from a
+ * {@link Config}. Closing it releases the engine before the memory the engine maps.
+ */
+public final class Machine implements AutoCloseable {
+    /**
+     * @param ramSize bytes of RAM from physical 0
+     * @param tlb the TLB geometry
+     * @param instructionLimit the run ends with status 6 after this many instructions (0: never)
+     * @param serialOut where COM1's transmitted bytes go
+     * @param serialIn where COM1's received bytes come from
+     * @param warnings one-line reports of questionable guest behaviour (holes, unknown ports)
+     */
+    public record Config(long ramSize, TlbConfig tlb, long instructionLimit, OutputStream serialOut,
+                         SerialInput serialIn, Consumer<String> warnings) {
+        public static final long DEFAULT_RAM = 64L << 20;
+        public static final long DEFAULT_INSTRUCTION_LIMIT = 1_000_000_000L;
+
+        public Config {
+            Objects.requireNonNull(tlb);
+            Objects.requireNonNull(serialOut);
+            Objects.requireNonNull(serialIn);
+            Objects.requireNonNull(warnings);
+        }
+
+        public static Config defaults(OutputStream serialOut) {
+            return new Config(DEFAULT_RAM, TlbConfig.skylake(), DEFAULT_INSTRUCTION_LIMIT, serialOut, SerialInput.none(), w -> {
+            });
+        }
+
+        public Config withRamSize(long bytes) {
+            return new Config(bytes, tlb, instructionLimit, serialOut, serialIn, warnings);
+        }
+
+        public Config withInstructionLimit(long limit) {
+            return new Config(ramSize, tlb, limit, serialOut, serialIn, warnings);
+        }
+
+        public Config withWarnings(Consumer<String> sink) {
+            return new Config(ramSize, tlb, instructionLimit, serialOut, serialIn, sink);
+        }
+
+        public Config withSerialIn(SerialInput in) {
+            return new Config(ramSize, tlb, instructionLimit, serialOut, in, warnings);
+        }
+
+        public Config withTlb(TlbConfig config) {
+            return new Config(ramSize, config, instructionLimit, serialOut, serialIn, warnings);
+        }
+    }
+
+    /** How a run ended. */
+    public record RunResult(StopReason reason, long instructions) {
+        public int exitStatus() {
+            return reason.exitStatus();
+        }
+    }
+
+    private final PhysicalMemory memory;
+    private final Unicorn engine;
+    private final Capstone capstone;
+    private final Mmu mmu;
+    private final Cpu cpu;
+    private final Uart16550 com1;
+    private BootState bootState;
+
+    public Machine(Config config) {
+        PhysicalMemory mem = new PhysicalMemory(config.ramSize());
+        Unicorn uc = null;
+        Capstone cs = null;
+        try {
+            uc = Unicorn.openX86_64();
+            cs = Capstone.openX86_64();
+            this.memory = mem;
+            this.engine = uc;
+            this.capstone = cs;
+            PortBus ports = new PortBus(config.warnings());
+            this.mmu = new Mmu(mem, new PageWalker(mem, CpuModel.MAX_PHYS_ADDR), new Tlb(config.tlb()),
+                    Cpu.pageMapper(uc, mem, config.warnings()));
+            this.cpu = new Cpu(uc, mem, mmu, new ControlRegisters(CpuModel.MAX_PHYS_ADDR), ports, cs,
+                    config.instructionLimit(), config.warnings());
+            this.com1 = new Uart16550(Uart16550.COM1, config.serialOut(), config.serialIn());
+            ports.attach(Uart16550.COM1, Uart16550.COM1 + 7, com1);
+            ports.attach(DebugExit.PORT, DebugExit.PORT, new DebugExit(cpu::debugExit));
+        } catch (RuntimeException | Error e) {
+            if (cs != null) {
+                cs.close();
+            }
+            if (uc != null) {
+                uc.close();
+            }
+            mem.close();
+            throw e;
+        }
+    }
+
+    /** Loads {@code image} by boot protocol version 1 and puts the processor at its entry. */
+    public BootState boot(KernelImage image, String commandLine) throws ImageRejectedException {
+        bootState = BootLoader.load(memory, image, commandLine);
+        cpu.reset(bootState);
+        return bootState;
+    }
+
+    public RunResult run() {
+        if (bootState == null) {
+            throw new IllegalStateException("boot an image before running");
+        }
+        StopReason reason = cpu.run();
+        com1.flush();
+        return new RunResult(reason, cpu.instructions());
+    }
+
+    public PhysicalMemory memory() {
+        return memory;
+    }
+
+    public Mmu mmu() {
+        return mmu;
+    }
+
+    public Cpu cpu() {
+        return cpu;
+    }
+
+    public Unicorn engine() {
+        return engine;
+    }
+
+    @Override
+    public void close() {
+        // The engine maps slices of physical memory: it must go first (DESIGN.md, "Physical memory").
+        try {
+            engine.close();
+            capstone.close();
+        } finally {
+            memory.close();
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package dev.pml4.mmu;
+
+import dev.pml4.machine.PhysicalMemory;
+
+import java.util.List;
+
+/**
+ * The memory-management unit as the CPU sees it: TLB lookups, page walks on a miss, the #PF
+ * decision, and the invalidations the SDM attaches to INVLPG and control-register writes. It keeps
+ * the engine's mappings equal to the resident TLB entries through {@link ResidentMappings}.
+ */
+public final class Mmu {
+    /** Outcome of {@link #access}: {@code null} fault means the access may be retried. */
+    public record AccessResult(PageFault fault, boolean nonexistentMemory, long physicalAddress) {
+        static final AccessResult OK = new AccessResult(null, false, 0);
+    }
+
+    /** Observers of what the MMU does (the tracer); never steers. */
+    public interface Listener {
+        default void walked(Tlb.Kind kind, AccessType type, WalkResult result) {
+        }
+
+        default void invalidated(String cause, List<TlbEntry> entries) {
+        }
+    }
+
+    private final PhysicalMemory memory;
+    private final PageWalker walker;
+    private final Tlb tlb;
+    private final ResidentMappings mappings;
+    private Listener listener = new Listener() {
+    };
+    private long walks;
+    private long pageFaults;
+
+    public Mmu(PhysicalMemory memory, PageWalker walker, Tlb tlb, PageMapper mapper) {
+        this.memory = memory;
+        this.walker = walker;
+        this.tlb = tlb;
+        this.mappings = new ResidentMappings(memory, mapper);
+    }
+
+    public void setListener(Listener listener) {
+        this.listener = listener;
+    }
+
+    public Tlb tlb() {
+        return tlb;
+    }
+
+    public PageWalker walker() {
+        return walker;
+    }
+
+    public ResidentMappings mappings() {
+        return mappings;
+    }
+
+    public long walks() {
+        return walks;
+    }
+
+    public long pageFaults() {
+        return pageFaults;
+    }
+
+    /** The PCID that tags new entries and selects cached ones (SDM 4.10.1): CR3[11:0] when CR4.PCIDE = 1, else 0. */
+    public static int currentPcid(PagingState state) {
+        return state.pcide() ? (int) (state.cr3() & 0xfff) : 0;
+    }
+
+    /**
+     * Makes an access the engine could not do possible, or says why it faults. Every 4 KiB page the
+     * access touches is translated: from the TLB if it has the page, else by a walk whose result is
+     * cached. A write through an entry whose dirty flag is clear walks again to set it (SDM 4.8).
+     */
+    public AccessResult access(long address, int size, AccessType type, AccessMode mode, PagingState state) {
+        long first = address & ~0xfffL;
+        long last = (address + Math.max(size, 1) - 1) & ~0xfffL;
+        for (long page = first; ; page += PhysicalMemory.PAGE_SIZE) {
+            long linear = page == first ? address : page;
+            AccessResult r = accessPage(linear, type, mode, state);
+            if (r != AccessResult.OK) {
+                return r;
+            }
+            if (page == last) {
+                return AccessResult.OK;
+            }
+        }
+    }
+
+    private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state) {
+        Tlb.Kind kind = type == AccessType.FETCH ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
+        int pcid = currentPcid(state);
+        TlbEntry entry = tlb.lookup(kind, linear, pcid);
+        if (entry != null) {
+            int error = AccessRights.check(entry.rights(), type, mode, state);
+            if (error != 0) {
+                // The cached rights refuse the access: #PF from the TLB entry, which the fault then
+                // invalidates (SDM 4.10.4.1, "page-fault exceptions").
+                invalidate("#PF", tlb.invalidateAddress(linear, pcid, true));
+                pageFaults++;
+                return new AccessResult(new PageFault(linear, error, "cached translation refuses the access (" +
+                        PageFaultErrorCode.describe(error) + ")", List.of()), false, 0);
+            }
+            if (type == AccessType.WRITE && !entry.dirty()) {
+                entry = refill(kind, linear, type, mode, state, pcid);
+                if (entry == null) {
+                    return lastFault;
+                }
+            }
+        } else {
+            entry = refill(kind, linear, type, mode, state, pcid);
+            if (entry == null) {
+                return lastFault;
+            }
+        }
+        long physical = entry.physicalAddress(linear);
+        if (type == AccessType.FETCH && !memory.isRam(physical, 1)) {
+            return new AccessResult(null, true, physical);
+        }
+        install(linear, kind, entry, mode, state, pcid);
+        return AccessResult.OK;
+    }
+
+    private AccessResult lastFault;
+
+    /** Walks, and on success caches the translation (replacing any entry for the page); null on a fault, with {@link #lastFault} set. */
+    private TlbEntry refill(Tlb.Kind kind, long linear, AccessType type, AccessMode mode, PagingState state, int pcid) {
+        walks++;
+        WalkResult result = walker.translate(linear, type, mode, state);
+        listener.walked(kind, type, result);
+        if (result instanceof PageFault fault) {
+            invalidate("#PF", tlb.invalidateAddress(linear, pcid, true));
+            pageFaults++;
+            lastFault = new AccessResult(fault, false, 0);
+            return null;
+        }
+        Translation t = (Translation) result;
+        TlbEntry entry = TlbEntry.of(t, t.global() && state.pge(), pcid);
+        for (TlbEntry gone : tlb.fill(kind, entry)) {
+            mappings.removeRange(gone.pageBase(), gone.end());
+        }
+        return entry;
+    }
+
+    /** Maps the page of {@code linear} with what both TLBs allow now. */
+    private void install(long linear, Tlb.Kind filled, TlbEntry entry, AccessMode mode, PagingState state, int pcid) {
+        TlbEntry data = filled == Tlb.Kind.DATA ? entry : tlb.peek(Tlb.Kind.DATA, linear, pcid);
+        TlbEntry code = filled == Tlb.Kind.INSTRUCTION ? entry : tlb.peek(Tlb.Kind.INSTRUCTION, linear, pcid);
+        TlbEntry other = filled == Tlb.Kind.DATA ? code : data;
+        if (other != null && other.physicalAddress(linear) != entry.physicalAddress(linear)) {
+            // The two TLBs disagree (one entry is stale). The engine can map one frame only, so the
+            // other entry goes: a processor may drop any TLB entry at any time (SDM 4.10.4.4).
+            Tlb.Kind otherKind = filled == Tlb.Kind.DATA ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
+            tlb.remove(otherKind, other);
+            mappings.removeRange(other.pageBase(), other.end());
+            if (filled == Tlb.Kind.DATA) {
+                code = null;
+            } else {
+                data = null;
+            }
+        }
+        int perms = 0;
+        if (data != null) {
+            if (AccessRights.check(data.rights(), AccessType.READ, mode, state) == 0) {
+                perms |= ResidentMappings.READ;
+            }
+            if (data.dirty() && AccessRights.check(data.rights(), AccessType.WRITE, mode, state) == 0) {
+                perms |= ResidentMappings.WRITE;
+            }
+        }
+        if (code != null && AccessRights.check(code.rights(), AccessType.FETCH, mode, state) == 0) {
+            perms |= ResidentMappings.EXEC;
+        }
+        mappings.install(linear, data, code, perms);
+    }
+
+    /** Removes entries and their mappings, and tells the listener why. */
+    public void invalidate(String cause, List<TlbEntry> removed) {
+        for (TlbEntry e : removed) {
+            mappings.removeRange(e.pageBase(), e.end());
+        }
+        if (!removed.isEmpty()) {
+            listener.invalidated(cause, removed);
+        }
+    }
+
+    /** INVLPG m (SDM 4.10.4.1). */
+    public void invlpg(long linearAddress, PagingState state) {
+        invalidate("INVLPG", tlb.invalidatePage(linearAddress, currentPcid(state)));
+    }
+
+    /**
+     * Rights the engine's mappings were derived from changed (CPL, CR0.WP, CR4.SMEP/SMAP,
+     * RFLAGS.AC): drop every mapping; resident entries map themselves again on the next access,
+     * without a walk.
+     */
+    public void rightsContextChanged() {
+        mappings.removeAll();
+    }
+}
