@@ -1,0 +1,455 @@
+package dev.pml4.ffi.capstone;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * A capstone 4 disassembler handle for x86-64, with detail on, decoding one instruction at a time.
+ *
+ * <p>Why our own binding: capstone's JNA binding costs tens of microseconds per instruction (hundreds
+ * with detail), which the emulator cannot pay on every instruction it explains; this one calls
+ * {@code cs_disasm_iter} through the FFM API into a {@code cs_insn} that {@code cs_malloc} allocated
+ * once for the handle, so a decode allocates no native memory at all (DESIGN.md, fact 9).
+ *
+ * <p><b>Not thread-safe.</b> The handle owns one {@code cs_insn}, one code buffer and capstone's
+ * per-handle error state, and every decode overwrites them. Give each emulated CPU its own handle.
+ * A handle may move between threads (its memory is in a shared arena), but must not be used by two
+ * at once.
+ *
+ * <p>Every {@link Instruction} returned is a Java copy, valid after the next decode and after
+ * {@link #close()}. After {@code close()}, every method but {@code close()} throws
+ * {@link IllegalStateException}.
+ */
+// Restricted FFM methods (library lookup, downcalls, reinterpret) are what a binding is made of;
+// the JVM still requires --enable-native-access for them at run time.
+@SuppressWarnings("restricted")
+public final class Capstone implements AutoCloseable {
+
+    /** The longest x86 instruction (Intel SDM Vol. 2, §2.3.11); capstone 4 rejects longer ones too. */
+    private static final int MAX_INSTRUCTION_LENGTH = 15;
+
+    /** The downcalls we use, one per capstone.h function. Null {@link #LIB} means the library is missing. */
+    private record Lib(MethodHandle version, MethodHandle open, MethodHandle option, MethodHandle malloc,
+                       MethodHandle disasmIter, MethodHandle errno, MethodHandle free, MethodHandle close,
+                       MethodHandle regName, MethodHandle strerror) {
+
+        static Lib load(String soname) {
+            // Global arena: the library stays mapped for the life of the JVM, like a JNI library would.
+            SymbolLookup cs = SymbolLookup.libraryLookup(soname, Arena.global());
+            Linker linker = Linker.nativeLinker();
+            // Ordinary downcalls throughout: marking cs_disasm_iter Linker.Option.critical measured no
+            // faster (~0.35-0.6 us per decode either way, of which capstone itself takes ~0.2 us).
+            return new Lib(
+                    // unsigned int cs_version(int *major, int *minor)
+                    linker.downcallHandle(find(cs, "cs_version"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
+                    // cs_err cs_open(cs_arch arch, cs_mode mode, csh *handle); csh is size_t
+                    linker.downcallHandle(find(cs, "cs_open"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)),
+                    // cs_err cs_option(csh handle, cs_opt_type type, size_t value)
+                    linker.downcallHandle(find(cs, "cs_option"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG)),
+                    // cs_insn *cs_malloc(csh handle)
+                    linker.downcallHandle(find(cs, "cs_malloc"), FunctionDescriptor.of(ADDRESS, JAVA_LONG)),
+                    // bool cs_disasm_iter(csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn)
+                    linker.downcallHandle(find(cs, "cs_disasm_iter"),
+                            FunctionDescriptor.of(JAVA_BOOLEAN, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS)),
+                    // cs_err cs_errno(csh handle)
+                    linker.downcallHandle(find(cs, "cs_errno"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
+                    // void cs_free(cs_insn *insn, size_t count)
+                    linker.downcallHandle(find(cs, "cs_free"), FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG)),
+                    // cs_err cs_close(csh *handle)
+                    linker.downcallHandle(find(cs, "cs_close"), FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                    // const char *cs_reg_name(csh handle, unsigned int reg_id)
+                    linker.downcallHandle(find(cs, "cs_reg_name"), FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_INT)),
+                    // const char *cs_strerror(cs_err code)
+                    linker.downcallHandle(find(cs, "cs_strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT)));
+        }
+
+        private static MemorySegment find(SymbolLookup cs, String name) {
+            return cs.find(name).orElseThrow(() ->
+                    new IllegalArgumentException(Abi.LIBRARY + " has no symbol " + name));
+        }
+    }
+
+    private static final Lib LIB;
+    /**
+     * Why {@link #LIB} is null. Kept rather than thrown from this class's initializer, which would
+     * turn every later use into a bare NoClassDefFoundError; {@link #openX86_64()} rethrows it.
+     */
+    private static final CapstoneException LOAD_FAILURE;
+
+    static {
+        Lib lib = null;
+        CapstoneException failure = null;
+        try {
+            lib = load(Abi.LIBRARY);
+        } catch (CapstoneException e) {
+            failure = e;
+        }
+        LIB = lib;
+        LOAD_FAILURE = failure;
+    }
+
+    private static Lib load(String soname) {
+        try {
+            return Lib.load(soname);
+        } catch (IllegalArgumentException | UnsatisfiedLinkError e) {
+            throw new CapstoneException(
+                    soname + " not found: install Debian's libcapstone4 (apt-get install -y libcapstone4)", e);
+        }
+    }
+
+    /** Loads {@code soname} as capstone would be loaded, for the missing-library test. */
+    static void loadForTest(String soname) {
+        load(soname);
+    }
+
+    private final Arena arena;
+    private final long handle;
+    private final MemorySegment handleCell;
+    private final MemorySegment insn;
+    private final MemorySegment detail;
+    /** Scratch for cs_disasm_iter, allocated once: the code bytes and its three in/out arguments. */
+    private final MemorySegment codeBuffer;
+    private final MemorySegment codeCell;
+    private final MemorySegment sizeCell;
+    private final MemorySegment addressCell;
+    /** cs_reg_name for every x86 register id; null where capstone has no name. */
+    private final String[] registerNames;
+    private boolean closed;
+
+    private Capstone(Arena arena, long handle, MemorySegment handleCell) {
+        this.arena = arena;
+        this.handle = handle;
+        this.handleCell = handleCell;
+        MemorySegment allocated = MemorySegment.NULL;
+        try {
+            // Detail must be on before cs_malloc: only then does cs_malloc allocate insn->detail.
+            check(callOption(Abi.CS_OPT_DETAIL, Abi.CS_OPT_ON), "cs_option(CS_OPT_DETAIL, CS_OPT_ON)");
+            allocated = callMalloc();
+            if (allocated.equals(MemorySegment.NULL)) {
+                check(callErrno(), "cs_malloc");
+                throw new CapstoneException("cs_malloc returned NULL", CapstoneException.NOT_A_CS_ERR);
+            }
+            this.insn = allocated.reinterpret(Abi.INSN_SIZE, arena, null);
+            MemorySegment detailPointer = insn.get(ADDRESS, Abi.INSN_DETAIL);
+            if (detailPointer.equals(MemorySegment.NULL)) {
+                throw new CapstoneException("cs_malloc left cs_insn.detail NULL with CS_OPT_DETAIL on",
+                        CapstoneException.NOT_A_CS_ERR);
+            }
+            this.detail = detailPointer.reinterpret(Abi.DETAIL_SIZE, arena, null);
+            this.codeBuffer = arena.allocate(Abi.INSN_BYTES_LEN);
+            this.codeCell = arena.allocate(ADDRESS);
+            this.sizeCell = arena.allocate(JAVA_LONG);
+            this.addressCell = arena.allocate(JAVA_LONG);
+            this.registerNames = new String[Abi.X86_REG_ENDING];
+            for (int id = Abi.X86_REG_INVALID + 1; id < registerNames.length; id++) {
+                registerNames[id] = cString(callRegName(id));
+            }
+        } catch (RuntimeException | Error e) {
+            if (!allocated.equals(MemorySegment.NULL)) {
+                callFree(allocated);
+            }
+            callClose();
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens capstone for x86-64 ({@code CS_ARCH_X86}, {@code CS_MODE_64}) with {@code CS_OPT_DETAIL}
+     * on, so that operands come back typed.
+     *
+     * @throws CapstoneException when libcapstone.so.4 is missing, is not capstone 4.0 (whose struct
+     *                           layout this binding reads), or reports an error
+     */
+    public static Capstone openX86_64() {
+        int version = libraryVersion();
+        if (version != (Abi.API_MAJOR << 8 | Abi.API_MINOR)) {
+            throw new CapstoneException(String.format(
+                    "%s reports capstone %d.%d, but this binding reads capstone %d.%d's struct layout",
+                    Abi.LIBRARY, version >>> 8, version & 0xFF, Abi.API_MAJOR, Abi.API_MINOR), CapstoneException.NOT_A_CS_ERR);
+        }
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment handleCell = arena.allocate(JAVA_LONG);
+            int err;
+            try {
+                err = (int) LIB.open().invokeExact(Abi.CS_ARCH_X86, Abi.CS_MODE_64, handleCell);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            check(err, "cs_open(CS_ARCH_X86, CS_MODE_64)");
+            return new Capstone(arena, handleCell.get(JAVA_LONG, 0), handleCell);
+        } catch (RuntimeException | Error e) {
+            if (arena.scope().isAlive()) {
+                arena.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * {@code cs_version()}: {@code major << 8 | minor} of the loaded library. Package-private: the
+     * ABI test and {@link #openX86_64()} use it to refuse a library whose structs we would misread.
+     */
+    static int libraryVersion() {
+        Lib lib = lib();
+        try {
+            return (int) lib.version().invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Decodes the one instruction at the start of {@code code}, as if it sat at guest virtual
+     * {@code address} (which matters for RIP-relative and branch operands).
+     *
+     * <p>At most the first 15 bytes of {@code code} are read (copied into a native buffer owned by
+     * this handle, so {@code code} may be a heap segment or a slice of guest RAM). Fewer bytes than
+     * the instruction needs decode as invalid, as they would on a CPU at the end of mapped memory.
+     *
+     * @return the instruction, or empty when the bytes are not a valid x86-64 instruction
+     * @throws CapstoneException     when capstone reports an error (other than "invalid instruction")
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public Optional<Instruction> decode(MemorySegment code, long address) {
+        checkOpen();
+        int n = (int) Math.min(code.byteSize(), MAX_INSTRUCTION_LENGTH);
+        if (n == 0) {
+            return Optional.empty();
+        }
+        MemorySegment.copy(code, 0, codeBuffer, 0, n);
+        codeCell.set(ADDRESS, 0, codeBuffer);
+        sizeCell.set(JAVA_LONG, 0, n);
+        addressCell.set(JAVA_LONG, 0, address);
+        boolean decoded;
+        try {
+            decoded = (boolean) LIB.disasmIter().invokeExact(handle, codeCell, sizeCell, addressCell, insn);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (!decoded) {
+            // cs_disasm_iter returns false both for bytes that are no instruction (errno stays
+            // CS_ERR_OK) and for real failures such as CS_ERR_MEM.
+            check(callErrno(), "cs_disasm_iter");
+            return Optional.empty();
+        }
+        return Optional.of(readInstruction());
+    }
+
+    /** {@link #decode(MemorySegment, long)} over the start of a byte array. */
+    public Optional<Instruction> decode(byte[] code, long address) {
+        return decode(MemorySegment.ofArray(code), address);
+    }
+
+    /**
+     * Capstone's lowercase name for an x86 register id ({@code x86_reg} in x86.h), e.g. {@code "cr3"}.
+     *
+     * @throws IllegalArgumentException for {@code X86_REG_INVALID} (0) and ids capstone does not name
+     * @throws IllegalStateException    after {@link #close()}
+     */
+    public String registerName(int capstoneRegId) {
+        checkOpen();
+        String name = capstoneRegId > 0 && capstoneRegId < registerNames.length ? registerNames[capstoneRegId] : null;
+        if (name == null) {
+            throw new IllegalArgumentException("not a capstone x86 register id: " + capstoneRegId);
+        }
+        return name;
+    }
+
+    /**
+     * Frees the {@code cs_insn} ({@code cs_free}) and the handle ({@code cs_close}). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        int err;
+        try {
+            callFree(insn);
+            err = callClose();
+        } finally {
+            arena.close();
+        }
+        check(err, "cs_close");
+    }
+
+    // ---- reading cs_insn / cs_detail ------------------------------------------------------------
+
+    private Instruction readInstruction() {
+        int length = Short.toUnsignedInt(insn.get(JAVA_SHORT, Abi.INSN_SIZE_FIELD));
+        if (length < 1 || length > MAX_INSTRUCTION_LENGTH) {
+            throw abiMismatch("cs_insn.size = " + length);
+        }
+        long x86 = Abi.DETAIL_X86;
+        int count = Byte.toUnsignedInt(detail.get(JAVA_BYTE, x86 + Abi.X86_OP_COUNT));
+        if (count > Abi.X86_MAX_OPERANDS) {
+            throw abiMismatch("cs_x86.op_count = " + count);
+        }
+        Operand[] operands = new Operand[count];
+        for (int i = 0; i < count; i++) {
+            operands[i] = readOperand(x86 + Abi.X86_OPERANDS + i * Abi.OP_SIZE);
+        }
+        var prefixes = new Instruction.Prefixes(
+                ubyte(x86 + Abi.X86_PREFIX), ubyte(x86 + Abi.X86_PREFIX + 1),
+                ubyte(x86 + Abi.X86_PREFIX + 2) != 0, ubyte(x86 + Abi.X86_PREFIX + 3) != 0,
+                ubyte(x86 + Abi.X86_REX));
+        return new Instruction(
+                insn.get(JAVA_LONG, Abi.INSN_ADDRESS),
+                length,
+                insn.asSlice(Abi.INSN_BYTES, length).toArray(JAVA_BYTE),
+                insn.get(JAVA_INT, Abi.INSN_ID),
+                insn.getString(Abi.INSN_MNEMONIC),
+                insn.getString(Abi.INSN_OP_STR),
+                prefixes,
+                ubyte(x86 + Abi.X86_ADDR_SIZE),
+                List.of(operands));
+    }
+
+    private Operand readOperand(long op) {
+        int size = ubyte(op + Abi.OP_BYTES);
+        long value = op + Abi.OP_VALUE;
+        return switch (detail.get(JAVA_INT, op + Abi.OP_TYPE)) {
+            case Abi.X86_OP_REG -> new Operand.Register(operandRegister(detail.get(JAVA_INT, value)), size);
+            case Abi.X86_OP_IMM -> new Operand.Immediate(detail.get(JAVA_LONG, value), size);
+            case Abi.X86_OP_MEM -> new Operand.Memory(
+                    operandRegister(detail.get(JAVA_INT, value + Abi.MEM_SEGMENT)),
+                    operandRegister(detail.get(JAVA_INT, value + Abi.MEM_BASE)),
+                    operandRegister(detail.get(JAVA_INT, value + Abi.MEM_INDEX)),
+                    detail.get(JAVA_INT, value + Abi.MEM_SCALE),
+                    detail.get(JAVA_LONG, value + Abi.MEM_DISP),
+                    size);
+            default -> throw abiMismatch("cs_x86_op.type = " + detail.get(JAVA_INT, op + Abi.OP_TYPE));
+        };
+    }
+
+    /** A register id out of an operand: null for X86_REG_INVALID; an unknown id means a bad layout. */
+    private String operandRegister(int id) {
+        if (id == Abi.X86_REG_INVALID) {
+            return null;
+        }
+        String name = id > 0 && id < registerNames.length ? registerNames[id] : null;
+        if (name == null) {
+            throw abiMismatch("register id " + id);
+        }
+        return name;
+    }
+
+    private int ubyte(long offset) {
+        return Byte.toUnsignedInt(detail.get(JAVA_BYTE, offset));
+    }
+
+    private static CapstoneException abiMismatch(String what) {
+        return new CapstoneException("capstone returned " + what
+                + ": libcapstone's struct layout disagrees with capstone 4.0.2's, which this binding reads",
+                CapstoneException.NOT_A_CS_ERR);
+    }
+
+    // ---- downcalls --------------------------------------------------------------------------------
+
+    private static Lib lib() {
+        if (LIB == null) {
+            // A fresh exception, so that its stack trace shows the caller.
+            throw new CapstoneException(LOAD_FAILURE.getMessage(), LOAD_FAILURE.getCause());
+        }
+        return LIB;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this Capstone handle is closed");
+        }
+    }
+
+    private int callOption(int type, long value) {
+        try {
+            return (int) LIB.option().invokeExact(handle, type, value);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private MemorySegment callMalloc() {
+        try {
+            return (MemorySegment) LIB.malloc().invokeExact(handle);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private int callErrno() {
+        try {
+            return (int) LIB.errno().invokeExact(handle);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private MemorySegment callRegName(int id) {
+        try {
+            return (MemorySegment) LIB.regName().invokeExact(handle, id);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static void callFree(MemorySegment insn) {
+        try {
+            LIB.free().invokeExact(insn, 1L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** cs_close takes the handle by pointer (and zeroes it). */
+    private int callClose() {
+        try {
+            return (int) LIB.close().invokeExact(handleCell);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Throws when {@code err} is not CS_ERR_OK, with capstone's own text for it (cs_strerror). */
+    static void check(int err, String call) {
+        if (err != Abi.CS_ERR_OK) {
+            String text;
+            try {
+                text = cString((MemorySegment) LIB.strerror().invokeExact(err));
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            throw new CapstoneException(call + " failed: " + text + " (cs_err " + err + ")", err);
+        }
+    }
+
+    /** A NUL-terminated string that capstone owns (static tables), or null for NULL. */
+    private static String cString(MemorySegment pointer) {
+        return pointer.equals(MemorySegment.NULL) ? null : pointer.reinterpret(Integer.MAX_VALUE).getString(0);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("unexpected checked exception from a capstone downcall", t);
+    }
+}

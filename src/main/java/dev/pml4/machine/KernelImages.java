@@ -1,0 +1,68 @@
+package dev.pml4.machine;
+
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+
+/** Reading a kernel image from a file: ELF or flat binary, as BOOT.md's "Images" says. */
+public final class KernelImages {
+    private KernelImages() {
+    }
+
+    /** A Java array's limit; any real RAM size refuses far smaller images anyway. */
+    private static final long MAX_FILE_SIZE = Integer.MAX_VALUE - 8;
+
+    /**
+     * Reads the file and makes an image of it. A file that starts with {@code \x7fELF} is an ELF
+     * file and must be a valid ELF64 executable: it is never run as a flat binary instead, since
+     * jumping into an ELF header would only fail later and more obscurely. Anything else is a flat
+     * binary.
+     *
+     * @param loadAddress for a flat binary, its physical load address (default 0x100000)
+     * @param entry       for a flat binary, its entry address (default: the load address)
+     * @throws ImageRejectedException when the file cannot be read, is empty, is a bad ELF file, or
+     *                                is an ELF file given a load address or entry (ELF files carry
+     *                                their own)
+     */
+    public static KernelImage read(Path file, OptionalLong loadAddress, OptionalLong entry)
+            throws ImageRejectedException {
+        String name = file.toString();
+        byte[] bytes;
+        try {
+            if (Files.isDirectory(file)) {
+                throw new ImageRejectedException(name, "is a directory, not a kernel image");
+            }
+            if (Files.size(file) > MAX_FILE_SIZE) {
+                throw new ImageRejectedException(name, "is " + Messages.size(Files.size(file))
+                        + ", too large to be a kernel image");
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new ImageRejectedException(name, "no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new ImageRejectedException(name, "cannot be read: permission denied", e);
+        } catch (IOException e) {
+            throw new ImageRejectedException(name, "cannot be read: " + e.getMessage(), e);
+        }
+        if (bytes.length == 0) {
+            throw new ImageRejectedException(name, "the file is empty: there is nothing to load");
+        }
+        if (isElf(bytes)) {
+            if (loadAddress.isPresent() || entry.isPresent()) {
+                throw new ImageRejectedException(name, "--load-addr and --entry are for flat binaries only: "
+                        + "an ELF file's program headers give its load addresses and e_entry its entry point");
+            }
+            return ElfImage.parse(name, bytes);
+        }
+        long load = loadAddress.orElse(BootProtocol.FLAT_DEFAULT_LOAD_ADDRESS);
+        return FlatImage.of(name, bytes, load, entry.orElse(load));
+    }
+
+    /** The ELF magic, gABI "ELF Identification": 0x7f 'E' 'L' 'F'. */
+    static boolean isElf(byte[] bytes) {
+        return bytes.length >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F';
+    }
+}
