@@ -17,7 +17,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
@@ -68,7 +68,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true);
+        PrintWriter err = spec.commandLine().getErr();
         KernelImage kernel;
         try {
             kernel = KernelImages.read(image, optional(loadAddress), optional(entry));
@@ -109,7 +109,7 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void printStats(PrintStream err, Machine machine, Machine.RunResult result) {
+    private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
         for (Tlb.Kind kind : Tlb.Kind.values()) {

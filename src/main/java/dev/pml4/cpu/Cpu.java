@@ -47,6 +47,15 @@ public final class Cpu {
     private StopReason stop;
     private ArchitecturalException pending;
     private long pendingRip;
+    /**
+     * Where execution resumes after the engine returns, or -1. Unicorn 2.0.1 ignores uc_emu_stop
+     * when a code hook also wrote RIP (it stops internally to honour the new RIP and swallows
+     * ours), so a hook that must both redirect and stop only stops, and RIP is written here.
+     */
+    private long resumeRip = -1;
+    /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
+    private boolean retranslate;
+    private final FetchFence fence;
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -63,6 +72,7 @@ public final class Cpu {
         this.instructionLimit = instructionLimit <= 0 ? Long.MAX_VALUE : instructionLimit;
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
+        this.fence = new FetchFence(engine);
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
         engine.hookPortIn(ports::in);
@@ -162,13 +172,23 @@ public final class Cpu {
                 stop = new StopReason.InternalError("the engine failed at RIP 0x" + Long.toHexString(rip), e);
                 break;
             }
+            fence.lower();
+            if (resumeRip >= 0) {
+                engine.writeRegister(X86Reg.RIP, resumeRip);
+                resumeRip = -1;
+            }
             if (stop != null) {
                 break;
             }
             if (pending != null) {
                 ArchitecturalException e = pending;
                 pending = null;
+                engine.writeRegister(X86Reg.RIP, pendingRip);
                 deliver(e, pendingRip);
+                continue;
+            }
+            if (retranslate) {
+                retranslate = false;
                 continue;
             }
             if (err != UcError.OK) {
@@ -202,15 +222,24 @@ public final class Cpu {
     }
 
     /**
+     * Ends the run from the code hook of an instruction that Java has just emulated: the engine
+     * does not run it, and RIP is set to {@code next} once the engine has returned.
+     */
+    void stopAfterEmulated(StopReason reason, long next) {
+        resumeRip = next;
+        stop(reason);
+    }
+
+    /**
      * The instruction at {@code rip} raises {@code e}: it does not retire, and the exception is
-     * delivered once the engine has returned.
+     * delivered once the engine has returned. Called from a code hook (the engine then does not
+     * run the instruction) or from a memory hook that returns false (the engine abandons it).
      */
     void raise(ArchitecturalException e, long rip) {
         if (pending == null) {
             pending = e;
             pendingRip = rip;
         }
-        engine.writeRegister(X86Reg.RIP, rip);
         engine.stop();
     }
 
@@ -232,9 +261,12 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (fence.reachedBy(rip, size)) {
+            fetchReachesFence(rip);
+            return;
+        }
         if (++instructions > instructionLimit) {
             instructions--;
-            engine.writeRegister(X86Reg.RIP, rip); // do not execute it
             stop(new StopReason.InstructionLimit(instructionLimit, rip));
             return;
         }
@@ -279,24 +311,70 @@ public final class Cpu {
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
         codePage = -1;
-        AccessType access = type.isFetch() ? AccessType.FETCH : type.isWrite() ? AccessType.WRITE : AccessType.READ;
-        Mmu.AccessResult r = mmu.access(address, size, access, access == AccessType.FETCH ? dataMode() : dataMode(), pagingState());
+        if (type.isFetch()) {
+            return onFetchMiss(type, address, size);
+        }
+        if (fence.covers(address) || fence.covers(address + size - 1)) {
+            fence.lower(); // a data access to the fenced page: translate it as usual
+        }
+        AccessType access = type.isWrite() ? AccessType.WRITE : AccessType.READ;
+        Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
             return true;
         }
-        long rip = engine.readRegister(X86Reg.RIP);
-        if (access != AccessType.FETCH) {
-            instructions--; // the instruction whose data access faulted does not retire
+        instructions--; // the instruction whose data access faulted does not retire
+        raise(exceptionFor(r, access), engine.readRegister(X86Reg.RIP));
+        return false;
+    }
+
+    /**
+     * The engine could not fetch from {@code address} while translating a block that starts at RIP.
+     * Nothing of the block has run yet.
+     */
+    private boolean onFetchMiss(MemoryAccess type, long address, int size) {
+        long blockStart = engine.readRegister(X86Reg.RIP);
+        Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());
+        if (r.fault() == null && !r.nonexistentMemory()) {
+            if (type == MemoryAccess.FETCH_UNMAPPED) {
+                return true; // the fetch is retried and finds the new mapping
+            }
+            // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped:
+            // stop instead and translate the block again.
+            retranslate = true;
+            return false;
         }
-        if (r.nonexistentMemory()) {
-            // A fetch from nowhere reads all-ones, which decodes as no valid instruction.
-            raise(ArchitecturalException.ud(String.format("instruction fetch from physical 0x%x, where there is no memory", r.physicalAddress())), rip);
+        if ((address & ~0xfffL) == (blockStart & ~0xfffL) || address == blockStart) {
+            raise(exceptionFor(r, AccessType.FETCH), blockStart); // the block's first instruction faults
         } else {
-            var f = r.fault();
-            raise(new ArchitecturalException(ArchitecturalException.PF, f.errorCode(), f.linearAddress(),
-                    String.format("%s %s: %s", access.name().toLowerCase(), String.format("0x%x", f.linearAddress()), f.reason())), rip);
+            // An instruction after the block's first reaches into the page: let those before it run.
+            fence.raise(address);
+            retranslate = true;
         }
         return false;
+    }
+
+    /** The code hook of an instruction with a byte in the fenced page: its fetch is checked again now. */
+    private void fetchReachesFence(long rip) {
+        long linear = fence.firstFencedByte(rip);
+        fence.lower();
+        Mmu.AccessResult r = mmu.access(linear, 1, AccessType.FETCH, dataMode(), pagingState());
+        if (r.fault() == null && !r.nonexistentMemory()) {
+            // The instructions before it changed what the page translates to: fetch it for real.
+            retranslate = true;
+            engine.stop();
+        } else {
+            raise(exceptionFor(r, AccessType.FETCH), rip);
+        }
+    }
+
+    private static ArchitecturalException exceptionFor(Mmu.AccessResult r, AccessType access) {
+        if (r.nonexistentMemory()) {
+            // A fetch from nowhere reads all-ones, which decodes as no valid instruction.
+            return ArchitecturalException.ud(String.format("instruction fetch from physical 0x%x, where there is no memory", r.physicalAddress()));
+        }
+        var f = r.fault();
+        return new ArchitecturalException(ArchitecturalException.PF, f.errorCode(), f.linearAddress(),
+                String.format("%s 0x%x: %s", access.name().toLowerCase(), f.linearAddress(), f.reason()));
     }
 
     private void onEngineInterrupt(int vector) {

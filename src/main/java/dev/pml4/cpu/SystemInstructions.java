@@ -190,12 +190,12 @@ final class SystemInstructions {
 
     private void hlt(long rip, long next) {
         requireCpl0("HLT");
-        advance(next); // HLT retires; RIP is after it, as an interrupt would push
+        // HLT retires; RIP is after it, as an interrupt that wakes the processor would push.
         long rflags = cpu.engine.readRegister(X86Reg.RFLAGS);
         if ((rflags & Cpu.RFLAGS_IF) == 0) {
-            cpu.stop(new StopReason.Halted(rip));
+            cpu.stopAfterEmulated(new StopReason.Halted(rip), next);
         } else {
-            cpu.stop(new StopReason.Idle(rip));
+            cpu.stopAfterEmulated(new StopReason.Idle(rip), next);
         }
     }
 

@@ -17,8 +17,17 @@ import java.util.function.Predicate;
 public final class Tlb {
     public enum Kind { INSTRUCTION, DATA }
 
-    /** Counters for one TLB; the hook-free hits Unicorn serves from its own mapping are not seen. */
-    public static final class Statistics {
+    /**
+     * Counters of one TLB at one moment; the hook-free hits Unicorn serves from its own mapping are
+     * not seen.
+     *
+     * @param invalidations entries removed by INVLPG, CR3/CR4 writes, INVPCID and page faults
+     * @param flushes flush operations (each may remove many entries)
+     */
+    public record Statistics(long hits, long misses, long fills, long evictions, long invalidations, long flushes) {
+    }
+
+    private static final class Counters {
         long hits;
         long misses;
         long fills;
@@ -26,19 +35,14 @@ public final class Tlb {
         long invalidations;
         long flushes;
 
-        public long hits() { return hits; }
-        public long misses() { return misses; }
-        public long fills() { return fills; }
-        public long evictions() { return evictions; }
-        /** Entries removed by INVLPG, CR3/CR4 writes, INVPCID and page faults. */
-        public long invalidations() { return invalidations; }
-        /** Flush operations (each may remove many entries). */
-        public long flushes() { return flushes; }
+        Statistics snapshot() {
+            return new Statistics(hits, misses, fills, evictions, invalidations, flushes);
+        }
     }
 
     private final TlbConfig config;
     private final SetAssociative[][] arrays = new SetAssociative[2][PageSize.values().length];
-    private final Statistics[] stats = {new Statistics(), new Statistics()};
+    private final Counters[] stats = {new Counters(), new Counters()};
     private long clock;
 
     public Tlb(TlbConfig config) {
@@ -55,7 +59,7 @@ public final class Tlb {
     }
 
     public Statistics statistics(Kind kind) {
-        return stats[kind.ordinal()];
+        return stats[kind.ordinal()].snapshot();
     }
 
     /** Finds the entry translating {@code linearAddress} for {@code pcid}, counting a hit or a miss and refreshing LRU. */
@@ -90,7 +94,7 @@ public final class Tlb {
      * address never has two translations in one TLB. Returns every entry removed to make room.
      */
     public List<TlbEntry> fill(Kind kind, TlbEntry entry) {
-        Statistics s = stats[kind.ordinal()];
+        Counters s = stats[kind.ordinal()];
         s.fills++;
         List<TlbEntry> removed = new ArrayList<>(1);
         for (SetAssociative array : arrays[kind.ordinal()]) {
@@ -154,7 +158,7 @@ public final class Tlb {
             for (SetAssociative array : arrays[kind.ordinal()]) {
                 array.removeIf(which, removed);
             }
-            Statistics s = stats[kind.ordinal()];
+            Counters s = stats[kind.ordinal()];
             s.flushes++;
             s.invalidations += removed.size() - before;
         }

@@ -36,7 +36,8 @@ class UnicornTest {
             uc.hookCode(1, 0, (address, size) -> {
                 executed.add(address);
                 if (address == hlt) {
-                    uc.writeRegister(X86Reg.RIP, address + 1);
+                    // Stopping in the code hook stops before the instruction runs. (Writing RIP here
+                    // as well would make Unicorn 2.0.1 swallow the stop: see Cpu.resumeRip.)
                     uc.stop();
                 }
             });
@@ -58,7 +59,7 @@ class UnicornTest {
             assertEquals(List.of("WRITE_UNMAPPED@2000 rip=100f"), events);
             assertEquals(0x80, port[0]);
             assertEquals(1 + 3 * 5 + 3, executed.size());
-            assertEquals(hlt + 1, uc.readRegister(X86Reg.RIP));
+            assertEquals(hlt, uc.readRegister(X86Reg.RIP));
             assertEquals(2, uc.regions().size());
         }
     }

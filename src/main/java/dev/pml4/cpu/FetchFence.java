@@ -1,0 +1,67 @@
+package dev.pml4.cpu;
+
+import dev.pml4.ffi.unicorn.Protection;
+import dev.pml4.ffi.unicorn.Unicorn;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Makes an instruction-fetch fault precise when the engine finds it while translating a block that
+ * started on an earlier instruction.
+ *
+ * <p>Unicorn fetches a whole translation block before running any of it, so a fetch from a page
+ * that cannot be executed is reported with RIP at the start of the block, not at the instruction
+ * that reaches into the page; on hardware the instructions before it retire first. The fence maps
+ * that page, execute-only, onto a page of NOPs for the duration of one engine run: the block
+ * translates, the earlier instructions run, and the code hook of the first instruction with a byte
+ * in the fenced page is where the fetch really faults (SDM Vol. 3A 6.15, #PF: CR2 is the first byte
+ * that could not be fetched). Nothing else can see the fence: it is never readable or writable, and
+ * it is gone before the engine runs again.
+ */
+final class FetchFence {
+    private static final long PAGE = 4096;
+    private static final byte NOP = (byte) 0x90;
+
+    private final Unicorn engine;
+    private final MemorySegment nops;
+    private long page = -1;
+
+    FetchFence(Unicorn engine) {
+        this.engine = engine;
+        // Held by the Cpu as long as the engine lives; unmapped before every engine run returns.
+        this.nops = Arena.ofAuto().allocate(PAGE, PAGE).fill(NOP);
+    }
+
+    /** Fences the page of {@code linear}, which the engine does not map. */
+    void raise(long linear) {
+        lower();
+        page = linear & -PAGE;
+        engine.mapPointer(page, PAGE, Protection.EXEC, nops);
+    }
+
+    boolean up() {
+        return page >= 0;
+    }
+
+    /** Whether the instruction at [rip, rip + length) has a byte in the fenced page. */
+    boolean reachedBy(long rip, int length) {
+        return page >= 0 && rip < page + PAGE && rip + length > page;
+    }
+
+    /** The first byte of the instruction at {@code rip} that lies in the fenced page. */
+    long firstFencedByte(long rip) {
+        return Math.max(rip, page);
+    }
+
+    boolean covers(long linear) {
+        return page >= 0 && (linear & -PAGE) == page;
+    }
+
+    void lower() {
+        if (page >= 0) {
+            engine.unmap(page, PAGE);
+            page = -1;
+        }
+    }
+}

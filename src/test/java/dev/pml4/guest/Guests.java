@@ -1,0 +1,93 @@
+package dev.pml4.guest;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pml4.machine.ImageRejectedException;
+import dev.pml4.machine.KernelImages;
+import dev.pml4.machine.Machine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+/**
+ * The guest kernels of {@code guest/}, as {@code make guests} built them into {@code guest/build},
+ * with the transcripts and exit statuses they are expected to give.
+ */
+public final class Guests {
+    private Guests() {
+    }
+
+    public static Path sourceDir() {
+        return Path.of(System.getProperty("pml4.guestDir", "guest"));
+    }
+
+    public static Path buildDir() {
+        return sourceDir().resolve("build");
+    }
+
+    /** Every guest kernel with an expected transcript. */
+    public static List<String> withTranscripts() {
+        try (Stream<Path> files = Files.list(sourceDir())) {
+            return files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".expected"))
+                    .map(n -> n.substring(0, n.length() - ".expected".length()))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The built image of {@code name}: NAME.elf, or NAME.bin for a flat one. */
+    public static Path image(String name) {
+        Path elf = buildDir().resolve(name + ".elf");
+        Path bin = buildDir().resolve(name + ".bin");
+        Path found = Files.exists(elf) ? elf : bin;
+        assertTrue(Files.exists(found), () -> "guest kernel " + name + " is not built (" + elf + " or " + bin
+                + "): 'make test' builds the guests first; or run toolchain/build-guests.sh");
+        return found;
+    }
+
+    public static String expectedTranscript(String name) throws IOException {
+        return Files.readString(sourceDir().resolve(name + ".expected"), StandardCharsets.ISO_8859_1);
+    }
+
+    public static int expectedStatus(String name) throws IOException {
+        return Integer.parseInt(Files.readString(sourceDir().resolve(name + ".expected-status")).strip());
+    }
+
+    /** What one run of a guest gave. */
+    public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics) {
+        public int status() {
+            return result.exitStatus();
+        }
+    }
+
+    public static Outcome run(String name) {
+        return run(name, UnaryOperator.identity());
+    }
+
+    /** Boots {@code name} with the default machine, changed by {@code configure}, and runs it to the end. */
+    public static Outcome run(String name, UnaryOperator<Machine.Config> configure) {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        List<String> warnings = new java.util.ArrayList<>();
+        Machine.Config config = configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add));
+        try (Machine machine = new Machine(config)) {
+            machine.boot(KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty()), null);
+            Machine.RunResult result = machine.run();
+            String statistics = "walks=" + machine.mmu().walks() + " faults=" + machine.mmu().pageFaults()
+                    + " ITLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.INSTRUCTION)
+                    + " DTLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.DATA);
+            return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics);
+        } catch (ImageRejectedException e) {
+            throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
+        }
+    }
+}
