@@ -42,7 +42,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--serial", paramLabel = "FILE", description = "Write COM1's output to FILE instead of standard output.")
     Path serialOut;
 
-    @Option(names = "--serial-in", paramLabel = "FILE", description = "Feed COM1's receiver from FILE instead of standard input.")
+    @Option(names = "--serial-in", paramLabel = "FILE", description = {
+            "Feed COM1's receiver from FILE ('-': standard input), read ahead so that every byte",
+            "arrives at the same instruction on every run. Without it the receiver polls standard",
+            "input without waiting: what a person types arrives when it arrives."})
     Path serialIn;
 
     @Option(names = "--max-insns", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1000000000",
@@ -81,7 +84,7 @@ final class RunCommand implements Callable<Integer> {
             return Main.EXIT_USAGE;
         }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
-            SerialInput input = new SerialInput(in, serialIn == null && System.console() != null);
+            SerialInput input = new SerialInput(in, serialIn == null);
             Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
             try (Machine machine = new Machine(config)) {
@@ -137,7 +140,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private InputStream openSerialIn() throws IOException {
-        if (serialIn == null) {
+        if (serialIn == null || serialIn.toString().equals("-")) {
             return new FileInputStream(java.io.FileDescriptor.in) {
                 @Override
                 public void close() {

@@ -5,11 +5,12 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 
 /**
- * Bytes the UART receives. Determinism (the same guest gives the same run) decides the rule: a
- * file or pipe is read as a stream, and when the guest asks whether a byte has arrived the answer
- * is found by reading ahead, blocking if need be, so a byte always arrives at the same instruction
- * however slowly the writer writes. Only an interactive terminal is polled without blocking, since a
- * person typing is not repeatable anyway.
+ * Bytes the UART receives. Determinism (the same guest gives the same run) decides the rule for
+ * input given as such ({@code --serial-in}): it is read as a stream, and when the guest asks
+ * whether a byte has arrived the answer is found by reading ahead, blocking if need be, so a byte
+ * always arrives at the same instruction however slowly the writer writes. Interactive input (the
+ * default: standard input) is polled without blocking, since a person typing is not repeatable
+ * anyway, and a polling driver must not hang on an idle pipe when it only reads LSR to transmit.
  */
 public final class SerialInput {
     private final InputStream in;

@@ -155,6 +155,7 @@ public final class Machine implements AutoCloseable {
             capstone.close();
         } finally {
             memory.close();
+            dev.pml4.ffi.libc.Malloc.trim();
         }
     }
 }

@@ -39,7 +39,7 @@ public final class PhysicalMemory implements AutoCloseable {
             throw new IllegalArgumentException("RAM size must be a positive multiple of 4 KiB, not " + ramSize);
         }
         this.arena = Arena.ofShared();
-        this.ram = arena.allocate(ramSize, PAGE_SIZE);
+        this.ram = dev.pml4.ffi.libc.AnonymousMemory.map(ramSize, arena);
         map.put(Range.closedOpen(0L, ramSize), RegionKind.RAM);
     }
 
@@ -51,6 +51,9 @@ public final class PhysicalMemory implements AutoCloseable {
     public boolean isRam(long address, long length) {
         if (length <= 0 || address < 0 || address + length < address) {
             return false;
+        }
+        if (address + length <= ram.byteSize()) {
+            return true; // RAM is one run from 0: the page walker's hot path needs no map lookup
         }
         var entry = map.getEntry(address);
         return entry != null && entry.getValue() == RegionKind.RAM

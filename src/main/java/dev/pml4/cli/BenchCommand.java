@@ -1,0 +1,114 @@
+package dev.pml4.cli;
+
+import dev.pml4.bench.Benchmarks;
+import dev.pml4.machine.ImageRejectedException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "bench", sortOptions = false,
+        description = {"Measure pml4 on this machine and print the numbers: guest instructions per second in",
+                "precise mode (the compute kernel), the cost of a page walk, of a TLB miss with its walk",
+                "and Unicorn mapping, of INVLPG and of a CR3 flush, and the wall time of a whole",
+                "'pml4 run' of the hello kernel, JVM start-up included. Nothing is asserted.", ""},
+        footer = {"", "Examples:", "  pml4 bench", "  pml4 bench --repeat 5 --guests guest/build"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--guests", paramLabel = "DIR", defaultValue = "guest/build",
+            description = "Where the built guest kernels are (default: ${DEFAULT-VALUE}).")
+    Path guests;
+
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "3",
+            description = "Runs of each guest benchmark; the best is reported (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (repeat < 1) {
+            err.println("pml4: --repeat " + repeat + ": must be at least 1");
+            return Main.EXIT_USAGE;
+        }
+        Path compute = guests.resolve("compute.elf");
+        Path hello = guests.resolve("hello.elf");
+        for (Path p : List.of(compute, hello)) {
+            if (!Files.isRegularFile(p)) {
+                err.println("pml4: " + p + ": not found; build the guest kernels first (make guests)");
+                return Main.EXIT_USAGE;
+            }
+        }
+        out.printf("pml4 bench: %d cores, Java %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
+        out.flush();
+
+        Benchmarks.GuestRun best = null;
+        for (int i = 0; i < repeat; i++) {
+            Benchmarks.GuestRun run = runGuest(compute);
+            if (best == null || run.nanos() < best.nanos()) {
+                best = run;
+            }
+        }
+        out.printf("precise mode, compute kernel: %,d instructions in %.2f s = %.1f M instructions/s (best of %d)%n",
+                best.instructions(), best.nanos() / 1e9, best.instructionsPerSecond() / 1e6, repeat);
+        out.flush();
+
+        Benchmarks.MmuCosts mmu = Benchmarks.mmuCosts(4096, 6);
+        out.printf("page walk alone (4 levels, 4 KiB page):            %8.0f ns%n", mmu.walkOnlyNanos());
+        out.printf("TLB miss: walk + TLB fill + Unicorn map of the page: %6.0f ns%n", mmu.missWalkAndMapNanos());
+        out.printf("INVLPG of a resident page (TLB removal + unmap):     %6.0f ns%n", mmu.invlpgNanos());
+        out.printf("MOV to CR3 flushing %d DTLB entries:                %8.1f us%n", mmu.cr3SwitchEntries(), mmu.cr3SwitchNanos() / 1e3);
+        out.flush();
+
+        long bestWall = Long.MAX_VALUE;
+        for (int i = 0; i < repeat; i++) {
+            bestWall = Math.min(bestWall, wallTimeOfRun(hello, err));
+        }
+        if (bestWall == Long.MAX_VALUE) {
+            return Main.EXIT_INTERNAL;
+        }
+        out.printf("'pml4 run %s', start to exit (JVM included): %d ms (best of %d)%n", hello, bestWall / 1_000_000, repeat);
+        return 0;
+    }
+
+    private static Benchmarks.GuestRun runGuest(Path image) throws ImageRejectedException {
+        return Benchmarks.runGuest(image, 0);
+    }
+
+    /** Runs this same pml4 in a new JVM, as bin/pml4 would, and times it from fork to exit. */
+    private static long wallTimeOfRun(Path image, PrintWriter err) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path jar;
+        try {
+            jar = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException(e);
+        }
+        List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC"));
+        if (Files.isDirectory(jar)) { // running from classes (tests, IDE): use the same class path
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        } else {
+            command.addAll(List.of("-jar", jar.toString()));
+        }
+        command.addAll(List.of("run", image.toString()));
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            err.println("pml4: the hello run did not finish in 60 s");
+            return Long.MAX_VALUE;
+        }
+        return System.nanoTime() - start;
+    }
+}
