@@ -3,6 +3,8 @@ package dev.pml4.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
+
 /** {@code pml4}: the command line. Exit statuses are BOOT.md's ("How a run ends"). */
 @Command(name = "pml4", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {
@@ -36,7 +38,15 @@ public final class Main implements Runnable {
     /** Runs the command line and returns the exit status (tests call this instead of main). */
     public static int execute(String... args) {
         CommandLine cli = commandLine();
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the execution exception handler. An Error left to the
+            // JVM would end the process with status 1, which BOOT.md gives to a guest that wrote 0 to
+            // the debug-exit port.
+            reportInternalError(cli.getErr(), e);
+            return EXIT_INTERNAL;
+        }
     }
 
     static CommandLine commandLine() {
@@ -45,12 +55,28 @@ public final class Main implements Runnable {
         cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);
         cli.getSubcommands().values().forEach(c -> c.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("pml4: internal error: " + e);
-            e.printStackTrace(commandLine.getErr());
-            commandLine.getErr().println("This is a bug in pml4: please report it with the guest image and the command line.");
+            reportInternalError(commandLine.getErr(), e);
             return EXIT_INTERNAL;
         });
+        // The same "pml4: what is wrong" line as every other refusal, and a pointer to --help
+        // rather than the whole usage text, which buried the one line that mattered.
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine failed = e.getCommandLine();
+            PrintWriter err = failed.getErr();
+            err.println("pml4: " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+            err.println("Try '" + failed.getCommandSpec().qualifiedName() + " --help' for more information.");
+            err.flush();
+            return failed.getCommandSpec().exitCodeOnInvalidInput();
+        });
         return cli;
+    }
+
+    private static void reportInternalError(PrintWriter err, Throwable e) {
+        err.println("pml4: internal error: " + e);
+        e.printStackTrace(err);
+        err.println("This is a bug in pml4: please report it with the guest image and the command line.");
+        err.flush();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -19,13 +19,15 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", sortOptions = false,
-        description = {"Boot IMAGE (an ELF64 kernel, or a flat binary) by boot protocol 1 and run it until it",
-                "halts, writes the debug-exit port, faults beyond recovery or reaches the instruction limit.",
-                "The guest's COM1 output goes to standard output unless --serial says otherwise.", ""},
+        description = {"Boot IMAGE (an ELF64 kernel, or a flat binary) by boot protocol 1 and run it",
+                "until it halts, writes the debug-exit port, faults beyond recovery or reaches",
+                "the instruction limit. The guest's COM1 output goes to standard output unless",
+                "--serial says otherwise.", ""},
         footer = {"", "Examples:",
                 "  pml4 run guest/build/hello.elf",
                 "  pml4 run --mem 128M --cmdline 'verbose' guest/build/demo.elf",
@@ -35,8 +37,8 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
     Path image;
 
-    @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Size.class, defaultValue = "64M",
-            description = "RAM from physical 0 (default: ${DEFAULT-VALUE}); K, M and G suffixes.")
+    @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
+            description = "RAM from physical 0, a multiple of 4 KiB (default: ${DEFAULT-VALUE}); K, M and G suffixes.")
     long memory;
 
     @Option(names = "--serial", paramLabel = "FILE", description = "Write COM1's output to FILE instead of standard output.")
@@ -66,6 +68,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
+    // Without it "pml4 run --help" was refused for want of an IMAGE, though the parse errors point
+    // there; mixinStandardHelpOptions would add a --version that has nothing to print here.
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,15 +86,20 @@ final class RunCommand implements Callable<Integer> {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        if (memory % 4096 != 0) {
-            err.println("pml4: --mem " + memory + " is not a multiple of 4 KiB");
-            return Main.EXIT_USAGE;
-        }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
             SerialInput input = new SerialInput(in, serialIn == null);
             Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
-            try (Machine machine = new Machine(config)) {
+            Machine created;
+            try {
+                created = new Machine(config);
+            } catch (OutOfMemoryError e) {
+                // One native allocation of the whole RAM failed; the Java heap is as it was.
+                err.println("pml4: --mem " + memoryAsGiven() + ": cannot allocate that much RAM on this host ("
+                        + e.getMessage() + ")");
+                return Main.EXIT_USAGE;
+            }
+            try (Machine machine = created) {
                 try {
                     machine.boot(kernel, commandLine);
                 } catch (ImageRejectedException e) {
@@ -153,6 +165,12 @@ final class RunCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new IOException("--serial-in " + serialIn + ": cannot read it (" + e.getMessage() + ")");
         }
+    }
+
+    /** --mem as the user wrote it ("64G"), rather than in bytes. */
+    private String memoryAsGiven() {
+        List<String> given = spec.findOption("--mem").originalStringValues();
+        return given.isEmpty() ? String.valueOf(memory) : given.getLast();
     }
 
     private static OptionalLong optional(Long v) {

@@ -51,9 +51,16 @@ public final class KernelImages {
             throw new ImageRejectedException(name, "the file is empty: there is nothing to load");
         }
         if (isElf(bytes)) {
-            if (loadAddress.isPresent() || entry.isPresent()) {
-                throw new ImageRejectedException(name, "--load-addr and --entry are for flat binaries only: "
-                        + "an ELF file's program headers give its load addresses and e_entry its entry point");
+            // Name only the option(s) given: "--load-addr and --entry" for a lone --entry reads as if
+            // the user had passed both.
+            if (loadAddress.isPresent()) {
+                throw new ImageRejectedException(name, "--load-addr " + Messages.hex(loadAddress.getAsLong())
+                        + " is for flat binaries only: an ELF file's program headers give its load addresses"
+                        + (entry.isPresent() ? " (and --entry is refused too: e_entry gives its entry point)" : ""));
+            }
+            if (entry.isPresent()) {
+                throw new ImageRejectedException(name, "--entry " + Messages.hex(entry.getAsLong())
+                        + " is for flat binaries only: an ELF file's e_entry gives its entry point");
             }
             return ElfImage.parse(name, bytes);
         }

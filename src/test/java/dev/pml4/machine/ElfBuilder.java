@@ -9,56 +9,57 @@ import java.util.List;
 
 /**
  * Test-only: writes small ELF64 x86-64 executables in memory, laid out as the gABI says, so tests
- * can make good files and then break exactly one field of them.
+ * can make good files and then break exactly one field of them. Public for the CLI tests in
+ * {@code dev.pml4.cli}.
  *
  * <p>Layout: ELF header (64 bytes), program headers (56 each, in the order added), each segment's
  * file bytes (16-aligned), then, unless {@link #noSections()}: .strtab, .symtab, .shstrtab and the
  * section headers [null, one PROGBITS per PT_LOAD, .symtab, .strtab, .shstrtab]. After
  * {@link #build()}, the offsets of the interesting parts are available for patching.
  */
-final class ElfBuilder {
+public final class ElfBuilder {
     // gABI / psABI values the builder writes.
-    static final int PT_LOAD = 1;
-    static final int PT_INTERP = 3;
-    static final int PT_NOTE = 4;
-    static final int PT_GNU_STACK = 0x6474e551;
-    static final int PF_X = 1;
-    static final int PF_W = 2;
-    static final int PF_R = 4;
-    static final int STT_NOTYPE = 0;
-    static final int STT_OBJECT = 1;
-    static final int STT_FUNC = 2;
-    static final int STT_SECTION = 3;
-    static final int STT_FILE = 4;
-    static final int STB_LOCAL = 0;
-    static final int STB_GLOBAL = 1;
-    static final int STB_WEAK = 2;
-    static final int SHN_UNDEF = 0;
-    static final int SHN_ABS = 0xfff1;
+    public static final int PT_LOAD = 1;
+    public static final int PT_INTERP = 3;
+    public static final int PT_NOTE = 4;
+    public static final int PT_GNU_STACK = 0x6474e551;
+    public static final int PF_X = 1;
+    public static final int PF_W = 2;
+    public static final int PF_R = 4;
+    public static final int STT_NOTYPE = 0;
+    public static final int STT_OBJECT = 1;
+    public static final int STT_FUNC = 2;
+    public static final int STT_SECTION = 3;
+    public static final int STT_FILE = 4;
+    public static final int STB_LOCAL = 0;
+    public static final int STB_GLOBAL = 1;
+    public static final int STB_WEAK = 2;
+    public static final int SHN_UNDEF = 0;
+    public static final int SHN_ABS = 0xfff1;
 
     // Field offsets, for tests that patch.
-    static final int E_IDENT_CLASS = 4;
-    static final int E_IDENT_DATA = 5;
-    static final int E_IDENT_VERSION = 6;
-    static final int E_TYPE = 16;
-    static final int E_MACHINE = 18;
-    static final int E_VERSION = 20;
-    static final int E_ENTRY = 24;
-    static final int E_PHOFF = 32;
-    static final int E_SHOFF = 40;
-    static final int E_PHENTSIZE = 54;
-    static final int E_PHNUM = 56;
-    static final int E_SHENTSIZE = 58;
-    static final int E_SHNUM = 60;
-    static final int P_OFFSET = 8;
-    static final int P_VADDR = 16;
-    static final int P_PADDR = 24;
-    static final int P_FILESZ = 32;
-    static final int P_MEMSZ = 40;
-    static final int SH_OFFSET = 24;
-    static final int SH_SIZE = 32;
-    static final int SH_LINK = 40;
-    static final int SH_ENTSIZE = 56;
+    public static final int E_IDENT_CLASS = 4;
+    public static final int E_IDENT_DATA = 5;
+    public static final int E_IDENT_VERSION = 6;
+    public static final int E_TYPE = 16;
+    public static final int E_MACHINE = 18;
+    public static final int E_VERSION = 20;
+    public static final int E_ENTRY = 24;
+    public static final int E_PHOFF = 32;
+    public static final int E_SHOFF = 40;
+    public static final int E_PHENTSIZE = 54;
+    public static final int E_PHNUM = 56;
+    public static final int E_SHENTSIZE = 58;
+    public static final int E_SHNUM = 60;
+    public static final int P_OFFSET = 8;
+    public static final int P_VADDR = 16;
+    public static final int P_PADDR = 24;
+    public static final int P_FILESZ = 32;
+    public static final int P_MEMSZ = 40;
+    public static final int SH_OFFSET = 24;
+    public static final int SH_SIZE = 32;
+    public static final int SH_LINK = 40;
+    public static final int SH_ENTSIZE = 56;
 
     private record Phdr(int type, int flags, long vaddr, long paddr, byte[] data, long memsz) {
     }
@@ -76,63 +77,63 @@ final class ElfBuilder {
     private int symtabIndex;
     private int strtabIndex;
 
-    ElfBuilder entry(long entry) {
+    public ElfBuilder entry(long entry) {
         this.entry = entry;
         return this;
     }
 
     /** A PT_LOAD; memsz beyond data.length is bss. */
-    ElfBuilder load(long vaddr, long paddr, byte[] data, long memsz, int flags) {
+    public ElfBuilder load(long vaddr, long paddr, byte[] data, long memsz, int flags) {
         phdrs.add(new Phdr(PT_LOAD, flags, vaddr, paddr, data, memsz));
         return this;
     }
 
     /** An identity-placed, readable and executable PT_LOAD with no bss. */
-    ElfBuilder load(long address, byte[] data) {
+    public ElfBuilder load(long address, byte[] data) {
         return load(address, address, data, data.length, PF_R | PF_X);
     }
 
     /** A program header of another type, with no contents (PT_GNU_STACK, PT_NOTE...). */
-    ElfBuilder header(int type) {
+    public ElfBuilder header(int type) {
         phdrs.add(new Phdr(type, PF_R, 0, 0, new byte[0], 0));
         return this;
     }
 
-    ElfBuilder symbol(String name, long value, long size, int type, int bind) {
+    public ElfBuilder symbol(String name, long value, long size, int type, int bind) {
         return symbol(name, value, size, type, bind, -1);
     }
 
     /** A symbol in section {@code shndx}; -1 picks the section of the segment that holds it. */
-    ElfBuilder symbol(String name, long value, long size, int type, int bind, int shndx) {
+    public ElfBuilder symbol(String name, long value, long size, int type, int bind, int shndx) {
         symbols.add(new Sym(name, value, size, type, bind, shndx));
         return this;
     }
 
     /** No section headers at all (e_shoff 0), as a stripped file may have. */
-    ElfBuilder noSections() {
+    public ElfBuilder noSections() {
         sections = false;
         return this;
     }
 
     /** Offset of program header i. */
-    static int phdr(int i) {
+    public static int phdr(int i) {
         return 64 + 56 * i;
     }
 
     /** Offset of section header i (after build()). */
-    int shdr(int i) {
+    public int shdr(int i) {
         return shoff + 64 * i;
     }
 
-    int symtabIndex() {
+    public int symtabIndex() {
         return symtabIndex;
     }
 
-    int strtabIndex() {
+    public int strtabIndex() {
         return strtabIndex;
     }
 
-    byte[] build() {
+    public byte[] build() {
         int phnum = phdrs.size();
         Out out = new Out();
         out.pad(64 + 56 * phnum);
@@ -260,7 +261,7 @@ final class ElfBuilder {
     }
 
     /** Writes a little-endian value of {@code size} bytes into {@code file} at {@code offset}. */
-    static byte[] patch(byte[] file, int offset, long value, int size) {
+    public static byte[] patch(byte[] file, int offset, long value, int size) {
         for (int i = 0; i < size; i++) {
             file[offset + i] = (byte) (value >>> (8 * i));
         }

@@ -61,8 +61,10 @@ class KernelImagesTest {
     @Test
     void loadAddressOrEntryForAnElfIsRefused() throws Exception {
         Path p = write("k.elf", ElfImageTest.good().build());
-        refused(p, OptionalLong.of(0x200000), NONE, "--load-addr and --entry are for flat binaries only");
-        refused(p, NONE, OptionalLong.of(0x100000), "--load-addr and --entry are for flat binaries only", "e_entry");
+        refused(p, OptionalLong.of(0x200000), NONE, "--load-addr 0x200000 is for flat binaries only", "program headers");
+        refused(p, NONE, OptionalLong.of(0x100000), "--entry 0x100000 is for flat binaries only", "e_entry");
+        refused(p, OptionalLong.of(0x200000), OptionalLong.of(0x100000), "--load-addr 0x200000 is for flat binaries only",
+                "--entry is refused too");
     }
 
     @Test
