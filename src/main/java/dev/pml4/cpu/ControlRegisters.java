@@ -40,9 +40,13 @@ public final class ControlRegisters {
     public static final long CR4_OSXSAVE = 1L << 18;
     public static final long CR4_SMEP = 1L << 20;
     public static final long CR4_SMAP = 1L << 21;
-    /** What this CPU model implements; setting anything else raises #GP (SDM 2.5: reserved CR4 bits). */
+    /**
+     * What this CPU model implements, as {@link Cpuid} reports it; setting anything else raises #GP
+     * (SDM 2.5: CR4 bits of features CPUID does not enumerate are reserved). UMIP, FSGSBASE, OSXSAVE
+     * and LA57 are left out because pml4 does not implement them.
+     */
     public static final long CR4_SUPPORTED = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE
-            | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_PCIDE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP;
+            | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PCIDE | CR4_SMEP | CR4_SMAP;
 
     // IA32_EFER bits, SDM Vol. 3A 2.2.1.
     public static final long EFER_SCE = 1L;

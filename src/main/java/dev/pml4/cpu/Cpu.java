@@ -142,7 +142,7 @@ public final class Cpu {
         long fpu0 = ControlRegisters.CR0_MP | ControlRegisters.CR0_EM | ControlRegisters.CR0_TS | ControlRegisters.CR0_NE;
         long engineCr0 = engine.readRegister(X86Reg.CR0);
         engine.writeRegister(X86Reg.CR0, (engineCr0 & ~fpu0 & ~ControlRegisters.CR0_PG) | (control.cr0() & fpu0) | ControlRegisters.CR0_PE);
-        long fpu4 = ControlRegisters.CR4_OSFXSR | ControlRegisters.CR4_OSXMMEXCPT | ControlRegisters.CR4_OSXSAVE | ControlRegisters.CR4_FSGSBASE;
+        long fpu4 = ControlRegisters.CR4_OSFXSR | ControlRegisters.CR4_OSXMMEXCPT;
         long engineCr4 = engine.readRegister(X86Reg.CR4);
         engine.writeRegister(X86Reg.CR4, (engineCr4 & ~fpu4) | (control.cr4() & fpu4));
     }
@@ -365,6 +365,20 @@ public final class Cpu {
         } else {
             raise(exceptionFor(r, AccessType.FETCH), rip);
         }
+    }
+
+    /**
+     * A data read that an emulated instruction makes (an INVPCID descriptor, later an IDT entry):
+     * translated like the engine's own accesses, TLB and A/D included.
+     *
+     * @throws ArchitecturalException #PF when the translation fails
+     */
+    byte[] readVirtual(long linear, int length) {
+        Mmu.AccessResult r = mmu.access(linear, length, AccessType.READ, dataMode(), pagingState());
+        if (r.fault() != null || r.nonexistentMemory()) {
+            throw exceptionFor(r, AccessType.READ);
+        }
+        return engine.read(linear, length);
     }
 
     private static ArchitecturalException exceptionFor(Mmu.AccessResult r, AccessType access) {

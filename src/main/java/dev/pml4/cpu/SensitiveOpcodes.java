@@ -41,6 +41,7 @@ final class SensitiveOpcodes {
         TWO_BYTE[0x34] = true; // SYSENTER
         TWO_BYTE[0x35] = true; // SYSEXIT
         TWO_BYTE[0x38] = true; // 66 0F 38 82: INVPCID (other 0F 38 run natively)
+        TWO_BYTE[0xa2] = true; // CPUID: pml4's processor, not the engine's
 
     }
 

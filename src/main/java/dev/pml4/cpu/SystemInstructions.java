@@ -146,10 +146,20 @@ final class SystemInstructions {
             }
             case 0x34, 0x35 -> throw ArchitecturalException.ud("SYSENTER/SYSEXIT are not part of this CPU model (use SYSCALL)");
             case 0x38 -> {
-                if (bytes.length > i + 2 && (bytes[i + 2] & 0xff) == 0x82 && opsize) {
-                    throw new UnsupportedOperationException("INVPCID is not emulated yet");
+                if (bytes.length > i + 3 && (bytes[i + 2] & 0xff) == 0x82 && opsize) {
+                    int modrm82 = bytes[i + 3] & 0xff;
+                    invpcid(rip, ((modrm82 >> 3) & 7) | (rexR ? 8 : 0), modrm82);
+                    advance(next);
                 }
                 // Other 0F 38 instructions are ordinary: let the engine run them.
+            }
+            case 0xa2 -> {
+                int[] r = Cpuid.query((int) readGpr(0), (int) readGpr(1));
+                writeGpr(0, r[0] & 0xffffffffL);
+                writeGpr(3, r[1] & 0xffffffffL);
+                writeGpr(1, r[2] & 0xffffffffL);
+                writeGpr(2, r[3] & 0xffffffffL);
+                advance(next);
             }
             default -> throw new IllegalStateException("unclassified opcode 0f " + Integer.toHexString(op2));
         }
@@ -257,6 +267,46 @@ final class SystemInstructions {
             }
             case 8 -> cr.setCr8(value);
             default -> throw ArchitecturalException.ud("CR" + n + " does not exist");
+        }
+        cpu.codeMappingsChanged();
+    }
+
+    // ---- INVPCID -----------------------------------------------------------------------------
+
+    /** INVPCID r64, m128 (SDM Vol. 2A INVPCID; Vol. 3A 4.10.4.1). */
+    private void invpcid(long rip, int typeRegister, int modrm) {
+        if ((modrm >> 6) == 3) {
+            throw ArchitecturalException.ud("INVPCID with a register as its descriptor operand");
+        }
+        requireCpl0("INVPCID");
+        long type = readGpr(typeRegister);
+        if (Long.compareUnsigned(type, 3) > 0) {
+            throw ArchitecturalException.gp("INVPCID type " + Long.toUnsignedString(type) + " (types are 0 to 3)");
+        }
+        long descriptorAddress = effectiveAddress(rip);
+        byte[] descriptor = cpu.readVirtual(descriptorAddress, 16);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(descriptor).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long low = b.getLong();
+        long linear = b.getLong();
+        if ((low & ~0xfffL) != 0) {
+            throw ArchitecturalException.gp(String.format("INVPCID descriptor bits 63:12 are not zero (0x%x)", low));
+        }
+        int pcid = (int) (low & 0xfff);
+        boolean pcide = (cpu.control.cr4() & ControlRegisters.CR4_PCIDE) != 0;
+        if (type <= 1 && !pcide && pcid != 0) {
+            throw ArchitecturalException.gp("INVPCID type " + type + " of PCID " + pcid + " with CR4.PCIDE = 0");
+        }
+        Mmu mmu = cpu.mmu;
+        switch ((int) type) {
+            case 0 -> {
+                if (!canonical(linear)) {
+                    throw ArchitecturalException.gp(String.format("INVPCID type 0 of a non-canonical address 0x%x", linear));
+                }
+                mmu.invalidate("INVPCID (address)", mmu.tlb().invalidateAddress(linear, pcid, false));
+            }
+            case 1 -> mmu.invalidate("INVPCID (single context)", mmu.tlb().flushPcid(pcid));
+            case 2 -> mmu.invalidate("INVPCID (all contexts and globals)", mmu.tlb().flushAll());
+            default -> mmu.invalidate("INVPCID (all contexts)", mmu.tlb().flushAllNonGlobal());
         }
         cpu.codeMappingsChanged();
     }
