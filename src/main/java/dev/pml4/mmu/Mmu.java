@@ -3,6 +3,8 @@ package dev.pml4.mmu;
 import dev.pml4.machine.PhysicalMemory;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The memory-management unit as the CPU sees it: TLB lookups, page walks on a miss, the #PF
@@ -32,6 +34,13 @@ public final class Mmu {
     };
     private long walks;
     private long pageFaults;
+    /**
+     * Pages mapped for an access although the TLB kept no entry for them (a page size the
+     * {@link TlbConfig} gives no room): page base to end. No invalidation can find them in the TLB,
+     * so every invalidation unmaps all of them; otherwise the engine would go on using such a
+     * translation after INVLPG or MOV to CR3, which the SDM forbids (4.10.4.1).
+     */
+    private final TreeMap<Long, Long> unheld = new TreeMap<>();
 
     public Mmu(PhysicalMemory memory, PageWalker walker, Tlb tlb, PageMapper mapper) {
         this.memory = memory;
@@ -141,6 +150,9 @@ public final class Mmu {
         for (TlbEntry gone : tlb.fill(kind, entry)) {
             mappings.removeRange(gone.pageBase(), gone.end());
         }
+        if (tlb.peek(kind, linear, pcid) != entry) {
+            unheld.put(entry.pageBase(), entry.end());
+        }
         return entry;
     }
 
@@ -151,7 +163,7 @@ public final class Mmu {
         TlbEntry other = filled == Tlb.Kind.DATA ? code : data;
         if (other != null && other.physicalAddress(linear) != entry.physicalAddress(linear)) {
             // The two TLBs disagree (one entry is stale). The engine can map one frame only, so the
-            // other entry goes: a processor may drop any TLB entry at any time (SDM 4.10.4.4).
+            // other entry goes: a processor may invalidate any TLB entry at any time (SDM 4.10.2.2).
             Tlb.Kind otherKind = filled == Tlb.Kind.DATA ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
             tlb.remove(otherKind, other);
             mappings.removeRange(other.pageBase(), other.end());
@@ -176,11 +188,18 @@ public final class Mmu {
         mappings.install(linear, data, code, perms);
     }
 
-    /** Removes entries and their mappings, and tells the listener why. */
+    /**
+     * Removes entries and their mappings, and tells the listener why. Every invalidation also
+     * unmaps the pages used without a TLB entry (see {@link #unheld}).
+     */
     public void invalidate(String cause, List<TlbEntry> removed) {
         for (TlbEntry e : removed) {
             mappings.removeRange(e.pageBase(), e.end());
         }
+        for (Map.Entry<Long, Long> page : unheld.entrySet()) {
+            mappings.removeRange(page.getKey(), page.getValue());
+        }
+        unheld.clear();
         if (!removed.isEmpty()) {
             listener.invalidated(cause, removed);
         }
@@ -198,5 +217,6 @@ public final class Mmu {
      */
     public void rightsContextChanged() {
         mappings.removeAll();
+        unheld.clear();
     }
 }

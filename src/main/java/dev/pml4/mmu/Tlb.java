@@ -114,7 +114,7 @@ public final class Tlb {
         arrays[kind.ordinal()][old.size().ordinal()].replace(old, updated);
     }
 
-    /** Drops one entry (the processor may drop any entry at any time, SDM 4.10.4.4); counted as an eviction. */
+    /** Drops one entry (a processor may invalidate any TLB entry at any time, SDM 4.10.2.2); counted as an eviction. */
     public void remove(Kind kind, TlbEntry entry) {
         List<TlbEntry> removed = new ArrayList<>(1);
         arrays[kind.ordinal()][entry.size().ordinal()].removeIf(e -> e == entry, removed);
@@ -126,9 +126,15 @@ public final class Tlb {
         return invalidate(e -> e.covers(linearAddress) && (e.global() || e.pcid() == pcid));
     }
 
-    /** Every entry for {@code linearAddress} regardless of PCID (INVPCID type 0 uses a PCID; a #PF uses the current one). */
+    /**
+     * The entries of either TLB for the page of {@code linearAddress} that belong to {@code pcid}:
+     * without {@code includeGlobal} only its non-global ones (INVPCID type 0, "individual-address
+     * invalidation ... except global translations", SDM 4.10.4.1); with it, global entries of the
+     * page too, whatever PCID they were filled under (a #PF, so that it does not recur).
+     */
     public List<TlbEntry> invalidateAddress(long linearAddress, int pcid, boolean includeGlobal) {
-        return invalidate(e -> e.covers(linearAddress) && (e.pcid() == pcid || (includeGlobal && e.global())));
+        return invalidate(e -> e.covers(linearAddress)
+                && (e.global() ? includeGlobal : e.pcid() == pcid));
     }
 
     /** MOV to CR3 without the no-flush bit (SDM 4.10.4.1): non-global entries of {@code pcid}. */

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * The geometry of the split first-level TLBs: for each of the instruction and data TLB, and each
  * page size, a number of sets and of ways. A size with zero entries cannot be cached in that TLB
- * and its translations are used once and dropped (re-walked on the next miss).
+ * and its translations are not kept (re-walked on the next miss); the engine keeps such a page
+ * mapped only until the next invalidation of any kind ({@link Mmu}).
  *
  * <p>The default follows a Skylake core (Intel 64 and IA-32 Architectures Optimization Reference
  * Manual, 2.2.6 "Skylake microarchitecture", TLB table): ITLB 4 KiB 128 entries 8-way, ITLB 2 MiB 8
