@@ -8,6 +8,7 @@ have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || [ -e "/usr/lib/x86_64-lin
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 command -v ld >/dev/null 2>&1 || missing+=(binutils)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 have_lib libunicorn.so.2 || missing+=(libunicorn2)
 have_lib libcapstone.so.4 || missing+=(libcapstone4)
 if [ ${#missing[@]} -eq 0 ]; then
