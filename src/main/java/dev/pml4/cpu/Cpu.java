@@ -44,9 +44,14 @@ public final class Cpu {
     /** Retired instructions: pml4's clock. */
     long instructions;
     int cpl;
+    /** The CS and SS selectors the guest sees; the engine itself always runs on the boot's CPL 0 ones. */
+    int cs;
+    int ss;
     private StopReason stop;
-    private ArchitecturalException pending;
-    private long pendingRip;
+    private InterruptDelivery.Event pending;
+    private final InterruptDelivery delivery = new InterruptDelivery(this);
+    /** The last successful delivery, for the tracer. */
+    private InterruptDelivery.Success lastDelivery;
     /**
      * Where execution resumes after the engine returns, or -1. Unicorn 2.0.1 ignores uc_emu_stop
      * when a code hook also wrote RIP (it stops internally to honour the new RIP and swallows
@@ -107,6 +112,8 @@ public final class Cpu {
     public void reset(BootState boot) {
         control.reset(boot.cr0(), boot.cr3(), boot.cr4(), boot.efer());
         cpl = 0;
+        cs = boot.cs();
+        ss = boot.ss();
         for (X86Reg r : X86Reg.GPR_BY_ENCODING) {
             engine.writeRegister(r, 0);
         }
@@ -181,10 +188,9 @@ public final class Cpu {
                 break;
             }
             if (pending != null) {
-                ArchitecturalException e = pending;
+                InterruptDelivery.Event e = pending;
                 pending = null;
-                engine.writeRegister(X86Reg.RIP, pendingRip);
-                deliver(e, pendingRip);
+                deliver(e);
                 continue;
             }
             if (retranslate) {
@@ -237,25 +243,51 @@ public final class Cpu {
      */
     void raise(ArchitecturalException e, long rip) {
         if (pending == null) {
-            pending = e;
+            InterruptDelivery.Source source = e.isIcebp() ? InterruptDelivery.Source.ICEBP
+                    : e.isSoftware() ? InterruptDelivery.Source.SOFTWARE : InterruptDelivery.Source.EXCEPTION;
+            pending = new InterruptDelivery.Event(e.vector(), e.errorCode(), e.faultAddress(), source,
+                    e.isSoftware() ? e.softwareReturn() : rip, e.reason());
             pendingRip = rip;
         }
         engine.stop();
     }
 
-    /**
-     * Delivers an exception to the guest. Until delivery through the IDT exists, every exception
-     * ends the run as the triple fault it becomes with no usable IDT.
-     */
-    private void deliver(ArchitecturalException e, long rip) {
-        if (e.vector() == ArchitecturalException.PF) {
-            control.setCr2(e.faultAddress());
+    private long pendingRip;
+
+    /** The guest's privilege level changed: what the engine maps was derived from the old one. */
+    void setCpl(int newCpl, int oldCpl) {
+        cpl = newCpl;
+        if (newCpl == oldCpl) {
+            return;
         }
-        DescriptorRegister idtr = engine.readDescriptorRegister(X86Reg.IDTR);
-        String why = idtr.limit() == 0
-                ? "No IDT is loaded (IDTR limit 0), so the exception could not be delivered: #GP, then #DF, then shutdown."
-                : "pml4 does not deliver exceptions through the guest's IDT yet, so any exception ends the run.";
-        stop = new StopReason.TripleFault(e.toString(), rip, control.cr2(), control.cr3(), why);
+        // Going to CPL 3, supervisor-only pages must stop being reachable (DESIGN.md, "The TLB
+        // model"); going to CPL 0, only SMEP and SMAP take rights away from what CPL 3 had.
+        long smepSmap = ControlRegisters.CR4_SMEP | ControlRegisters.CR4_SMAP;
+        if (newCpl == 3 || (control.cr4() & smepSmap) != 0) {
+            mmu.rightsContextChanged();
+        }
+        codeMappingsChanged();
+    }
+
+    public int cs() {
+        return cs;
+    }
+
+    public int ss() {
+        return ss;
+    }
+
+    /** Delivers an event through the guest's IDT; a triple fault ends the run. */
+    private void deliver(InterruptDelivery.Event e) {
+        long rip = e.source() == InterruptDelivery.Source.EXCEPTION ? e.returnRip() : pendingRip;
+        engine.writeRegister(X86Reg.RIP, rip);
+        switch (delivery.deliver(e)) {
+            case InterruptDelivery.Success s -> lastDelivery = s;
+            case InterruptDelivery.Shutdown s -> {
+                String chain = String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList());
+                stop = new StopReason.TripleFault(chain, rip, control.cr2(), control.cr3(), s.why());
+            }
+        }
     }
 
     // ---- hooks --------------------------------------------------------------------------------
@@ -276,10 +308,15 @@ public final class Cpu {
             b = codeByte(rip + ++offset);
         }
         if (!SensitiveOpcodes.ONE_BYTE[b]) {
-            return;
-        }
-        if (b == 0x0f && !SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
-            return;
+            if (cpl != 3 || !SensitiveOpcodes.USER_ONE_BYTE[b]) {
+                return;
+            }
+        } else if (b == 0x0f) {
+            if (!SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
+                return;
+            }
+        } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
+            return; // group 3 other than DIV (/6) and IDIV (/7)
         }
         try {
             system.execute(rip, size);
@@ -318,6 +355,13 @@ public final class Cpu {
             fence.lower(); // a data access to the fenced page: translate it as usual
         }
         AccessType access = type.isWrite() ? AccessType.WRITE : AccessType.READ;
+        if (!SystemInstructions.canonical(address) || !SystemInstructions.canonical(address + size - 1)) {
+            // QEMU with its paging off does not check; the processor raises #GP(0) (SDM Vol. 3A 3.3.7.1).
+            instructions--;
+            raise(ArchitecturalException.gp(String.format("%s of the non-canonical address 0x%x",
+                    access.name().toLowerCase(), address)), engine.readRegister(X86Reg.RIP));
+            return false;
+        }
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
             return true;
@@ -333,6 +377,10 @@ public final class Cpu {
      */
     private boolean onFetchMiss(MemoryAccess type, long address, int size) {
         long blockStart = engine.readRegister(X86Reg.RIP);
+        if (!SystemInstructions.canonical(address)) {
+            raise(ArchitecturalException.gp(String.format("instruction fetch from the non-canonical address 0x%x", address)), blockStart);
+            return false;
+        }
         Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.FETCH_UNMAPPED) {
@@ -374,11 +422,57 @@ public final class Cpu {
      * @throws ArchitecturalException #PF when the translation fails
      */
     byte[] readVirtual(long linear, int length) {
-        Mmu.AccessResult r = mmu.access(linear, length, AccessType.READ, dataMode(), pagingState());
-        if (r.fault() != null || r.nonexistentMemory()) {
-            throw exceptionFor(r, AccessType.READ);
+        return readLinear(linear, length, dataMode());
+    }
+
+    /** Reads guest-linear memory as an access of {@code mode} would, without mapping it in the engine. */
+    byte[] readLinear(long linear, int length, AccessMode mode) {
+        byte[] out = new byte[length];
+        PagingState state = pagingState();
+        for (int done = 0; done < length; ) {
+            long address = linear + done;
+            int chunk = (int) Math.min(length - done, 0x1000 - (address & 0xfff));
+            requireCanonical(address);
+            Mmu.AccessResult r = mmu.translate(address, AccessType.READ, mode, state);
+            if (r.fault() != null) {
+                throw exceptionFor(r, AccessType.READ);
+            }
+            System.arraycopy(memory.readBytes(r.physicalAddress(), chunk), 0, out, done, chunk);
+            done += chunk;
         }
-        return engine.read(linear, length);
+        return out;
+    }
+
+    /** Writes guest-linear memory as an access of {@code mode} would (D set), without mapping it in the engine. */
+    void writeLinear(long linear, byte[] data, AccessMode mode) {
+        PagingState state = pagingState();
+        // Translate every page first: a fault on the second page leaves the first unwritten.
+        long[] physical = new long[2 + data.length / 0x1000];
+        int pages = 0;
+        for (int done = 0; done < data.length; pages++) {
+            long address = linear + done;
+            int chunk = (int) Math.min(data.length - done, 0x1000 - (address & 0xfff));
+            requireCanonical(address);
+            Mmu.AccessResult r = mmu.translate(address, AccessType.WRITE, mode, state);
+            if (r.fault() != null) {
+                throw exceptionFor(r, AccessType.WRITE);
+            }
+            physical[pages] = r.physicalAddress();
+            done += chunk;
+        }
+        int page = 0;
+        for (int done = 0; done < data.length; page++) {
+            long address = linear + done;
+            int chunk = (int) Math.min(data.length - done, 0x1000 - (address & 0xfff));
+            memory.writeBytes(physical[page], java.util.Arrays.copyOfRange(data, done, done + chunk));
+            done += chunk;
+        }
+    }
+
+    static void requireCanonical(long address) {
+        if (!SystemInstructions.canonical(address)) {
+            throw ArchitecturalException.gp(String.format("access to the non-canonical address 0x%x", address));
+        }
     }
 
     private static ArchitecturalException exceptionFor(Mmu.AccessResult r, AccessType access) {

@@ -88,8 +88,8 @@ public final class Mmu {
         long last = (address + Math.max(size, 1) - 1) & ~0xfffL;
         for (long page = first; ; page += PhysicalMemory.PAGE_SIZE) {
             long linear = page == first ? address : page;
-            AccessResult r = accessPage(linear, type, mode, state);
-            if (r != AccessResult.OK) {
+            AccessResult r = accessPage(linear, type, mode, state, true);
+            if (r.fault() != null || r.nonexistentMemory()) {
                 return r;
             }
             if (page == last) {
@@ -98,7 +98,20 @@ public final class Mmu {
         }
     }
 
-    private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state) {
+    /**
+     * An access the processor makes on its own behalf, emulated in Java (descriptor tables, the
+     * TSS, the frame an exception pushes, an INVPCID descriptor): translated through the TLB as
+     * the engine's accesses are, A and D included, but not mapped into the engine, so that what
+     * a supervisor-mode access fills never becomes reachable from user mode.
+     *
+     * @return the physical address of {@code linear} in {@link AccessResult#physicalAddress()}, or
+     *         the fault; the access must not cross a page boundary
+     */
+    public AccessResult translate(long linear, AccessType type, AccessMode mode, PagingState state) {
+        return accessPage(linear, type, mode, state, false);
+    }
+
+    private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state, boolean map) {
         Tlb.Kind kind = type == AccessType.FETCH ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
         int pcid = currentPcid(state);
         TlbEntry entry = tlb.lookup(kind, linear, pcid);
@@ -127,6 +140,9 @@ public final class Mmu {
         long physical = entry.physicalAddress(linear);
         if (type == AccessType.FETCH && !memory.isRam(physical, 1)) {
             return new AccessResult(null, true, physical);
+        }
+        if (!map) {
+            return new AccessResult(null, false, physical); // a hole reads all-ones through PhysicalMemory
         }
         install(linear, kind, entry, mode, state, pcid);
         return AccessResult.OK;
