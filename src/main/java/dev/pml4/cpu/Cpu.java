@@ -43,6 +43,15 @@ public final class Cpu {
 
     /** Retired instructions: pml4's clock. */
     long instructions;
+    /**
+     * Virtual time spent halted: HLT with interrupts enabled skips ahead to the next timer event.
+     * Virtual time, in nominal nanoseconds of a 1 GHz processor, is instructions + idle.
+     */
+    private long idle;
+    /** Virtual time at which to look for a maskable interrupt next (before the next instruction when <= now). */
+    long interruptCheckAt = Long.MAX_VALUE;
+    private InterruptLine interruptLine = InterruptLine.NONE;
+    private VirtualClockDevice timer = VirtualClockDevice.NONE;
     int cpl;
     /** The CS and SS selectors the guest sees; the engine itself always runs on the boot's CPL 0 ones. */
     int cs;
@@ -81,7 +90,10 @@ public final class Cpu {
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
         engine.hookPortIn(ports::in);
-        engine.hookPortOut(ports::out);
+        engine.hookPortOut((port, size, value) -> {
+            ports.out(port, size, value);
+            interruptCheckAt = Math.min(interruptCheckAt, instructions); // a PIC write may unmask or EOI
+        });
         engine.hookInterrupts(this::onEngineInterrupt);
         engine.hookInvalidInstructions(this::onInvalidInstruction);
     }
@@ -98,6 +110,69 @@ public final class Cpu {
 
     public long instructions() {
         return instructions;
+    }
+
+    /** Virtual time: one nanosecond per instruction, plus the time spent halted. */
+    public long now() {
+        return instructions + idle;
+    }
+
+    /** Connects the interrupt controller (INTR/INTA) and the device that keeps time. */
+    public void attachInterrupts(InterruptLine line, VirtualClockDevice clock) {
+        this.interruptLine = line;
+        this.timer = clock;
+        this.interruptCheckAt = 0;
+    }
+
+    /** Something may have raised INTR or set IF: look before the next instruction. */
+    void requestInterruptCheck() {
+        interruptCheckAt = Math.min(interruptCheckAt, now());
+    }
+
+    /** After STI: not before the next instruction has run (the STI interrupt shadow, SDM Vol. 2B STI). */
+    void requestInterruptCheckAfterNext() {
+        interruptCheckAt = Math.min(interruptCheckAt, now() + 1);
+    }
+
+    /**
+     * At an instruction boundary: brings the timer up to now, and takes a maskable interrupt when
+     * INTR is up and RFLAGS.IF = 1. Returns true when one is pending delivery.
+     */
+    private boolean takeInterrupt(long rip) {
+        long t = now();
+        timer.advanceTo(t);
+        interruptCheckAt = timer.nextEventAt();
+        if (!interruptLine.intr() || (engine.readRegister(X86Reg.RFLAGS) & RFLAGS_IF) == 0) {
+            return false; // STI, POPF, IRETQ and PIC writes ask again
+        }
+        int vector = interruptLine.acknowledge();
+        pending = new InterruptDelivery.Event(vector, -1, 0, InterruptDelivery.Source.EXTERNAL, rip, "IRQ");
+        pendingRip = rip;
+        return true;
+    }
+
+    /**
+     * HLT with RFLAGS.IF = 1: the processor sleeps until an interrupt (SDM Vol. 2A HLT). Virtual time
+     * jumps to the timer's next event; with none coming, or past the limit, the run ends.
+     */
+    void haltUntilInterrupt(long rip, long next) {
+        while (true) {
+            if (takeInterrupt(next)) {
+                resumeRip = next;
+                engine.stop();
+                return;
+            }
+            long wake = timer.nextEventAt();
+            if (wake == Long.MAX_VALUE) {
+                stopAfterEmulated(new StopReason.Idle(rip), next);
+                return;
+            }
+            if (wake > instructionLimit) {
+                stopAfterEmulated(new StopReason.InstructionLimit(instructionLimit, next), next);
+                return;
+            }
+            idle += Math.max(0, wake - now());
+        }
     }
 
     public int cpl() {
@@ -295,6 +370,10 @@ public final class Cpu {
     private void onInstruction(long rip, int size) {
         if (fence.reachedBy(rip, size)) {
             fetchReachesFence(rip);
+            return;
+        }
+        if (now() >= interruptCheckAt && takeInterrupt(rip)) {
+            engine.stop(); // the instruction does not run; the interrupt is delivered first
             return;
         }
         if (++instructions > instructionLimit) {

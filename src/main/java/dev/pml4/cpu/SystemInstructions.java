@@ -88,11 +88,22 @@ final class SystemInstructions {
                     }
                     requireNoLock(bytes, i);
                     privilege.iretq(rip);
+                    cpu.requestInterruptCheck();
                 }
                 case 0xf6, 0xf7 -> divide.check(rip, bytes, i, op == 0xf6, rexW, rexB, opsize);
                 case 0xfa -> privilege.requireIopl("CLI");
-                case 0xfb -> privilege.requireIopl("STI");
-                case 0x9d -> privilege.popfUser(next, opsize);
+                case 0xfb -> {
+                    if (cpu.cpl == 3) {
+                        privilege.requireIopl("STI");
+                    }
+                    cpu.requestInterruptCheckAfterNext(); // the engine runs it; interrupts wait one instruction
+                }
+                case 0x9d -> {
+                    if (cpu.cpl == 3) {
+                        privilege.popfUser(next, opsize);
+                    }
+                    cpu.requestInterruptCheck(); // IF may have come on
+                }
                 case 0xe4, 0xe5, 0xe6, 0xe7, 0xec, 0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f ->
                         privilege.requireIopl("port I/O (the TSS I/O permission bitmap is not modelled)");
                 default -> throw new IllegalStateException("unclassified opcode 0x" + Integer.toHexString(op));
@@ -157,7 +168,10 @@ final class SystemInstructions {
                 advance(next);
             }
             case 0x05 -> privilege.syscall(next);
-            case 0x07 -> privilege.sysret(rexW);
+            case 0x07 -> {
+                privilege.sysret(rexW);
+                cpu.requestInterruptCheck(); // IF comes back from R11
+            }
             case 0x00 -> {
                 int reg6 = (modrm >> 3) & 7;
                 if ((reg6 == 2 || reg6 == 3) && cpu.cpl != 0) {
@@ -239,7 +253,7 @@ final class SystemInstructions {
         if ((rflags & Cpu.RFLAGS_IF) == 0) {
             cpu.stopAfterEmulated(new StopReason.Halted(rip), next);
         } else {
-            cpu.stopAfterEmulated(new StopReason.Idle(rip), next);
+            cpu.haltUntilInterrupt(rip, next);
         }
     }
 
@@ -434,7 +448,7 @@ final class SystemInstructions {
 
     /** The TSC counts retired instructions: virtual time, so every run reads the same values. */
     long timeStampCounter() {
-        return cpu.instructions + tscOffset;
+        return cpu.now() + tscOffset;
     }
 
     long rdmsr(int msr) {
@@ -462,7 +476,7 @@ final class SystemInstructions {
                     cpu.codeMappingsChanged();
                 }
             }
-            case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.instructions;
+            case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.now();
             case IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_CSTAR, IA32_SYSENTER_EIP, IA32_SYSENTER_ESP -> {
                 if (!canonical(value)) {
                     throw ArchitecturalException.gp(String.format("WRMSR of a non-canonical address 0x%x to MSR 0x%x", value, msr));
