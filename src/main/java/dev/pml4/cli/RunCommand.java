@@ -34,6 +34,18 @@ import java.util.concurrent.Callable;
                 "  pml4 run --serial out.txt --max-insns 5000000 kernel.bin --load-addr 0x200000",
                 "  pml4 run --stats guest/build/demo.elf"})
 final class RunCommand implements Callable<Integer> {
+    /** picocli converter for --tlb. */
+    static final class TlbSpec implements CommandLine.ITypeConverter<dev.pml4.mmu.TlbConfig> {
+        @Override
+        public dev.pml4.mmu.TlbConfig convert(String value) {
+            try {
+                return dev.pml4.mmu.TlbConfig.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
     Path image;
 
@@ -65,6 +77,11 @@ final class RunCommand implements Callable<Integer> {
             description = "Flat binaries only: entry point (default: the load address).")
     Long entry;
 
+    @Option(names = "--tlb", paramLabel = "SPEC", converter = TlbSpec.class, defaultValue = "skylake",
+            description = {"TLB geometry: a preset (skylake, tiny, none) or a list of TLB.SIZE=SETSxWAYS,",
+                    "e.g. 'tiny' or 'skylake,d4k=1x4,i4k=1x2' (TLB i or d; SIZE 4k, 2m, 1g). Default: ${DEFAULT-VALUE}."})
+    dev.pml4.mmu.TlbConfig tlb;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -88,7 +105,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
             SerialInput input = new SerialInput(in, serialIn == null);
-            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withInstructionLimit(maxInstructions)
+            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
             Machine created;
             try {
@@ -129,9 +146,9 @@ final class RunCommand implements Callable<Integer> {
                 machine.mmu().walks(), machine.mmu().pageFaults());
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             Tlb.Statistics s = machine.mmu().tlb().statistics(kind);
-            err.printf("pml4: %s: %,d hits, %,d misses, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
-                    kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), s.fills(), s.evictions(),
-                    s.invalidations(), s.flushes());
+            err.printf("pml4: %s: %,d hits, %,d misses, %,d walks, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
+                    kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), machine.mmu().walks(kind),
+                    s.fills(), s.evictions(), s.invalidations(), s.flushes());
         }
     }
 

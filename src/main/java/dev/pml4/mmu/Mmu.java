@@ -33,6 +33,7 @@ public final class Mmu {
     private Listener listener = new Listener() {
     };
     private long walks;
+    private final long[] walksByKind = new long[Tlb.Kind.values().length];
     private long pageFaults;
     /**
      * Pages mapped for an access although the TLB kept no entry for them (a page size the
@@ -67,6 +68,11 @@ public final class Mmu {
 
     public long walks() {
         return walks;
+    }
+
+    /** Page walks made to fill (or to set D through) one TLB. */
+    public long walks(Tlb.Kind kind) {
+        return walksByKind[kind.ordinal()];
     }
 
     public long pageFaults() {
@@ -153,6 +159,7 @@ public final class Mmu {
     /** Walks, and on success caches the translation (replacing any entry for the page); null on a fault, with {@link #lastFault} set. */
     private TlbEntry refill(Tlb.Kind kind, long linear, AccessType type, AccessMode mode, PagingState state, int pcid) {
         walks++;
+        walksByKind[kind.ordinal()]++;
         WalkResult result = walker.translate(linear, type, mode, state);
         listener.walked(kind, type, result);
         if (result instanceof PageFault fault) {
