@@ -146,7 +146,7 @@ public final class Cpu {
             return false; // STI, POPF, IRETQ and PIC writes ask again
         }
         int vector = interruptLine.acknowledge();
-        pending = new InterruptDelivery.Event(vector, -1, 0, InterruptDelivery.Source.EXTERNAL, rip, "IRQ");
+        pending = new InterruptDelivery.Event(vector, -1, 0, InterruptDelivery.Source.EXTERNAL, rip, rip, "IRQ");
         pendingRip = rip;
         return true;
     }
@@ -321,7 +321,7 @@ public final class Cpu {
             InterruptDelivery.Source source = e.isIcebp() ? InterruptDelivery.Source.ICEBP
                     : e.isSoftware() ? InterruptDelivery.Source.SOFTWARE : InterruptDelivery.Source.EXCEPTION;
             pending = new InterruptDelivery.Event(e.vector(), e.errorCode(), e.faultAddress(), source,
-                    e.isSoftware() ? e.softwareReturn() : rip, e.reason());
+                    e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
             pendingRip = rip;
         }
         engine.stop();
@@ -354,7 +354,7 @@ public final class Cpu {
 
     /** Delivers an event through the guest's IDT; a triple fault ends the run. */
     private void deliver(InterruptDelivery.Event e) {
-        long rip = e.source() == InterruptDelivery.Source.EXCEPTION ? e.returnRip() : pendingRip;
+        long rip = e.instructionRip();
         engine.writeRegister(X86Reg.RIP, rip);
         switch (delivery.deliver(e)) {
             case InterruptDelivery.Success s -> lastDelivery = s;

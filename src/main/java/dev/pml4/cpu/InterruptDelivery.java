@@ -29,11 +29,12 @@ final class InterruptDelivery {
         EXTERNAL
     }
 
-    /** One event to deliver. {@code errorCode} is -1 for vectors that push none. */
-    record Event(int vector, int errorCode, long cr2, Source source, long returnRip, String reason) {
-        static Event of(ArchitecturalException e, Source source, long returnRip) {
-            return new Event(e.vector(), e.errorCode(), e.faultAddress(), source, returnRip, e.reason());
-        }
+    /**
+     * One event to deliver. {@code errorCode} is -1 for vectors that push none; {@code returnRip}
+     * is what the frame holds, {@code instructionRip} the instruction that caused the event (for
+     * INT n the INT itself: a fault in its delivery reports that RIP, SDM 6.5).
+     */
+    record Event(int vector, int errorCode, long cr2, Source source, long returnRip, long instructionRip, String reason) {
 
         String name() {
             return source == Source.EXTERNAL ? "interrupt " + vector : ArchitecturalException.name(vector);
@@ -98,7 +99,7 @@ final class InterruptDelivery {
                 second = e;
             }
             Event next = new Event(second.vector(), second.errorCode(), second.faultAddress(), Source.EXCEPTION,
-                    faultRip(current), second.reason() + ", while delivering " + current.name());
+                    faultRip(current), faultRip(current), second.reason() + ", while delivering " + current.name());
             if (current.vector() == ArchitecturalException.DF && current.source() == Source.EXCEPTION) {
                 chain.add(next);
                 return new Shutdown(List.copyOf(chain), "a fault while delivering #DF is a triple fault (SDM 6.15, interrupt 8)");
@@ -108,7 +109,7 @@ final class InterruptDelivery {
                 if (second.vector() == ArchitecturalException.PF) {
                     cpu.control.setCr2(second.faultAddress());
                 }
-                current = new Event(ArchitecturalException.DF, 0, 0, Source.EXCEPTION, faultRip(current),
+                current = new Event(ArchitecturalException.DF, 0, 0, Source.EXCEPTION, faultRip(current), faultRip(current),
                         ArchitecturalException.name(second.vector()) + " while delivering " + ArchitecturalException.name(current.vector()));
             } else {
                 current = next; // handled serially (Table 6-5: benign combinations)
@@ -116,9 +117,9 @@ final class InterruptDelivery {
         }
     }
 
-    /** The RIP a fault found during the delivery of {@code e} reports: the same instruction's. */
+    /** The RIP a fault found during the delivery of {@code e} reports: the instruction's (a fault, SDM 6.5). */
     private static long faultRip(Event e) {
-        return e.returnRip();
+        return e.instructionRip();
     }
 
     /** SDM Vol. 3A Table 6-5 (conditions for generating a double fault). */
