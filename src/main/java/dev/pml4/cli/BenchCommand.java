@@ -16,8 +16,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 @Command(name = "bench", sortOptions = false,
-        description = {"Measure pml4 on this machine and print the numbers: guest instructions per second in",
-                "precise mode (the compute kernel), the cost of a page walk, of a TLB miss with its walk",
+        description = {"Measure pml4's speed on this machine and print the numbers.",
+                "Guest instructions per second in precise mode (the compute kernel), a kernel switching",
+                "CR3 between two address spaces, the cost of a page walk, of a TLB miss with its walk",
                 "and Unicorn mapping, of INVLPG and of a CR3 flush, and the wall time of a whole",
                 "'pml4 run' of the hello kernel, JVM start-up included. Nothing is asserted.", ""},
         footer = {"", "Examples:", "  pml4 bench", "  pml4 bench --repeat 5 --guests guest/build"})
