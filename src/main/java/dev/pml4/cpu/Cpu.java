@@ -368,6 +368,12 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (size <= 0 || size > 15) {
+            // Unicorn reports an undecodable instruction with a nonsense size (0xF1F1F1F1): it
+            // would raise #UD itself, which must never happen (DESIGN.md, fact 1).
+            raise(ArchitecturalException.ud("invalid opcode"), rip);
+            return;
+        }
         if (fence.reachedBy(rip, size)) {
             fetchReachesFence(rip);
             return;
@@ -443,6 +449,15 @@ public final class Cpu {
         }
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
+            if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
+                // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
+                // crashes when a read-modify-write instruction retries its store after a PROT hook
+                // remapped the page (measured: `inc qword [fresh page]`). Abandon the instruction
+                // instead (it has changed nothing yet) and run it again on the new mapping.
+                instructions--;
+                retranslate = true;
+                return false;
+            }
             return true;
         }
         instructions--; // the instruction whose data access faulted does not retire
