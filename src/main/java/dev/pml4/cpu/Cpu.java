@@ -51,6 +51,8 @@ public final class Cpu {
     /** Virtual time at which to look for a maskable interrupt next (before the next instruction when <= now). */
     long interruptCheckAt = Long.MAX_VALUE;
     private InterruptLine interruptLine = InterruptLine.NONE;
+    ExecutionObserver observer = ExecutionObserver.NONE;
+    private boolean observed;
     private VirtualClockDevice timer = VirtualClockDevice.NONE;
     int cpl;
     /** The CS and SS selectors the guest sees; the engine itself always runs on the boot's CPL 0 ones. */
@@ -89,8 +91,13 @@ public final class Cpu {
         this.fence = new FetchFence(engine);
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
-        engine.hookPortIn(ports::in);
+        engine.hookPortIn((port, size) -> {
+            int value = ports.in(port, size);
+            observer.port(false, port, size, value);
+            return value;
+        });
         engine.hookPortOut((port, size, value) -> {
+            observer.port(true, port, size, value);
             ports.out(port, size, value);
             interruptCheckAt = Math.min(interruptCheckAt, instructions); // a PIC write may unmask or EOI
         });
@@ -115,6 +122,12 @@ public final class Cpu {
     /** Virtual time: one nanosecond per instruction, plus the time spent halted. */
     public long now() {
         return instructions + idle;
+    }
+
+    /** Lets {@code o} watch every instruction and event (the tracer); never steers. */
+    public void setObserver(ExecutionObserver o) {
+        observer = o == null ? ExecutionObserver.NONE : o;
+        observed = o != null;
     }
 
     /** Connects the interrupt controller (INTR/INTA) and the device that keeps time. */
@@ -344,6 +357,22 @@ public final class Cpu {
         codeMappingsChanged();
     }
 
+    /** RAX..R15 in encoding order, then RFLAGS: for the tracer's register differences. */
+    public static final X86Reg[] TRACED_REGISTERS = java.util.stream.Stream.concat(
+            java.util.Arrays.stream(X86Reg.GPR_BY_ENCODING), java.util.stream.Stream.of(X86Reg.RFLAGS)).toArray(X86Reg[]::new);
+
+    /** Reads {@link #TRACED_REGISTERS} into {@code into}. */
+    public void readTracedRegisters(long[] into) {
+        for (int i = 0; i < TRACED_REGISTERS.length; i++) {
+            into[i] = engine.readRegister(TRACED_REGISTERS[i]);
+        }
+    }
+
+    /** The bytes of the instruction the engine is about to run (it is mapped). */
+    public byte[] instructionBytes(long rip, int size) {
+        return engine.read(rip, size);
+    }
+
     public int cs() {
         return cs;
     }
@@ -357,7 +386,14 @@ public final class Cpu {
         long rip = e.instructionRip();
         engine.writeRegister(X86Reg.RIP, rip);
         switch (delivery.deliver(e)) {
-            case InterruptDelivery.Success s -> lastDelivery = s;
+            case InterruptDelivery.Success s -> {
+                lastDelivery = s;
+                if (observed) {
+                    var d = s.delivered();
+                    observer.delivered(String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList()),
+                            d.event().vector(), d.event().errorCode(), control.cr2(), d.handler(), d.newCpl(), d.frameAddress(), d.frame());
+                }
+            }
             case InterruptDelivery.Shutdown s -> {
                 String chain = String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList());
                 stop = new StopReason.TripleFault(chain, rip, control.cr2(), control.cr3(), s.why());
@@ -381,6 +417,9 @@ public final class Cpu {
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
             return;
+        }
+        if (observed) {
+            observer.instruction(instructions + 1, rip, size);
         }
         if (++instructions > instructionLimit) {
             instructions--;
@@ -406,7 +445,9 @@ public final class Cpu {
         try {
             system.execute(rip, size);
         } catch (ArchitecturalException e) {
-            instructions--;
+            if (!e.isSoftware()) {
+                instructions--; // a fault does not retire; INT n, INT3 and INT1 do (they are traps)
+            }
             raise(e, rip);
         }
     }

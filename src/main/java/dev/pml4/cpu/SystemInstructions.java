@@ -129,7 +129,9 @@ final class SystemInstructions {
             }
             case 0x22 -> {
                 requireCpl0("MOV to CR" + reg);
+                long before = reg == 0 || reg == 2 || reg == 3 || reg == 4 || reg == 8 ? readCr(reg) : 0;
                 writeCr(reg, readGpr(rm));
+                cpu.observer.controlRegister("cr" + reg, before, readCr(reg));
                 advance(next);
             }
             case 0x21 -> {
@@ -471,6 +473,7 @@ final class SystemInstructions {
             case IA32_EFER -> {
                 long old = cpu.control.efer();
                 cpu.control.setEfer(value);
+                cpu.observer.controlRegister("efer", old, cpu.control.efer());
                 if (((old ^ value) & ControlRegisters.EFER_NXE) != 0) {
                     cpu.mmu.rightsContextChanged();
                     cpu.codeMappingsChanged();

@@ -24,6 +24,10 @@ public final class Mmu {
 
         default void invalidated(String cause, List<TlbEntry> entries) {
         }
+
+        /** A walk's translation was cached; {@code evicted} are the entries it pushed out (LRU or overlap). */
+        default void filled(Tlb.Kind kind, TlbEntry entry, List<TlbEntry> evicted) {
+        }
     }
 
     private final PhysicalMemory memory;
@@ -170,9 +174,11 @@ public final class Mmu {
         }
         Translation t = (Translation) result;
         TlbEntry entry = TlbEntry.of(t, t.global() && state.pge(), pcid);
-        for (TlbEntry gone : tlb.fill(kind, entry)) {
+        List<TlbEntry> evicted = tlb.fill(kind, entry);
+        for (TlbEntry gone : evicted) {
             mappings.removeRange(gone.pageBase(), gone.end());
         }
+        listener.filled(kind, entry, evicted);
         if (tlb.peek(kind, linear, pcid) != entry) {
             unheld.put(entry.pageBase(), entry.end());
         }
