@@ -50,6 +50,8 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
     /** The instruction whose line is pending: its number, or 0. */
     private long current;
     private long currentRip;
+    private int currentSize;
+    private byte[] waitingBytes;
     private byte[] currentBytes;
     private boolean currentTraced;
     private final List<String> events = new ArrayList<>();
@@ -95,12 +97,17 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         raised = null;
         current = count;
         currentRip = rip;
+        currentSize = size;
         currentTraced = active(count, rip);
         if (currentTraced && wants(TraceOptions.Kind.INSN)) {
             currentBytes = cpu.instructionBytes(rip, size);
             cpu.readTracedRegisters(before);
         } else {
             currentBytes = null;
+            // Waiting for the first fault: keep the bytes, in case this is it (by the time the
+            // delivery is reported, its page may no longer be mapped).
+            waitingBytes = options.onFirstFault() && !faultSeen && wants(TraceOptions.Kind.INSN) && active(count, rip) == false
+                    ? cpu.instructionBytes(rip, size) : null;
         }
     }
 
@@ -211,6 +218,10 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
         if (current != 0 && !currentTraced && active(current, currentRip)) {
             currentTraced = true; // --trace-on-fault: the faulting instruction's events start the trace
+            if (wants(TraceOptions.Kind.INSN) && waitingBytes != null) {
+                currentBytes = waitingBytes;
+                cpu.readTracedRegisters(before); // its own register changes are not known any more
+            }
         }
         StringBuilder f = new StringBuilder();
         StringBuilder fj = new StringBuilder();
