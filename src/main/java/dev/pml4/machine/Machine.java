@@ -4,7 +4,12 @@ import dev.pml4.cpu.ControlRegisters;
 import dev.pml4.cpu.Cpu;
 import dev.pml4.cpu.CpuModel;
 import dev.pml4.cpu.StopReason;
+import dev.pml4.cpu.InterruptLine;
+import dev.pml4.cpu.VirtualClockDevice;
 import dev.pml4.devices.DebugExit;
+import dev.pml4.devices.Pic8259;
+import dev.pml4.devices.Pit8254;
+import dev.pml4.devices.PortDevice;
 import dev.pml4.devices.PortBus;
 import dev.pml4.devices.SerialInput;
 import dev.pml4.devices.Uart16550;
@@ -105,6 +110,49 @@ public final class Machine implements AutoCloseable {
             this.com1 = new Uart16550(Uart16550.COM1, config.serialOut(), config.serialIn());
             ports.attach(Uart16550.COM1, Uart16550.COM1 + 7, com1);
             ports.attach(DebugExit.PORT, DebugExit.PORT, new DebugExit(cpu::debugExit));
+            // The 8259A pair and the 8254 (BOOT.md, "Devices"); the PIT is brought up to the
+            // processor's virtual time before every access, so that a latched count is exact.
+            Pic8259 pic = new Pic8259(config.warnings());
+            Pit8254 pit = new Pit8254(pic.line(0), config.warnings());
+            ports.attach(Pic8259.MASTER_PORT, Pic8259.MASTER_PORT + 1, pic);
+            ports.attach(Pic8259.SLAVE_PORT, Pic8259.SLAVE_PORT + 1, pic);
+            Cpu processor = cpu;
+            PortDevice timerPorts = new PortDevice() {
+                @Override
+                public int in(int port, int size) {
+                    pit.advanceTo(processor.now());
+                    return pit.in(port, size);
+                }
+
+                @Override
+                public void out(int port, int size, int value) {
+                    pit.advanceTo(processor.now());
+                    pit.out(port, size, value);
+                }
+            };
+            ports.attach(Pit8254.PORT, Pit8254.CONTROL_PORT, timerPorts);
+            ports.attach(Pit8254.PORT_B, Pit8254.PORT_B, timerPorts);
+            cpu.attachInterrupts(new InterruptLine() {
+                @Override
+                public boolean intr() {
+                    return pic.intr();
+                }
+
+                @Override
+                public int acknowledge() {
+                    return pic.acknowledge();
+                }
+            }, new VirtualClockDevice() {
+                @Override
+                public void advanceTo(long now) {
+                    pit.advanceTo(now);
+                }
+
+                @Override
+                public long nextEventAt() {
+                    return pit.nextEventAt();
+                }
+            });
         } catch (RuntimeException | Error e) {
             if (cs != null) {
                 cs.close();
