@@ -31,6 +31,8 @@ final class SensitiveOpcodes {
         ONE_BYTE[0xcf] = true; // IRET: the privilege level is pml4's
         ONE_BYTE[0xf6] = true; // group 3: DIV/IDIV are checked for #DE first (the rest is let through)
         ONE_BYTE[0xf7] = true;
+        ONE_BYTE[0x8c] = true; // MOV r/m, Sreg: the CS and SS the guest sees are pml4's
+        ONE_BYTE[0x8e] = true; // MOV Sreg, r/m: loading SS at CPL 3 would fault in the engine
         ONE_BYTE[0xfb] = true; // STI: interrupts are looked for after the next instruction
         ONE_BYTE[0x9d] = true; // POPF: IF may come on (and at CPL 3, IOPL rules)
         for (int b : new int[]{0xfa, 0xfb, 0x9d, 0xe4, 0xe5, 0xe6, 0xe7, 0xec, 0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f}) {

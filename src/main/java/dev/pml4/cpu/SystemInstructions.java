@@ -91,6 +91,8 @@ final class SystemInstructions {
                     cpu.requestInterruptCheck();
                 }
                 case 0xf6, 0xf7 -> divide.check(rip, bytes, i, op == 0xf6, rexW, rexB, opsize);
+                case 0x8c -> movFromSegment(rip, next, bytes[i + 1] & 0xff, rexW, rexB, opsize);
+                case 0x8e -> movToSegment(rip, next, bytes[i + 1] & 0xff, rexB);
                 case 0xfa -> privilege.requireIopl("CLI");
                 case 0xfb -> {
                     if (cpu.cpl == 3) {
@@ -319,6 +321,65 @@ final class SystemInstructions {
             default -> throw ArchitecturalException.ud("CR" + n + " does not exist");
         }
         cpu.codeMappingsChanged();
+    }
+
+    // ---- segment registers ------------------------------------------------------------------
+
+    /**
+     * MOV r/m, CS or SS: the selectors the guest sees are pml4's, the engine's stay at CPL 0 (SDM
+     * Vol. 2B MOV: a register destination gets the selector zero-extended, a memory one 16 bits).
+     */
+    private void movFromSegment(long rip, long next, int modrm, boolean rexW, boolean rexB, boolean opsize) {
+        int sreg = (modrm >> 3) & 7;
+        if (sreg != 1 && sreg != 2) {
+            return; // ES, DS, FS, GS: the engine's are the guest's
+        }
+        int selector = sreg == 1 ? cpu.cs : cpu.ss;
+        if ((modrm >> 6) == 3) {
+            int rm = (modrm & 7) | (rexB ? 8 : 0);
+            long value = opsize ? (readGpr(rm) & ~0xffffL) | selector : selector;
+            writeGpr(rm, value);
+        } else {
+            cpu.writeLinear(effectiveAddress(rip), new byte[]{(byte) selector, (byte) (selector >> 8)}, cpu.dataMode());
+        }
+        advance(next);
+    }
+
+    /**
+     * MOV SS, r/m: checked as the processor checks it (SDM Vol. 2B MOV, "IF SS is loaded") and kept
+     * in Java; the engine's SS stays its own CPL 0 one. Other segment registers load natively.
+     */
+    private void movToSegment(long rip, long next, int modrm, boolean rexB) {
+        int sreg = (modrm >> 3) & 7;
+        if (sreg == 1) {
+            throw ArchitecturalException.ud("MOV to CS");
+        }
+        if (sreg != 2) {
+            return;
+        }
+        int selector;
+        if ((modrm >> 6) == 3) {
+            selector = (int) readGpr((modrm & 7) | (rexB ? 8 : 0)) & 0xffff;
+        } else {
+            byte[] b = cpu.readVirtual(effectiveAddress(rip), 2);
+            selector = (b[0] & 0xff) | (b[1] & 0xff) << 8;
+        }
+        if ((selector & ~3) == 0) {
+            if (cpu.cpl == 3 || (selector & 3) != cpu.cpl) {
+                throw ArchitecturalException.gp("MOV SS of a null selector at CPL " + cpu.cpl);
+            }
+        } else {
+            SegmentDescriptor d = SegmentDescriptor.read(cpu, selector, 0, "MOV SS");
+            if ((selector & 3) != cpu.cpl || d.dpl() != cpu.cpl || !d.isWritableData()) {
+                throw new ArchitecturalException(ArchitecturalException.GP, selector & ~3, 0, String.format(
+                        "MOV SS, 0x%x: not a writable data segment with RPL = DPL = CPL %d", selector, cpu.cpl));
+            }
+            if (!d.present()) {
+                throw new ArchitecturalException(ArchitecturalException.SS, selector & ~3, 0, String.format("MOV SS, 0x%x: not present", selector));
+            }
+        }
+        cpu.ss = selector;
+        advance(next);
     }
 
     // ---- INVPCID -----------------------------------------------------------------------------
