@@ -20,7 +20,7 @@
 %include "pml4.inc"
 %include "serial.inc"
 %include "paging.inc"
-%include "idt.inc"
+%include "gate.inc"
 
 default rel
 

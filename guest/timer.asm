@@ -10,7 +10,7 @@
 
 %include "pml4.inc"
 %include "serial.inc"
-%include "idt.inc"
+%include "gate.inc"
 
 default rel
 
