@@ -542,7 +542,8 @@ class RunCommandTest {
     // ---- help --------------------------------------------------------------------------------------
 
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
-            "--load-addr", "--entry", "--tlb", "--stats", "--help");
+            "--load-addr", "--entry", "--tlb", "--trace", "--trace-format", "--trace-events", "--trace-from", "--trace-range",
+            "--trace-on-fault", "--trace-ring", "--stats", "--help");
 
     /** So that a new option cannot be left out of the help test below. */
     @Test
