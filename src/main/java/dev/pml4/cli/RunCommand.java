@@ -20,7 +20,9 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.List;
 import java.util.OptionalLong;
+import dev.pml4.machine.SymbolTable;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", sortOptions = false,
@@ -34,7 +36,21 @@ import java.util.concurrent.Callable;
                 "  pml4 run --serial out.txt --max-insns 5000000 kernel.bin --load-addr 0x200000",
                 "  pml4 run --stats guest/build/demo.elf"})
 final class RunCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
+    /** picocli converter for --tlb. */
+    static final class TlbSpec implements CommandLine.ITypeConverter<dev.pml4.mmu.TlbConfig> {
+        @Override
+        public dev.pml4.mmu.TlbConfig convert(String value) {
+            try {
+                return dev.pml4.mmu.TlbConfig.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
+    // file; call() insists on it with picocli's own message.
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
     Path image;
 
     @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
@@ -65,6 +81,38 @@ final class RunCommand implements Callable<Integer> {
             description = "Flat binaries only: entry point (default: the load address).")
     Long entry;
 
+    @Option(names = "--tlb", paramLabel = "SPEC", converter = TlbSpec.class, defaultValue = "skylake",
+            description = {"TLB geometry: a preset (skylake, tiny, none) or a list of TLB.SIZE=SETSxWAYS,",
+                    "e.g. 'tiny' or 'skylake,d4k=1x4,i4k=1x2' (TLB i or d; SIZE 4k, 2m, 1g). Default: ${DEFAULT-VALUE}."})
+    dev.pml4.mmu.TlbConfig tlb;
+
+    @Option(names = "--trace", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
+            description = "Trace every instruction and event to FILE ('-' or no FILE: standard error).")
+    String trace;
+
+    @Option(names = "--trace-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
+    String traceFormat;
+
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io. Default: all.")
+    List<String> traceEvents;
+
+    @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
+            description = "Start tracing at instruction number N.")
+    long traceFrom;
+
+    @Option(names = "--trace-range", paramLabel = "RANGE",
+            description = "Trace only instructions in START:END (addresses) or in the function SYMBOL.")
+    String traceRange;
+
+    @Option(names = "--trace-on-fault", description = "Start tracing at the first exception or interrupt.")
+    boolean traceOnFault;
+
+    @Option(names = "--trace-ring", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "0",
+            description = "Keep only the last N trace lines, and write them only if the run ends badly (status 4, 6, 8).")
+    long traceRing;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -79,6 +127,13 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
+        if (image == null && trace != null && !trace.equals("-")) {
+            image = Path.of(trace); // "--trace IMAGE": the trace goes to standard error
+            trace = "-";
+        }
+        if (image == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
+        }
         KernelImage kernel;
         try {
             kernel = KernelImages.read(image, optional(loadAddress), optional(entry));
@@ -88,7 +143,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
             SerialInput input = new SerialInput(in, serialIn == null);
-            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withInstructionLimit(maxInstructions)
+            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
             Machine created;
             try {
@@ -105,6 +160,19 @@ final class RunCommand implements Callable<Integer> {
                 } catch (ImageRejectedException e) {
                     err.println("pml4: " + e.getMessage());
                     return Main.EXIT_USAGE;
+                }
+                if (trace != null || traceRing > 0) {
+                    dev.pml4.trace.TraceOptions options;
+                    try {
+                        options = traceOptions(kernel);
+                    } catch (IllegalArgumentException e) {
+                        err.println("pml4: " + e.getMessage());
+                        return Main.EXIT_USAGE;
+                    }
+                    java.io.Writer traceOut = trace == null || trace.equals("-")
+                            ? new java.io.PrintWriter(new java.io.OutputStreamWriter(new java.io.FileOutputStream(java.io.FileDescriptor.err), java.nio.charset.StandardCharsets.UTF_8))
+                            : java.nio.file.Files.newBufferedWriter(Path.of(trace));
+                    machine.trace(options, new java.io.BufferedWriter(traceOut, 1 << 16));
                 }
                 Machine.RunResult result = machine.run();
                 out.flush();
@@ -129,9 +197,9 @@ final class RunCommand implements Callable<Integer> {
                 machine.mmu().walks(), machine.mmu().pageFaults());
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             Tlb.Statistics s = machine.mmu().tlb().statistics(kind);
-            err.printf("pml4: %s: %,d hits, %,d misses, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
-                    kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), s.fills(), s.evictions(),
-                    s.invalidations(), s.flushes());
+            err.printf("pml4: %s: %,d hits, %,d misses, %,d walks, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
+                    kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), machine.mmu().walks(kind),
+                    s.fills(), s.evictions(), s.invalidations(), s.flushes());
         }
     }
 
@@ -171,6 +239,46 @@ final class RunCommand implements Callable<Integer> {
     private String memoryAsGiven() {
         List<String> given = spec.findOption("--mem").originalStringValues();
         return given.isEmpty() ? String.valueOf(memory) : given.getLast();
+    }
+
+    private dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
+        dev.pml4.trace.TraceOptions.Format format = switch (traceFormat.toLowerCase(java.util.Locale.ROOT)) {
+            case "text" -> dev.pml4.trace.TraceOptions.Format.TEXT;
+            case "jsonl", "json" -> dev.pml4.trace.TraceOptions.Format.JSONL;
+            default -> throw new IllegalArgumentException("--trace-format " + traceFormat + ": use text or jsonl");
+        };
+        java.util.Set<dev.pml4.trace.TraceOptions.Kind> kinds = java.util.EnumSet.noneOf(dev.pml4.trace.TraceOptions.Kind.class);
+        for (String k : traceEvents) {
+            try {
+                kinds.add(dev.pml4.trace.TraceOptions.Kind.valueOf(k.strip().toUpperCase(java.util.Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--trace-events: '" + k + "' is not one of insn, walk, tlb, exception, cr, io");
+            }
+        }
+        long start = 0;
+        long end = -1;
+        if (traceRange != null) {
+            int colon = traceRange.indexOf(':');
+            if (colon > 0) {
+                try {
+                    start = Long.decode(traceRange.substring(0, colon).strip());
+                    end = Long.decode(traceRange.substring(colon + 1).strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--trace-range " + traceRange + ": START:END must be two addresses, like 0x100000:0x100400");
+                }
+            } else {
+                var symbol = kernel.symbols().symbols().stream().filter(sym -> sym.name().equals(traceRange)).findFirst()
+                        .orElseThrow(() -> new IllegalArgumentException("--trace-range " + traceRange + ": no such symbol in " + image));
+                start = symbol.value();
+                end = symbol.value() + Math.max(1, symbol.size());
+                if (symbol.size() == 0) { // a NASM label has no size: up to the next symbol
+                    end = kernel.symbols().symbols().stream().mapToLong(SymbolTable.Symbol::value)
+                            .filter(v -> Long.compareUnsigned(v, symbol.value()) > 0).reduce((a, b) -> Long.compareUnsigned(a, b) < 0 ? a : b)
+                            .orElse(symbol.value() + 1);
+                }
+            }
+        }
+        return new dev.pml4.trace.TraceOptions(format, kinds, Math.max(1, traceFrom), start, end, traceOnFault, (int) Math.min(traceRing, 10_000_000));
     }
 
     private static OptionalLong optional(Long v) {

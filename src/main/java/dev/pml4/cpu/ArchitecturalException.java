@@ -25,6 +25,9 @@ public final class ArchitecturalException extends RuntimeException {
     private final int errorCode;
     private final long faultAddress;
     private final String reason;
+    /** For INT n, INT3 and INT1: the RIP after the instruction, which the frame holds; else -1. */
+    private long softwareReturn = -1;
+    private boolean icebp;
 
     /**
      * @param vector the exception vector
@@ -38,6 +41,32 @@ public final class ArchitecturalException extends RuntimeException {
         this.errorCode = errorCode;
         this.faultAddress = faultAddress;
         this.reason = reason;
+    }
+
+    /** INT n, INT3 (SDM Vol. 2A INT n): delivered with the DPL check, returning to {@code nextRip}. */
+    public static ArchitecturalException software(int vector, long nextRip, String reason) {
+        ArchitecturalException e = new ArchitecturalException(vector, -1, 0, reason);
+        e.softwareReturn = nextRip;
+        return e;
+    }
+
+    /** INT1 (ICEBP): #DB without the DPL check (SDM Vol. 3A 6.12.1.1). */
+    public static ArchitecturalException icebp(long nextRip) {
+        ArchitecturalException e = software(DB, nextRip, "INT1");
+        e.icebp = true;
+        return e;
+    }
+
+    public boolean isSoftware() {
+        return softwareReturn >= 0 || icebp;
+    }
+
+    public boolean isIcebp() {
+        return icebp;
+    }
+
+    public long softwareReturn() {
+        return softwareReturn;
     }
 
     public static ArchitecturalException gp(String reason) {

@@ -43,10 +43,26 @@ public final class Cpu {
 
     /** Retired instructions: pml4's clock. */
     long instructions;
+    /**
+     * Virtual time spent halted: HLT with interrupts enabled skips ahead to the next timer event.
+     * Virtual time, in nominal nanoseconds of a 1 GHz processor, is instructions + idle.
+     */
+    private long idle;
+    /** Virtual time at which to look for a maskable interrupt next (before the next instruction when <= now). */
+    long interruptCheckAt = Long.MAX_VALUE;
+    private InterruptLine interruptLine = InterruptLine.NONE;
+    ExecutionObserver observer = ExecutionObserver.NONE;
+    private boolean observed;
+    private VirtualClockDevice timer = VirtualClockDevice.NONE;
     int cpl;
+    /** The CS and SS selectors the guest sees; the engine itself always runs on the boot's CPL 0 ones. */
+    int cs;
+    int ss;
     private StopReason stop;
-    private ArchitecturalException pending;
-    private long pendingRip;
+    private InterruptDelivery.Event pending;
+    private final InterruptDelivery delivery = new InterruptDelivery(this);
+    /** The last successful delivery, for the tracer. */
+    private InterruptDelivery.Success lastDelivery;
     /**
      * Where execution resumes after the engine returns, or -1. Unicorn 2.0.1 ignores uc_emu_stop
      * when a code hook also wrote RIP (it stops internally to honour the new RIP and swallows
@@ -75,8 +91,16 @@ public final class Cpu {
         this.fence = new FetchFence(engine);
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
-        engine.hookPortIn(ports::in);
-        engine.hookPortOut(ports::out);
+        engine.hookPortIn((port, size) -> {
+            int value = ports.in(port, size);
+            observer.port(false, port, size, value);
+            return value;
+        });
+        engine.hookPortOut((port, size, value) -> {
+            observer.port(true, port, size, value);
+            ports.out(port, size, value);
+            interruptCheckAt = Math.min(interruptCheckAt, instructions); // a PIC write may unmask or EOI
+        });
         engine.hookInterrupts(this::onEngineInterrupt);
         engine.hookInvalidInstructions(this::onInvalidInstruction);
     }
@@ -95,6 +119,75 @@ public final class Cpu {
         return instructions;
     }
 
+    /** Virtual time: one nanosecond per instruction, plus the time spent halted. */
+    public long now() {
+        return instructions + idle;
+    }
+
+    /** Lets {@code o} watch every instruction and event (the tracer); never steers. */
+    public void setObserver(ExecutionObserver o) {
+        observer = o == null ? ExecutionObserver.NONE : o;
+        observed = o != null;
+    }
+
+    /** Connects the interrupt controller (INTR/INTA) and the device that keeps time. */
+    public void attachInterrupts(InterruptLine line, VirtualClockDevice clock) {
+        this.interruptLine = line;
+        this.timer = clock;
+        this.interruptCheckAt = 0;
+    }
+
+    /** Something may have raised INTR or set IF: look before the next instruction. */
+    void requestInterruptCheck() {
+        interruptCheckAt = Math.min(interruptCheckAt, now());
+    }
+
+    /** After STI: not before the next instruction has run (the STI interrupt shadow, SDM Vol. 2B STI). */
+    void requestInterruptCheckAfterNext() {
+        interruptCheckAt = Math.min(interruptCheckAt, now() + 1);
+    }
+
+    /**
+     * At an instruction boundary: brings the timer up to now, and takes a maskable interrupt when
+     * INTR is up and RFLAGS.IF = 1. Returns true when one is pending delivery.
+     */
+    private boolean takeInterrupt(long rip) {
+        long t = now();
+        timer.advanceTo(t);
+        interruptCheckAt = timer.nextEventAt();
+        if (!interruptLine.intr() || (engine.readRegister(X86Reg.RFLAGS) & RFLAGS_IF) == 0) {
+            return false; // STI, POPF, IRETQ and PIC writes ask again
+        }
+        int vector = interruptLine.acknowledge();
+        pending = new InterruptDelivery.Event(vector, -1, 0, InterruptDelivery.Source.EXTERNAL, rip, rip, "IRQ");
+        pendingRip = rip;
+        return true;
+    }
+
+    /**
+     * HLT with RFLAGS.IF = 1: the processor sleeps until an interrupt (SDM Vol. 2A HLT). Virtual time
+     * jumps to the timer's next event; with none coming, or past the limit, the run ends.
+     */
+    void haltUntilInterrupt(long rip, long next) {
+        while (true) {
+            if (takeInterrupt(next)) {
+                resumeRip = next;
+                engine.stop();
+                return;
+            }
+            long wake = timer.nextEventAt();
+            if (wake == Long.MAX_VALUE) {
+                stopAfterEmulated(new StopReason.Idle(rip), next);
+                return;
+            }
+            if (wake > instructionLimit) {
+                stopAfterEmulated(new StopReason.InstructionLimit(instructionLimit, next), next);
+                return;
+            }
+            idle += Math.max(0, wake - now());
+        }
+    }
+
     public int cpl() {
         return cpl;
     }
@@ -107,6 +200,8 @@ public final class Cpu {
     public void reset(BootState boot) {
         control.reset(boot.cr0(), boot.cr3(), boot.cr4(), boot.efer());
         cpl = 0;
+        cs = boot.cs();
+        ss = boot.ss();
         for (X86Reg r : X86Reg.GPR_BY_ENCODING) {
             engine.writeRegister(r, 0);
         }
@@ -181,10 +276,9 @@ public final class Cpu {
                 break;
             }
             if (pending != null) {
-                ArchitecturalException e = pending;
+                InterruptDelivery.Event e = pending;
                 pending = null;
-                engine.writeRegister(X86Reg.RIP, pendingRip);
-                deliver(e, pendingRip);
+                deliver(e);
                 continue;
             }
             if (retranslate) {
@@ -237,33 +331,95 @@ public final class Cpu {
      */
     void raise(ArchitecturalException e, long rip) {
         if (pending == null) {
-            pending = e;
+            InterruptDelivery.Source source = e.isIcebp() ? InterruptDelivery.Source.ICEBP
+                    : e.isSoftware() ? InterruptDelivery.Source.SOFTWARE : InterruptDelivery.Source.EXCEPTION;
+            pending = new InterruptDelivery.Event(e.vector(), e.errorCode(), e.faultAddress(), source,
+                    e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
             pendingRip = rip;
         }
         engine.stop();
     }
 
-    /**
-     * Delivers an exception to the guest. Until delivery through the IDT exists, every exception
-     * ends the run as the triple fault it becomes with no usable IDT.
-     */
-    private void deliver(ArchitecturalException e, long rip) {
-        if (e.vector() == ArchitecturalException.PF) {
-            control.setCr2(e.faultAddress());
+    private long pendingRip;
+
+    /** The guest's privilege level changed: what the engine maps was derived from the old one. */
+    void setCpl(int newCpl, int oldCpl) {
+        cpl = newCpl;
+        if (newCpl == oldCpl) {
+            return;
         }
-        DescriptorRegister idtr = engine.readDescriptorRegister(X86Reg.IDTR);
-        String why = idtr.limit() == 0
-                ? "No IDT is loaded (IDTR limit 0), so the exception could not be delivered: #GP, then #DF, then shutdown."
-                : "pml4 does not deliver exceptions through the guest's IDT yet, so any exception ends the run.";
-        stop = new StopReason.TripleFault(e.toString(), rip, control.cr2(), control.cr3(), why);
+        // Going to CPL 3, supervisor-only pages must stop being reachable (DESIGN.md, "The TLB
+        // model"); going to CPL 0, only SMEP and SMAP take rights away from what CPL 3 had.
+        long smepSmap = ControlRegisters.CR4_SMEP | ControlRegisters.CR4_SMAP;
+        if (newCpl == 3 || (control.cr4() & smepSmap) != 0) {
+            mmu.rightsContextChanged();
+        }
+        codeMappingsChanged();
+    }
+
+    /** RAX..R15 in encoding order, then RFLAGS: for the tracer's register differences. */
+    public static final X86Reg[] TRACED_REGISTERS = java.util.stream.Stream.concat(
+            java.util.Arrays.stream(X86Reg.GPR_BY_ENCODING), java.util.stream.Stream.of(X86Reg.RFLAGS)).toArray(X86Reg[]::new);
+
+    /** Reads {@link #TRACED_REGISTERS} into {@code into}. */
+    public void readTracedRegisters(long[] into) {
+        for (int i = 0; i < TRACED_REGISTERS.length; i++) {
+            into[i] = engine.readRegister(TRACED_REGISTERS[i]);
+        }
+    }
+
+    /** The bytes of the instruction the engine is about to run (it is mapped). */
+    public byte[] instructionBytes(long rip, int size) {
+        return engine.read(rip, size);
+    }
+
+    public int cs() {
+        return cs;
+    }
+
+    public int ss() {
+        return ss;
+    }
+
+    /** Delivers an event through the guest's IDT; a triple fault ends the run. */
+    private void deliver(InterruptDelivery.Event e) {
+        long rip = e.instructionRip();
+        engine.writeRegister(X86Reg.RIP, rip);
+        switch (delivery.deliver(e)) {
+            case InterruptDelivery.Success s -> {
+                lastDelivery = s;
+                if (observed) {
+                    var d = s.delivered();
+                    observer.delivered(String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList()),
+                            d.event().vector(), d.event().errorCode(), control.cr2(), d.handler(), d.newCpl(), d.frameAddress(), d.frame());
+                }
+            }
+            case InterruptDelivery.Shutdown s -> {
+                String chain = String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList());
+                stop = new StopReason.TripleFault(chain, rip, control.cr2(), control.cr3(), s.why());
+            }
+        }
     }
 
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (size <= 0 || size > 15) {
+            // Unicorn reports an undecodable instruction with a nonsense size (0xF1F1F1F1): it
+            // would raise #UD itself, which must never happen (DESIGN.md, fact 1).
+            raise(ArchitecturalException.ud("invalid opcode"), rip);
+            return;
+        }
         if (fence.reachedBy(rip, size)) {
             fetchReachesFence(rip);
             return;
+        }
+        if (now() >= interruptCheckAt && takeInterrupt(rip)) {
+            engine.stop(); // the instruction does not run; the interrupt is delivered first
+            return;
+        }
+        if (observed) {
+            observer.instruction(instructions + 1, rip, size);
         }
         if (++instructions > instructionLimit) {
             instructions--;
@@ -276,15 +432,22 @@ public final class Cpu {
             b = codeByte(rip + ++offset);
         }
         if (!SensitiveOpcodes.ONE_BYTE[b]) {
-            return;
-        }
-        if (b == 0x0f && !SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
-            return;
+            if (cpl != 3 || !SensitiveOpcodes.USER_ONE_BYTE[b]) {
+                return;
+            }
+        } else if (b == 0x0f) {
+            if (!SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
+                return;
+            }
+        } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
+            return; // group 3 other than DIV (/6) and IDIV (/7)
         }
         try {
             system.execute(rip, size);
         } catch (ArchitecturalException e) {
-            instructions--;
+            if (!e.isSoftware()) {
+                instructions--; // a fault does not retire; INT n, INT3 and INT1 do (they are traps)
+            }
             raise(e, rip);
         }
     }
@@ -318,8 +481,24 @@ public final class Cpu {
             fence.lower(); // a data access to the fenced page: translate it as usual
         }
         AccessType access = type.isWrite() ? AccessType.WRITE : AccessType.READ;
+        if (!SystemInstructions.canonical(address) || !SystemInstructions.canonical(address + size - 1)) {
+            // QEMU with its paging off does not check; the processor raises #GP(0) (SDM Vol. 3A 3.3.7.1).
+            instructions--;
+            raise(ArchitecturalException.gp(String.format("%s of the non-canonical address 0x%x",
+                    access.name().toLowerCase(), address)), engine.readRegister(X86Reg.RIP));
+            return false;
+        }
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
+            if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
+                // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
+                // crashes when a read-modify-write instruction retries its store after a PROT hook
+                // remapped the page (measured: `inc qword [fresh page]`). Abandon the instruction
+                // instead (it has changed nothing yet) and run it again on the new mapping.
+                instructions--;
+                retranslate = true;
+                return false;
+            }
             return true;
         }
         instructions--; // the instruction whose data access faulted does not retire
@@ -333,6 +512,10 @@ public final class Cpu {
      */
     private boolean onFetchMiss(MemoryAccess type, long address, int size) {
         long blockStart = engine.readRegister(X86Reg.RIP);
+        if (!SystemInstructions.canonical(address)) {
+            raise(ArchitecturalException.gp(String.format("instruction fetch from the non-canonical address 0x%x", address)), blockStart);
+            return false;
+        }
         Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.FETCH_UNMAPPED) {
@@ -374,11 +557,57 @@ public final class Cpu {
      * @throws ArchitecturalException #PF when the translation fails
      */
     byte[] readVirtual(long linear, int length) {
-        Mmu.AccessResult r = mmu.access(linear, length, AccessType.READ, dataMode(), pagingState());
-        if (r.fault() != null || r.nonexistentMemory()) {
-            throw exceptionFor(r, AccessType.READ);
+        return readLinear(linear, length, dataMode());
+    }
+
+    /** Reads guest-linear memory as an access of {@code mode} would, without mapping it in the engine. */
+    byte[] readLinear(long linear, int length, AccessMode mode) {
+        byte[] out = new byte[length];
+        PagingState state = pagingState();
+        for (int done = 0; done < length; ) {
+            long address = linear + done;
+            int chunk = (int) Math.min(length - done, 0x1000 - (address & 0xfff));
+            requireCanonical(address);
+            Mmu.AccessResult r = mmu.translate(address, AccessType.READ, mode, state);
+            if (r.fault() != null) {
+                throw exceptionFor(r, AccessType.READ);
+            }
+            System.arraycopy(memory.readBytes(r.physicalAddress(), chunk), 0, out, done, chunk);
+            done += chunk;
         }
-        return engine.read(linear, length);
+        return out;
+    }
+
+    /** Writes guest-linear memory as an access of {@code mode} would (D set), without mapping it in the engine. */
+    void writeLinear(long linear, byte[] data, AccessMode mode) {
+        PagingState state = pagingState();
+        // Translate every page first: a fault on the second page leaves the first unwritten.
+        long[] physical = new long[2 + data.length / 0x1000];
+        int pages = 0;
+        for (int done = 0; done < data.length; pages++) {
+            long address = linear + done;
+            int chunk = (int) Math.min(data.length - done, 0x1000 - (address & 0xfff));
+            requireCanonical(address);
+            Mmu.AccessResult r = mmu.translate(address, AccessType.WRITE, mode, state);
+            if (r.fault() != null) {
+                throw exceptionFor(r, AccessType.WRITE);
+            }
+            physical[pages] = r.physicalAddress();
+            done += chunk;
+        }
+        int page = 0;
+        for (int done = 0; done < data.length; page++) {
+            long address = linear + done;
+            int chunk = (int) Math.min(data.length - done, 0x1000 - (address & 0xfff));
+            memory.writeBytes(physical[page], java.util.Arrays.copyOfRange(data, done, done + chunk));
+            done += chunk;
+        }
+    }
+
+    static void requireCanonical(long address) {
+        if (!SystemInstructions.canonical(address)) {
+            throw ArchitecturalException.gp(String.format("access to the non-canonical address 0x%x", address));
+        }
     }
 
     private static ArchitecturalException exceptionFor(Mmu.AccessResult r, AccessType access) {

@@ -13,6 +13,8 @@ final class SensitiveOpcodes {
     static final boolean[] ONE_BYTE = new boolean[256];
     /** Second byte of 0x0F-escaped opcodes handled in Java. */
     static final boolean[] TWO_BYTE = new boolean[256];
+    /** One-byte opcodes that are ordinary at CPL 0 but governed by IOPL at CPL 3. */
+    static final boolean[] USER_ONE_BYTE = new boolean[256];
 
     static {
         for (int b : new int[]{0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3}) {
@@ -26,6 +28,18 @@ final class SensitiveOpcodes {
         ONE_BYTE[0xcc] = true; // INT3
         ONE_BYTE[0xcd] = true; // INT n
         ONE_BYTE[0xf1] = true; // INT1
+        ONE_BYTE[0xcf] = true; // IRET: the privilege level is pml4's
+        ONE_BYTE[0xf6] = true; // group 3: DIV/IDIV are checked for #DE first (the rest is let through)
+        ONE_BYTE[0xf7] = true;
+        ONE_BYTE[0xfb] = true; // STI: interrupts are looked for after the next instruction
+        ONE_BYTE[0x9d] = true; // POPF: IF may come on (and at CPL 3, IOPL rules)
+        for (int b : new int[]{0xfa, 0xfb, 0x9d, 0xe4, 0xe5, 0xe6, 0xe7, 0xec, 0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f}) {
+            USER_ONE_BYTE[b] = true; // CLI, STI, POPF, IN, OUT, INS, OUTS
+        }
+        TWO_BYTE[0x00] = true; // group 6: LLDT, LTR are privileged
+        TWO_BYTE[0x08] = true; // INVD
+        TWO_BYTE[0x09] = true; // WBINVD
+        TWO_BYTE[0x0b] = true; // UD2: #UD from pml4, not from the engine
         TWO_BYTE[0x01] = true; // group 7: SMSW, LMSW, INVLPG, RDTSCP (others run natively)
         TWO_BYTE[0x05] = true; // SYSCALL
         TWO_BYTE[0x06] = true; // CLTS

@@ -47,9 +47,14 @@ final class SystemInstructions {
     private final long[] debugRegisters = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400};
     private long tscOffset;
 
+    private final PrivilegeTransfers privilege;
+    private final DivideCheck divide;
+
     SystemInstructions(Cpu cpu, Capstone capstone) {
         this.cpu = cpu;
         this.capstone = capstone;
+        this.privilege = new PrivilegeTransfers(cpu, this);
+        this.divide = new DivideCheck(cpu, this);
     }
 
     /** Emulates the sensitive instruction at {@code rip}; instructions in a sensitive group that are harmless run natively. */
@@ -74,9 +79,33 @@ final class SystemInstructions {
         if (op != 0x0f) {
             switch (op) {
                 case 0xf4 -> hlt(rip, next);
-                case 0xcc -> throw new ArchitecturalException(ArchitecturalException.BP, -1, 0, "INT3");
-                case 0xcd -> throw new ArchitecturalException(bytes[i + 1] & 0xff, -1, 0, "INT " + (bytes[i + 1] & 0xff));
-                case 0xf1 -> throw new ArchitecturalException(ArchitecturalException.DB, -1, 0, "INT1");
+                case 0xcc -> throw ArchitecturalException.software(ArchitecturalException.BP, next, "INT3");
+                case 0xcd -> throw ArchitecturalException.software(bytes[i + 1] & 0xff, next, "INT " + (bytes[i + 1] & 0xff));
+                case 0xf1 -> throw ArchitecturalException.icebp(next);
+                case 0xcf -> {
+                    if (!rexW) {
+                        throw ArchitecturalException.gp("IRET with a 32-bit operand size: pml4 returns with IRETQ only (write iretq)");
+                    }
+                    requireNoLock(bytes, i);
+                    privilege.iretq(rip);
+                    cpu.requestInterruptCheck();
+                }
+                case 0xf6, 0xf7 -> divide.check(rip, bytes, i, op == 0xf6, rexW, rexB, opsize);
+                case 0xfa -> privilege.requireIopl("CLI");
+                case 0xfb -> {
+                    if (cpu.cpl == 3) {
+                        privilege.requireIopl("STI");
+                    }
+                    cpu.requestInterruptCheckAfterNext(); // the engine runs it; interrupts wait one instruction
+                }
+                case 0x9d -> {
+                    if (cpu.cpl == 3) {
+                        privilege.popfUser(next, opsize);
+                    }
+                    cpu.requestInterruptCheck(); // IF may have come on
+                }
+                case 0xe4, 0xe5, 0xe6, 0xe7, 0xec, 0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f ->
+                        privilege.requireIopl("port I/O (the TSS I/O permission bitmap is not modelled)");
                 default -> throw new IllegalStateException("unclassified opcode 0x" + Integer.toHexString(op));
             }
             return;
@@ -100,7 +129,9 @@ final class SystemInstructions {
             }
             case 0x22 -> {
                 requireCpl0("MOV to CR" + reg);
+                long before = reg == 0 || reg == 2 || reg == 3 || reg == 4 || reg == 8 ? readCr(reg) : 0;
                 writeCr(reg, readGpr(rm));
+                cpu.observer.controlRegister("cr" + reg, before, readCr(reg));
                 advance(next);
             }
             case 0x21 -> {
@@ -138,12 +169,23 @@ final class SystemInstructions {
                 writeGpr(2, 0);
                 advance(next);
             }
-            case 0x05, 0x07 -> {
-                if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
-                    throw ArchitecturalException.ud((op2 == 5 ? "SYSCALL" : "SYSRET") + " with EFER.SCE = 0");
-                }
-                throw new UnsupportedOperationException((op2 == 5 ? "SYSCALL" : "SYSRET") + " is not emulated yet");
+            case 0x05 -> privilege.syscall(next);
+            case 0x07 -> {
+                privilege.sysret(rexW);
+                cpu.requestInterruptCheck(); // IF comes back from R11
             }
+            case 0x00 -> {
+                int reg6 = (modrm >> 3) & 7;
+                if ((reg6 == 2 || reg6 == 3) && cpu.cpl != 0) {
+                    throw ArchitecturalException.gp((reg6 == 2 ? "LLDT" : "LTR") + " at CPL " + cpu.cpl);
+                }
+                // SLDT, STR, VERR, VERW, and LLDT/LTR at CPL 0, run natively.
+            }
+            case 0x08, 0x09 -> {
+                requireCpl0(op2 == 8 ? "INVD" : "WBINVD");
+                advance(next); // no caches are modelled: nothing to write back
+            }
+            case 0x0b -> throw ArchitecturalException.ud("UD2");
             case 0x34, 0x35 -> throw ArchitecturalException.ud("SYSENTER/SYSEXIT are not part of this CPU model (use SYSCALL)");
             case 0x38 -> {
                 if (bytes.length > i + 3 && (bytes[i + 2] & 0xff) == 0x82 && opsize) {
@@ -165,6 +207,14 @@ final class SystemInstructions {
         }
     }
 
+    private static void requireNoLock(byte[] bytes, int opcodeIndex) {
+        for (int k = 0; k < opcodeIndex; k++) {
+            if ((bytes[k] & 0xff) == 0xf0) {
+                throw ArchitecturalException.ud("LOCK prefix on an instruction that does not take it");
+            }
+        }
+    }
+
     private void advance(long next) {
         cpu.engine.writeRegister(X86Reg.RIP, next);
     }
@@ -175,7 +225,7 @@ final class SystemInstructions {
         }
     }
 
-    private long readGpr(int encoding) {
+    long readGpr(int encoding) {
         return cpu.engine.readRegister(X86Reg.GPR_BY_ENCODING[encoding]);
     }
 
@@ -205,7 +255,7 @@ final class SystemInstructions {
         if ((rflags & Cpu.RFLAGS_IF) == 0) {
             cpu.stopAfterEmulated(new StopReason.Halted(rip), next);
         } else {
-            cpu.stopAfterEmulated(new StopReason.Idle(rip), next);
+            cpu.haltUntilInterrupt(rip, next);
         }
     }
 
@@ -316,6 +366,14 @@ final class SystemInstructions {
     private void group7(long rip, long next, int modrm, int rm) {
         int reg = (modrm >> 3) & 7;
         boolean memory = (modrm >> 6) != 3;
+        if (cpu.cpl != 0) {
+            if (memory && (reg == 2 || reg == 3)) {
+                throw ArchitecturalException.gp((reg == 2 ? "LGDT" : "LIDT") + " at CPL " + cpu.cpl);
+            }
+            if (modrm == 0xf8 || modrm == 0xca || modrm == 0xcb || modrm == 0xc8 || modrm == 0xc9) {
+                throw ArchitecturalException.ud(String.format("0F 01 %02X (SWAPGS, CLAC, STAC, MONITOR or MWAIT) at CPL %d", modrm, cpu.cpl));
+            }
+        }
         if (reg == 4) { // SMSW: CR0 (a register destination gets all of it on Intel, SDM Vol. 2B SMSW)
             if (memory) {
                 return; // a 16-bit store: the engine's low CR0 bits mirror the guest's (mirrorFpuControl)
@@ -343,7 +401,7 @@ final class SystemInstructions {
         // Everything else in group 7 (LGDT, LIDT, SGDT, SIDT, SWAPGS, STAC/CLAC, ...) runs natively.
     }
 
-    private long effectiveAddress(long rip) {
+    long effectiveAddress(long rip) {
         byte[] bytes = cpu.engine.read(rip, 15);
         Instruction insn = capstone.decode(bytes, rip).orElseThrow(
                 () -> new IllegalStateException("Capstone cannot decode the instruction at 0x" + Long.toHexString(rip)));
@@ -392,7 +450,7 @@ final class SystemInstructions {
 
     /** The TSC counts retired instructions: virtual time, so every run reads the same values. */
     long timeStampCounter() {
-        return cpu.instructions + tscOffset;
+        return cpu.now() + tscOffset;
     }
 
     long rdmsr(int msr) {
@@ -415,12 +473,13 @@ final class SystemInstructions {
             case IA32_EFER -> {
                 long old = cpu.control.efer();
                 cpu.control.setEfer(value);
+                cpu.observer.controlRegister("efer", old, cpu.control.efer());
                 if (((old ^ value) & ControlRegisters.EFER_NXE) != 0) {
                     cpu.mmu.rightsContextChanged();
                     cpu.codeMappingsChanged();
                 }
             }
-            case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.instructions;
+            case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.now();
             case IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_CSTAR, IA32_SYSENTER_EIP, IA32_SYSENTER_ESP -> {
                 if (!canonical(value)) {
                     throw ArchitecturalException.gp(String.format("WRMSR of a non-canonical address 0x%x to MSR 0x%x", value, msr));

@@ -84,6 +84,8 @@ public final class Machine implements AutoCloseable {
     private final Cpu cpu;
     private final Uart16550 com1;
     private BootState bootState;
+    private KernelImage image;
+    private dev.pml4.trace.Tracer tracer;
 
     public Machine(Config config) {
         PhysicalMemory mem = new PhysicalMemory(config.ramSize());
@@ -118,6 +120,7 @@ public final class Machine implements AutoCloseable {
     /** Loads {@code image} by boot protocol version 1 and puts the processor at its entry. */
     public BootState boot(KernelImage image, String commandLine) throws ImageRejectedException {
         bootState = BootLoader.load(memory, image, commandLine);
+        this.image = image;
         cpu.reset(bootState);
         return bootState;
     }
@@ -128,7 +131,22 @@ public final class Machine implements AutoCloseable {
         }
         StopReason reason = cpu.run();
         com1.flush();
+        if (tracer != null) {
+            int status = reason.exitStatus();
+            tracer.close(status == 4 || status == 6 || status == 8);
+        }
         return new RunResult(reason, cpu.instructions());
+    }
+
+    /** Traces the run to {@code out} (boot first, so that the kernel's symbols are known). */
+    public dev.pml4.trace.Tracer trace(dev.pml4.trace.TraceOptions options, java.io.Writer out) {
+        if (image == null) {
+            throw new IllegalStateException("boot an image before tracing it");
+        }
+        tracer = new dev.pml4.trace.Tracer(cpu, capstone, image.symbols(), options, out);
+        cpu.setObserver(tracer);
+        mmu.setListener(tracer);
+        return tracer;
     }
 
     public PhysicalMemory memory() {

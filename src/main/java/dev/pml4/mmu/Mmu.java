@@ -24,6 +24,10 @@ public final class Mmu {
 
         default void invalidated(String cause, List<TlbEntry> entries) {
         }
+
+        /** A walk's translation was cached; {@code evicted} are the entries it pushed out (LRU or overlap). */
+        default void filled(Tlb.Kind kind, TlbEntry entry, List<TlbEntry> evicted) {
+        }
     }
 
     private final PhysicalMemory memory;
@@ -33,6 +37,7 @@ public final class Mmu {
     private Listener listener = new Listener() {
     };
     private long walks;
+    private final long[] walksByKind = new long[Tlb.Kind.values().length];
     private long pageFaults;
     /**
      * Pages mapped for an access although the TLB kept no entry for them (a page size the
@@ -69,6 +74,11 @@ public final class Mmu {
         return walks;
     }
 
+    /** Page walks made to fill (or to set D through) one TLB. */
+    public long walks(Tlb.Kind kind) {
+        return walksByKind[kind.ordinal()];
+    }
+
     public long pageFaults() {
         return pageFaults;
     }
@@ -88,8 +98,8 @@ public final class Mmu {
         long last = (address + Math.max(size, 1) - 1) & ~0xfffL;
         for (long page = first; ; page += PhysicalMemory.PAGE_SIZE) {
             long linear = page == first ? address : page;
-            AccessResult r = accessPage(linear, type, mode, state);
-            if (r != AccessResult.OK) {
+            AccessResult r = accessPage(linear, type, mode, state, true);
+            if (r.fault() != null || r.nonexistentMemory()) {
                 return r;
             }
             if (page == last) {
@@ -98,7 +108,20 @@ public final class Mmu {
         }
     }
 
-    private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state) {
+    /**
+     * An access the processor makes on its own behalf, emulated in Java (descriptor tables, the
+     * TSS, the frame an exception pushes, an INVPCID descriptor): translated through the TLB as
+     * the engine's accesses are, A and D included, but not mapped into the engine, so that what
+     * a supervisor-mode access fills never becomes reachable from user mode.
+     *
+     * @return the physical address of {@code linear} in {@link AccessResult#physicalAddress()}, or
+     *         the fault; the access must not cross a page boundary
+     */
+    public AccessResult translate(long linear, AccessType type, AccessMode mode, PagingState state) {
+        return accessPage(linear, type, mode, state, false);
+    }
+
+    private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state, boolean map) {
         Tlb.Kind kind = type == AccessType.FETCH ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
         int pcid = currentPcid(state);
         TlbEntry entry = tlb.lookup(kind, linear, pcid);
@@ -128,6 +151,9 @@ public final class Mmu {
         if (type == AccessType.FETCH && !memory.isRam(physical, 1)) {
             return new AccessResult(null, true, physical);
         }
+        if (!map) {
+            return new AccessResult(null, false, physical); // a hole reads all-ones through PhysicalMemory
+        }
         install(linear, kind, entry, mode, state, pcid);
         return AccessResult.OK;
     }
@@ -137,6 +163,7 @@ public final class Mmu {
     /** Walks, and on success caches the translation (replacing any entry for the page); null on a fault, with {@link #lastFault} set. */
     private TlbEntry refill(Tlb.Kind kind, long linear, AccessType type, AccessMode mode, PagingState state, int pcid) {
         walks++;
+        walksByKind[kind.ordinal()]++;
         WalkResult result = walker.translate(linear, type, mode, state);
         listener.walked(kind, type, result);
         if (result instanceof PageFault fault) {
@@ -147,9 +174,11 @@ public final class Mmu {
         }
         Translation t = (Translation) result;
         TlbEntry entry = TlbEntry.of(t, t.global() && state.pge(), pcid);
-        for (TlbEntry gone : tlb.fill(kind, entry)) {
+        List<TlbEntry> evicted = tlb.fill(kind, entry);
+        for (TlbEntry gone : evicted) {
             mappings.removeRange(gone.pageBase(), gone.end());
         }
+        listener.filled(kind, entry, evicted);
         if (tlb.peek(kind, linear, pcid) != entry) {
             unheld.put(entry.pageBase(), entry.end());
         }

@@ -50,6 +50,80 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
         return new TlbConfig(i, d);
     }
 
+    /** A TLB of a few entries, so that evictions show in small kernels: 1 set of 2 or 4 ways, 1 GiB: 1 way. */
+    public static TlbConfig tiny() {
+        Map<PageSize, Geometry> i = new EnumMap<>(PageSize.class);
+        i.put(PageSize.SIZE_4K, new Geometry(1, 2));
+        i.put(PageSize.SIZE_2M, new Geometry(1, 2));
+        i.put(PageSize.SIZE_1G, new Geometry(1, 1));
+        Map<PageSize, Geometry> d = new EnumMap<>(PageSize.class);
+        d.put(PageSize.SIZE_4K, new Geometry(1, 4));
+        d.put(PageSize.SIZE_2M, new Geometry(1, 2));
+        d.put(PageSize.SIZE_1G, new Geometry(1, 1));
+        return new TlbConfig(i, d);
+    }
+
+    /** No TLB: every access walks and nothing stays cached. */
+    public static TlbConfig none() {
+        Map<PageSize, Geometry> empty = new EnumMap<>(PageSize.class);
+        for (PageSize size : PageSize.values()) {
+            empty.put(size, new Geometry(0, 0));
+        }
+        return new TlbConfig(empty, new EnumMap<>(empty));
+    }
+
+    /**
+     * Parses {@code --tlb}: an optional preset first ({@code skylake}, {@code tiny}, {@code none};
+     * skylake when absent), then changes {@code TLB.SIZE=SETSxWAYS} with TLB {@code i} or
+     * {@code d} and SIZE {@code 4k}, {@code 2m} or {@code 1g}, separated by commas.
+     *
+     * @throws IllegalArgumentException naming the part that is wrong
+     */
+    public static TlbConfig parse(String spec) {
+        String[] parts = spec.strip().toLowerCase(java.util.Locale.ROOT).split("\\s*,\\s*");
+        int first = 0;
+        TlbConfig base = skylake();
+        switch (parts[0]) {
+            case "skylake" -> first = 1;
+            case "tiny" -> { base = tiny(); first = 1; }
+            case "none" -> { base = none(); first = 1; }
+            default -> { }
+        }
+        Map<PageSize, Geometry> i = new EnumMap<>(base.instruction());
+        Map<PageSize, Geometry> d = new EnumMap<>(base.data());
+        for (int k = first; k < parts.length; k++) {
+            String part = parts[k];
+            var m = java.util.regex.Pattern.compile("([id])(4k|2m|1g)=(\\d+)x(\\d+)").matcher(part);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("'" + part + "' is neither a preset (skylake, tiny, none) nor TLB.SIZE=SETSxWAYS like d4k=16x4");
+            }
+            PageSize size = switch (m.group(2)) {
+                case "4k" -> PageSize.SIZE_4K;
+                case "2m" -> PageSize.SIZE_2M;
+                default -> PageSize.SIZE_1G;
+            };
+            int sets;
+            int ways;
+            try {
+                sets = Integer.parseInt(m.group(3));
+                ways = Integer.parseInt(m.group(4));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("'" + part + "': sets and ways must be small numbers");
+            }
+            if (sets > 4096 || ways > 64) {
+                throw new IllegalArgumentException("'" + part + "': at most 4096 sets of 64 ways");
+            }
+            Geometry g;
+            try {
+                g = new Geometry(sets, ways);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'" + part + "': " + e.getMessage());
+            }
+            (m.group(1).equals("i") ? i : d).put(size, g);
+        }
+        return new TlbConfig(i, d);
+    }
+
     public Geometry geometry(Tlb.Kind kind, PageSize size) {
         Geometry g = (kind == Tlb.Kind.INSTRUCTION ? instruction : data).get(size);
         return g == null ? new Geometry(0, 0) : g;

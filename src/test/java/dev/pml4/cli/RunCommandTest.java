@@ -501,7 +501,7 @@ class RunCommandTest {
                 lines.get(1));
         for (int i = 0; i < 2; i++) {
             assertTrue(lines.get(2 + i).matches("pml4: " + (i == 0 ? "ITLB" : "DTLB") + ": " + n + " hits, " + n
-                    + " misses, " + n + " fills, " + n + " evictions, " + n + " invalidated by " + n + " flushes"),
+                    + " misses, " + n + " walks, " + n + " fills, " + n + " evictions, " + n + " invalidated by " + n + " flushes"),
                     lines.get(2 + i));
         }
         assertEquals("", r.out());
@@ -542,7 +542,7 @@ class RunCommandTest {
     // ---- help --------------------------------------------------------------------------------------
 
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
-            "--load-addr", "--entry", "--stats", "--help");
+            "--load-addr", "--entry", "--tlb", "--stats", "--help");
 
     /** So that a new option cannot be left out of the help test below. */
     @Test

@@ -1,0 +1,32 @@
+package dev.pml4.cpu;
+
+/**
+ * What the processor tells an observer (the tracer, the debugger) as it runs. An observer only
+ * watches: nothing it does may change what the guest sees.
+ */
+public interface ExecutionObserver {
+    /** The instruction numbered {@code count} (1-based) at {@code rip} is about to run. */
+    default void instruction(long count, long rip, int size) {
+    }
+
+    /**
+     * An event was delivered through the IDT.
+     *
+     * @param chain the events in order, the first the one raised, later ones found delivering it
+     * @param frame what was pushed, lowest address first (error code, if any, then RIP, CS, RFLAGS, RSP, SS)
+     */
+    default void delivered(String chain, int vector, int errorCode, long cr2, long handler, int newCpl,
+                           long frameAddress, long[] frame) {
+    }
+
+    /** MOV to CRn, or WRMSR of EFER ({@code register} "efer"). */
+    default void controlRegister(String register, long oldValue, long newValue) {
+    }
+
+    /** IN or OUT. */
+    default void port(boolean out, int port, int size, long value) {
+    }
+
+    ExecutionObserver NONE = new ExecutionObserver() {
+    };
+}

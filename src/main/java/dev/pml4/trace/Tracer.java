@@ -1,0 +1,339 @@
+package dev.pml4.trace;
+
+import dev.pml4.cpu.Cpu;
+import dev.pml4.cpu.ExecutionObserver;
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.capstone.Instruction;
+import dev.pml4.machine.SymbolTable;
+import dev.pml4.mmu.AccessType;
+import dev.pml4.mmu.Mmu;
+import dev.pml4.mmu.PageFault;
+import dev.pml4.mmu.Tlb;
+import dev.pml4.mmu.TlbEntry;
+import dev.pml4.mmu.Translation;
+import dev.pml4.mmu.WalkResult;
+import dev.pml4.mmu.WalkStep;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The instruction tracer: one line per executed instruction (its number, RIP with symbol, bytes,
+ * disassembly, and the registers it changed), each followed by the events it caused (page walks
+ * level by level, TLB fills, evictions and invalidations, exceptions with their frames, control
+ * register writes, port I/O). It only observes: it reads registers and memory the guest has
+ * already made visible, and changes nothing (a test checks a traced run against an untraced one).
+ *
+ * <p>An instruction's line is written when the next instruction begins, because only then are its
+ * register changes known; events that happen meanwhile are held and follow it.
+ */
+public final class Tracer implements ExecutionObserver, Mmu.Listener {
+    private static final HexFormat HEX = HexFormat.of();
+    private static final String[] REGISTER_NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+            "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rflags"};
+
+    private final Cpu cpu;
+    private final Capstone capstone;
+    private final SymbolTable symbols;
+    private final TraceOptions options;
+    private final Writer out;
+    private final ArrayDeque<String> ring;
+
+    private final long[] before = new long[Cpu.TRACED_REGISTERS.length];
+    private final long[] after = new long[Cpu.TRACED_REGISTERS.length];
+    /** The instruction whose line is pending: its number, or 0. */
+    private long current;
+    private long currentRip;
+    private int currentSize;
+    private byte[] waitingBytes;
+    private byte[] currentBytes;
+    private boolean currentTraced;
+    private final List<String> events = new ArrayList<>();
+    private boolean faultSeen;
+    /** What the pending instruction raised instead of completing, or null. */
+    private String raised;
+    private long lines;
+
+    public Tracer(Cpu cpu, Capstone capstone, SymbolTable symbols, TraceOptions options, Writer out) {
+        this.cpu = cpu;
+        this.capstone = capstone;
+        this.symbols = symbols;
+        this.options = options;
+        this.out = out;
+        this.ring = options.ring() > 0 ? new ArrayDeque<>(options.ring()) : null;
+    }
+
+    public long lines() {
+        return lines;
+    }
+
+    private boolean wants(TraceOptions.Kind kind) {
+        return options.kinds().contains(kind);
+    }
+
+    private boolean active(long count, long rip) {
+        return count >= options.fromInstruction() && options.inRange(rip) && (!options.onFirstFault() || faultSeen);
+    }
+
+    // ---- instructions ---------------------------------------------------------------------------
+
+    @Override
+    public void instruction(long count, long rip, int size) {
+        if (count == current && rip == currentRip && raised == null) {
+            // The engine abandoned the instruction and runs it again (a mapping changed under it):
+            // one line, with the events of both attempts.
+            if (currentBytes != null) {
+                cpu.readTracedRegisters(before);
+            }
+            return;
+        }
+        finishCurrent();
+        raised = null;
+        current = count;
+        currentRip = rip;
+        currentSize = size;
+        currentTraced = active(count, rip);
+        if (currentTraced && wants(TraceOptions.Kind.INSN)) {
+            currentBytes = cpu.instructionBytes(rip, size);
+            cpu.readTracedRegisters(before);
+        } else {
+            currentBytes = null;
+            // Waiting for the first fault: keep the bytes, in case this is it (by the time the
+            // delivery is reported, its page may no longer be mapped).
+            waitingBytes = options.onFirstFault() && !faultSeen && wants(TraceOptions.Kind.INSN) && active(count, rip) == false
+                    ? cpu.instructionBytes(rip, size) : null;
+        }
+    }
+
+    /** Writes the pending instruction and its events. Call once more when the run ends. */
+    public void finishCurrent() {
+        if (current == 0) {
+            return;
+        }
+        if (currentBytes != null) {
+            cpu.readTracedRegisters(after);
+            emit(instructionLine());
+        }
+        for (String e : events) {
+            emit(e);
+        }
+        events.clear();
+        current = 0;
+    }
+
+    private String instructionLine() {
+        String disassembly = capstone.decode(currentBytes, currentRip).map(Instruction::text).orElse("(bad)");
+        String symbol = symbols.describe(currentRip).orElse("");
+        StringBuilder changed = new StringBuilder();
+        if (options.format() == TraceOptions.Format.TEXT) {
+            for (int i = 0; i < before.length; i++) {
+                if (before[i] != after[i]) {
+                    changed.append(' ').append(REGISTER_NAMES[i]).append("=0x").append(Long.toHexString(after[i]));
+                }
+            }
+            return String.format(Locale.ROOT, "%10d  %016x %-24s %-30s %-40s%s%s", current, currentRip, symbol,
+                    spaced(currentBytes), disassembly, raised != null ? "  [" + raised + "]" : "", changed).stripTrailing();
+        }
+        for (int i = 0; i < before.length; i++) {
+            if (before[i] != after[i]) {
+                changed.append(changed.isEmpty() ? "" : ",").append('"').append(REGISTER_NAMES[i]).append("\":\"0x")
+                        .append(Long.toHexString(after[i])).append('"');
+            }
+        }
+        return "{\"type\":\"insn\",\"n\":" + current + ",\"rip\":\"" + hex(currentRip) + "\",\"sym\":" + json(symbol)
+                + ",\"bytes\":\"" + HEX.formatHex(currentBytes) + "\",\"asm\":" + json(disassembly)
+                + (raised != null ? ",\"raised\":" + json(raised) : "") + ",\"changed\":{" + changed + "}}";
+    }
+
+    // ---- events ---------------------------------------------------------------------------------
+
+    private void event(TraceOptions.Kind kind, String text, String jsonFields) {
+        if (!wants(kind)) {
+            return;
+        }
+        if (current == 0 ? !active(Long.MAX_VALUE, currentRip) : !currentTraced) {
+            return;
+        }
+        if (options.format() == TraceOptions.Format.TEXT) {
+            events.add("            " + text);
+        } else {
+            events.add("{\"type\":\"" + kind.name().toLowerCase(Locale.ROOT) + "\",\"n\":" + current + "," + jsonFields + "}");
+        }
+    }
+
+    @Override
+    public void walked(Tlb.Kind kind, AccessType type, WalkResult result) {
+        List<WalkStep> steps = result instanceof Translation t ? t.steps() : ((PageFault) result).steps();
+        long linear = result instanceof Translation t ? t.linearAddress() : ((PageFault) result).linearAddress();
+        StringBuilder text = new StringBuilder(String.format("walk %s %s 0x%x:", tlbName(kind), type.name().toLowerCase(Locale.ROOT), linear));
+        StringBuilder json = new StringBuilder();
+        for (WalkStep s : steps) {
+            text.append(String.format(" %s@0x%x=0x%x", s.level().entryName(), s.entryAddress(), s.entryValue()));
+            json.append(json.isEmpty() ? "" : ",").append(String.format("{\"level\":\"%s\",\"entry\":\"0x%x\",\"value\":\"0x%x\"}",
+                    s.level().entryName(), s.entryAddress(), s.entryValue()));
+        }
+        String common = "\"tlb\":\"" + tlbName(kind) + "\",\"access\":\"" + type.name().toLowerCase(Locale.ROOT) + "\",\"address\":\""
+                + hex(linear) + "\",\"steps\":[" + json + "]";
+        if (result instanceof Translation t) {
+            text.append(String.format(" -> 0x%x (%s page)", t.physicalAddress(), t.size().label()));
+            event(TraceOptions.Kind.WALK, text.toString(), common + ",\"result\":\"ok\",\"physical\":\"" + hex(t.physicalAddress())
+                    + "\",\"size\":\"" + t.size().label() + "\"");
+        } else {
+            PageFault f = (PageFault) result;
+            text.append(String.format(" -> #PF(0x%x): %s", f.errorCode(), f.reason()));
+            event(TraceOptions.Kind.WALK, text.toString(), common + ",\"result\":\"fault\",\"error\":\"" + hex(f.errorCode())
+                    + "\",\"reason\":" + json(f.reason()));
+        }
+    }
+
+    @Override
+    public void filled(Tlb.Kind kind, TlbEntry entry, List<TlbEntry> evicted) {
+        StringBuilder text = new StringBuilder("tlb fill " + tlbName(kind) + " " + describe(entry));
+        for (TlbEntry e : evicted) {
+            text.append("; evicted ").append(describe(e));
+        }
+        event(TraceOptions.Kind.TLB, text.toString(), "\"op\":\"fill\",\"tlb\":\"" + tlbName(kind) + "\",\"entry\":" + json(entry)
+                + ",\"evicted\":[" + String.join(",", evicted.stream().map(Tracer::json).toList()) + "]");
+    }
+
+    @Override
+    public void invalidated(String cause, List<TlbEntry> entries) {
+        event(TraceOptions.Kind.TLB, "tlb " + cause + ": invalidated " + entries.size() + " "
+                        + (entries.size() == 1 ? "entry " + describe(entries.getFirst()) : "entries"),
+                "\"op\":\"invalidate\",\"cause\":" + json(cause) + ",\"entries\":["
+                        + String.join(",", entries.stream().map(Tracer::json).toList()) + "]");
+    }
+
+    @Override
+    public void delivered(String chain, int vector, int errorCode, long cr2, long handler, int newCpl, long frameAddress, long[] frame) {
+        faultSeen = true;
+        if (raised == null) {
+            raised = chain.replaceAll(" .*", "").replaceAll("\\(.*", "");
+        }
+        if (current != 0 && !currentTraced && active(current, currentRip)) {
+            currentTraced = true; // --trace-on-fault: the faulting instruction's events start the trace
+            if (wants(TraceOptions.Kind.INSN) && waitingBytes != null) {
+                currentBytes = waitingBytes;
+                cpu.readTracedRegisters(before); // its own register changes are not known any more
+            }
+        }
+        StringBuilder f = new StringBuilder();
+        StringBuilder fj = new StringBuilder();
+        String[] names = frame.length == 6 ? new String[]{"error", "rip", "cs", "rflags", "rsp", "ss"}
+                : new String[]{"rip", "cs", "rflags", "rsp", "ss"};
+        for (int i = 0; i < frame.length; i++) {
+            f.append(' ').append(names[i]).append("=0x").append(Long.toHexString(frame[i]));
+            fj.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":\"").append(hex(frame[i])).append('"');
+        }
+        event(TraceOptions.Kind.EXCEPTION, String.format("deliver %s -> handler 0x%x%s at CPL %d, frame at 0x%x:%s",
+                        chain, handler, symbols.describe(handler).map(s -> " <" + s + ">").orElse(""), newCpl, frameAddress, f),
+                String.format("\"vector\":%d,\"error\":%s,\"cr2\":\"%s\",\"chain\":%s,\"handler\":\"%s\",\"cpl\":%d,\"frame_address\":\"%s\",\"frame\":{%s}",
+                        vector, errorCode < 0 ? "null" : "\"" + hex(errorCode) + "\"", hex(cr2), json(chain), hex(handler), newCpl, hex(frameAddress), fj));
+    }
+
+    @Override
+    public void controlRegister(String register, long oldValue, long newValue) {
+        event(TraceOptions.Kind.CR, String.format("%s 0x%x -> 0x%x", register, oldValue, newValue),
+                String.format("\"register\":\"%s\",\"old\":\"%s\",\"new\":\"%s\"", register, hex(oldValue), hex(newValue)));
+    }
+
+    @Override
+    public void port(boolean isOut, int port, int size, long value) {
+        event(TraceOptions.Kind.IO, String.format("%s port 0x%x (%d byte%s) 0x%x", isOut ? "out" : "in", port, size, size == 1 ? "" : "s", value),
+                String.format("\"dir\":\"%s\",\"port\":\"0x%x\",\"size\":%d,\"value\":\"%s\"", isOut ? "out" : "in", port, size, hex(value)));
+    }
+
+    // ---- output ---------------------------------------------------------------------------------
+
+    private void emit(String line) {
+        lines++;
+        if (ring != null) {
+            if (ring.size() == options.ring()) {
+                ring.removeFirst();
+            }
+            ring.addLast(line);
+            return;
+        }
+        write(line);
+    }
+
+    private void write(String line) {
+        try {
+            out.write(line);
+            out.write('\n');
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the trace", e);
+        }
+    }
+
+    /**
+     * Ends the trace: writes the pending instruction, and the ring buffer's lines when
+     * {@code dumpRing} (the run ended badly).
+     */
+    public void close(boolean dumpRing) {
+        finishCurrent();
+        if (ring != null && dumpRing) {
+            for (String line : ring) {
+                write(line);
+            }
+        }
+        try {
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the trace", e);
+        }
+    }
+
+    private static String tlbName(Tlb.Kind kind) {
+        return kind == Tlb.Kind.INSTRUCTION ? "I" : "D";
+    }
+
+    private static String describe(TlbEntry e) {
+        return String.format("%s 0x%x->0x%x %s%s%s%s pcid %d", e.size().label(), e.pageBase(), e.frameBase(),
+                e.rights().writable() ? "W" : "R", e.rights().user() ? "U" : "S", e.rights().executable() ? "X" : "-",
+                (e.global() ? " G" : "") + (e.dirty() ? " D" : ""), e.pcid());
+    }
+
+    private static String json(TlbEntry e) {
+        return String.format("{\"page\":\"%s\",\"frame\":\"%s\",\"size\":\"%s\",\"writable\":%b,\"user\":%b,\"executable\":%b,\"global\":%b,\"dirty\":%b,\"pcid\":%d}",
+                hex(e.pageBase()), hex(e.frameBase()), e.size().label(), e.rights().writable(), e.rights().user(),
+                e.rights().executable(), e.global(), e.dirty(), e.pcid());
+    }
+
+    private static String hex(long v) {
+        return "0x" + Long.toHexString(v);
+    }
+
+    private static String spaced(byte[] bytes) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : bytes) {
+            sb.append(sb.isEmpty() ? "" : " ").append(HEX.toHexDigits(b));
+        }
+        return sb.toString();
+    }
+
+    static String json(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+}
