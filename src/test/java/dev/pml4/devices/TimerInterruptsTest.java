@@ -22,7 +22,7 @@ class TimerInterruptsTest {
     static final int HANDLER = 300;
 
     private final List<String> warnings = new ArrayList<>();
-    private final Pic8259 pic = new Pic8259(warnings::add);
+    private final Pic8259Pair pic = new Pic8259Pair(warnings::add);
     private final Pit8254 pit = new Pit8254(pic.line(0), warnings::add);
     private final PortBus ports = new PortBus(warnings::add);
 
