@@ -226,4 +226,45 @@ class TimerInterruptsTest {
         assertEquals(takenAt, again.takenAt);
         assertEquals(Pit8254.ticksAt(300_000_000) / 5000, takenAt.size() + 0L, "≈238.6 Hz for 0.3 s");
     }
+    /**
+     * A CPU stand-in that looks at the PIC only every millisecond for 100 ms (interrupts off in
+     * between), with a ≈1 kHz timer (mode 2, 1193), acknowledging and EOI-ing at once. Edge k is at
+     * pulse 1 + 1193k, 100 of them by 100 ms, in 99 distinct milliseconds (edges 5 and 6 coalesce).
+     * But 1 ms is 1193.18 pulses, so the polls at 1–5 ms land on pulses 1193k, the one pulse of
+     * each period when OUT0 is low (count 1): the edge-triggered request, not yet acknowledged, has
+     * gone away with the IR input (8259A data sheet, "Edge and Level Triggered Modes"), and those
+     * milliseconds take nothing. Expected: polls with a rise since the last poll and OUT0 high now.
+     */
+    @Test
+    void aMillisecondPollForAHundredMillisecondsTakesExactlyTheExpectedTimerInterrupts() {
+        boot(0x34, 1193);
+        assertEquals(0, Pit8254.ticksAt(instructions), "programmed within pulse 0: loaded at pulse 1");
+        int expected = 0;
+        int edges = 0;
+        long before = 0;
+        for (long t = 1_000_000; t <= 100_000_000; t += 1_000_000) {
+            long ticks = Pit8254.ticksAt(t);
+            long rises = (ticks - 1) / 1193 - (before - 1 < 0 ? 0 : (before - 1) / 1193);
+            edges += rises;
+            if (rises > 0 && ticks % 1193 != 0) {
+                expected++;
+            }
+            before = ticks;
+        }
+        for (long t = 1_000_000; t <= 100_000_000; t += 1_000_000) {
+            pit.advanceTo(t);
+            while (pic.intr()) {
+                vectors.add(pic.acknowledge());
+                takenAt.add(t);
+                pic.out(0x20, 1, 0x20);
+            }
+        }
+        assertEquals(100, edges, "edges by 100 ms");
+        assertEquals(95, expected);
+        assertEquals(expected, vectors.size(), takenAt.toString());
+        assertEquals(6_000_000, takenAt.get(0), "nothing at 1–5 ms");
+        assertTrue(vectors.stream().allMatch(v -> v == 0x20), vectors.toString());
+        assertEquals(0, pic.isr());
+        assertTrue(warnings.isEmpty(), warnings.toString());
+    }
 }
