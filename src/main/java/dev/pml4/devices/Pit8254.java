@@ -1,5 +1,7 @@
 package dev.pml4.devices;
 
+import dev.pml4.cpu.VirtualClockDevice;
+
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -16,6 +18,8 @@ import java.util.function.Consumer;
  * tells it the time with {@link #advanceTo}, and every port access happens at the time of the last
  * {@code advanceTo}. Nothing is simulated pulse by pulse; each counter is a closed-form function of
  * the pulse count since it was last loaded, so a jump of any length costs the same.
+ * "Instructions" here means the CPU's virtual nanoseconds ({@link VirtualClockDevice}): retired
+ * instructions plus the time skipped while halted, one per nanosecond.
  *
  * <h2>For the CPU</h2>
  * <ul>
@@ -45,7 +49,7 @@ import java.util.function.Consumer;
  * have GATE tied high, so modes 1 and 5 never trigger there). Counter 1's output goes nowhere (it
  * drove DRAM refresh); port 0x61 bit 4, the refresh toggle, flips every 18 CLK pulses (≈15 µs).
  */
-public final class Pit8254 implements PortDevice {
+public final class Pit8254 implements PortDevice, VirtualClockDevice {
     public static final int PORT = 0x40;
     public static final int CONTROL_PORT = 0x43;
     public static final int PORT_B = 0x61;
@@ -77,6 +81,11 @@ public final class Pit8254 implements PortDevice {
         this.irq0 = irq0;
         this.warnings = warnings;
         changed(0);
+    }
+
+    /** Counter 0's OUT wired to IRQ 0 of {@code pic}, as on a PC. */
+    public Pit8254(Pic8259Pair pic, Consumer<String> warnings) {
+        this(pic.line(0), warnings);
     }
 
     /** CLK pulses after {@code instructions} instructions: floor(n × 1,193,182 / 10⁹), exact for every n ≥ 0. */
@@ -113,6 +122,7 @@ public final class Pit8254 implements PortDevice {
      * as an unacknowledged edge request does on the PIC), and the line ends at OUT0's level now.
      * Time only goes forward; calling again with the same count does nothing.
      */
+    @Override
     public void advanceTo(long instructions) {
         if (instructions < this.instructions) {
             throw new IllegalArgumentException("time goes forward: " + instructions + " < " + this.instructions);
@@ -133,6 +143,7 @@ public final class Pit8254 implements PortDevice {
     }
 
     /** The instruction count at which OUT0 next rises (an IRQ 0 edge), or Long.MAX_VALUE if it never will as programmed. */
+    @Override
     public long nextEventAt() {
         return nextEvent;
     }

@@ -459,6 +459,99 @@ class Pit8254Test {
         assertEquals(first, pit.in(0x61, 1) & 0x10);
     }
 
+    /**
+     * The edge contract the CPU relies on, for counts written at an arbitrary moment (pulse p, in
+     * the middle of one): with boundary b = p + 1 + kN (the count is loaded at the next pulse),
+     * nextEventAt() is the least t with ticksAt(t) ≥ b, so ticksAt(t − 1) < b ≤ ticksAt(t).
+     */
+    @ParameterizedTest(name = "mode {0} count {1} written at {2}")
+    @CsvSource({
+            "2, 2, 0",
+            "2, 1193, 0",
+            "3, 1193, 0",
+            "2, 1193, 123457",
+            "2, 11932, 987654321",
+            "3, 11932, 5",
+            "2, 0, 0",
+            "3, 0, 4000000001",
+    })
+    void nextEventAtIsTheFirstInstant(int mode, int count, long writtenAt) {
+        pit.advanceTo(writtenAt);
+        program(0, mode, count);
+        long n = count == 0 ? 65536 : count;
+        long p = Pit8254.ticksAt(writtenAt);
+        for (int k = 1; k <= 25; k++) {
+            long boundary = p + 1 + k * n;
+            long at = pit.nextEventAt();
+            assertTrue(Pit8254.ticksAt(at - 1) < boundary, "edge " + k + " not earlier");
+            assertTrue(boundary <= Pit8254.ticksAt(at), "edge " + k + " not later");
+            assertEquals(at, Pit8254.instructionsAt(boundary));
+            pit.advanceTo(at - 1);
+            assertEquals(k - 1, line.rises.size());
+            pit.advanceTo(at);
+            assertEquals(k, line.rises.size());
+        }
+    }
+
+    /**
+     * The ≈1 kHz timer: 1193 pulses are 999,847.47 ns, and the first edge, one load pulse later at
+     * pulse 1194, is at ceil(1194 × 10⁹ / 1,193,182) = 1,000,686 ns.
+     */
+    @Test
+    void aKilohertzTimerInNanoseconds() {
+        program(0, 2, 1193);
+        assertEquals(1_000_686, pit.nextEventAt());
+        assertEquals(BigInteger.valueOf(1194).multiply(G).add(F).subtract(BigInteger.ONE).divide(F).longValueExact(),
+                pit.nextEventAt());
+        pit.advanceTo(1_000_685);
+        assertTrue(line.rises.isEmpty());
+        pit.advanceTo(1_000_686);
+        assertEquals(List.of(1_000_686L), line.rises);
+        assertEquals(Pit8254.instructionsAt(1 + 2 * 1193), pit.nextEventAt());
+        assertEquals(1_000_686 + 999_848, pit.nextEventAt(), "the next period rounds the other way");
+    }
+
+    /** A latched count read at moments further into a mode 2 period is smaller each time. */
+    @Test
+    void latchedReadsDecrease() {
+        program(0, 2, 11932);
+        int previous = 11933;
+        for (long t = 1_000; t < 9_000_000; t += 777_777) {
+            pit.advanceTo(t);
+            int count = latched(0);
+            assertTrue(count < previous, count + " after " + previous + " at " + t);
+            assertEquals(11932 - (Pit8254.ticksAt(t) - 1), count);
+            previous = count;
+        }
+    }
+
+    /** Through the CPU's interface, and wired to the PIC pair by the convenience constructor. */
+    @Test
+    void theCpuSeesAVirtualClockDeviceOnIrq0() {
+        Pic8259Pair pic = new Pic8259Pair(warnings::add);
+        dev.pml4.cpu.VirtualClockDevice clock = new Pit8254(pic, warnings::add);
+        for (int v : new int[] {0x11, 0x20, 0x04, 0x01, 0xfe}) {
+            pic.out(v == 0x11 ? 0x20 : 0x21, 1, v);
+        }
+        for (int v : new int[] {0x11, 0x28, 0x02, 0x01, 0xff}) {
+            pic.out(v == 0x11 ? 0xa0 : 0xa1, 1, v);
+        }
+        assertEquals(Long.MAX_VALUE, clock.nextEventAt(), "not programmed: no event");
+        Pit8254 pit = (Pit8254) clock;
+        pit.out(0x43, 1, 0x30); // mode 0
+        pit.out(0x40, 1, 100);
+        pit.out(0x40, 1, 0);
+        long at = clock.nextEventAt();
+        assertEquals(Pit8254.instructionsAt(101), at);
+        clock.advanceTo(at - 1);
+        assertFalse(pic.intr());
+        clock.advanceTo(at);
+        assertTrue(pic.intr());
+        assertEquals(0x20, pic.acknowledge());
+        assertEquals(Long.MAX_VALUE, clock.nextEventAt(), "mode 0 fired once");
+        assertTrue(warnings.isEmpty(), warnings.toString());
+    }
+
     @Test
     void nextEventAtStaysExactFarIntoVirtualTime() {
         program(0, 2, 11932);

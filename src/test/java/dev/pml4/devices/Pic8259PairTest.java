@@ -18,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The 8259A pair as kernels program it; section names are those of the Intel 8259A data sheet. */
-class Pic8259Test {
+class Pic8259PairTest {
     private final List<String> warnings = new ArrayList<>();
-    private final Pic8259 pic = new Pic8259(warnings::add);
+    private final Pic8259Pair pic = new Pic8259Pair(warnings::add);
 
     private void out(int port, int... values) {
         for (int v : values) {

@@ -1,5 +1,7 @@
 package dev.pml4.devices;
 
+import dev.pml4.cpu.InterruptLine;
+
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -36,7 +38,7 @@ import java.util.function.Consumer;
  * (ICW4.µPM = 0, or no ICW4) is answered as 8086 mode, with a warning. Buffered mode has no
  * visible effect on a PC and is accepted silently.
  */
-public final class Pic8259 implements PortDevice {
+public final class Pic8259Pair implements PortDevice, InterruptLine {
     public static final int MASTER_PORT = 0x20;
     public static final int SLAVE_PORT = 0xa0;
     /** The master input that the slave's INT drives on a PC. */
@@ -51,7 +53,7 @@ public final class Pic8259 implements PortDevice {
     /** The master's INT output: the CPU's INTR pin. */
     private boolean intr;
 
-    public Pic8259(Consumer<String> warnings) {
+    public Pic8259Pair(Consumer<String> warnings) {
         this.warnings = warnings;
     }
 
@@ -86,6 +88,7 @@ public final class Pic8259 implements PortDevice {
     }
 
     /** The INTR line: the master has an unmasked request of higher priority than anything it has in service. */
+    @Override
     public boolean intr() {
         return intr;
     }
@@ -99,6 +102,7 @@ public final class Pic8259 implements PortDevice {
      * the master has already put IR2 in service and needs its EOI. A cascade address that no slave
      * answers leaves the data bus floating: 0xFF.
      */
+    @Override
     public int acknowledge() {
         int vector;
         int level = master.acknowledgeLevel();
