@@ -4,10 +4,8 @@ import dev.pml4.cpu.ControlRegisters;
 import dev.pml4.cpu.Cpu;
 import dev.pml4.cpu.CpuModel;
 import dev.pml4.cpu.StopReason;
-import dev.pml4.cpu.InterruptLine;
-import dev.pml4.cpu.VirtualClockDevice;
 import dev.pml4.devices.DebugExit;
-import dev.pml4.devices.Pic8259;
+import dev.pml4.devices.Pic8259Pair;
 import dev.pml4.devices.Pit8254;
 import dev.pml4.devices.PortDevice;
 import dev.pml4.devices.PortBus;
@@ -112,10 +110,10 @@ public final class Machine implements AutoCloseable {
             ports.attach(DebugExit.PORT, DebugExit.PORT, new DebugExit(cpu::debugExit));
             // The 8259A pair and the 8254 (BOOT.md, "Devices"); the PIT is brought up to the
             // processor's virtual time before every access, so that a latched count is exact.
-            Pic8259 pic = new Pic8259(config.warnings());
-            Pit8254 pit = new Pit8254(pic.line(0), config.warnings());
-            ports.attach(Pic8259.MASTER_PORT, Pic8259.MASTER_PORT + 1, pic);
-            ports.attach(Pic8259.SLAVE_PORT, Pic8259.SLAVE_PORT + 1, pic);
+            Pic8259Pair pic = new Pic8259Pair(config.warnings());
+            Pit8254 pit = new Pit8254(pic, config.warnings());
+            ports.attach(Pic8259Pair.MASTER_PORT, Pic8259Pair.MASTER_PORT + 1, pic);
+            ports.attach(Pic8259Pair.SLAVE_PORT, Pic8259Pair.SLAVE_PORT + 1, pic);
             Cpu processor = cpu;
             PortDevice timerPorts = new PortDevice() {
                 @Override
@@ -132,27 +130,7 @@ public final class Machine implements AutoCloseable {
             };
             ports.attach(Pit8254.PORT, Pit8254.CONTROL_PORT, timerPorts);
             ports.attach(Pit8254.PORT_B, Pit8254.PORT_B, timerPorts);
-            cpu.attachInterrupts(new InterruptLine() {
-                @Override
-                public boolean intr() {
-                    return pic.intr();
-                }
-
-                @Override
-                public int acknowledge() {
-                    return pic.acknowledge();
-                }
-            }, new VirtualClockDevice() {
-                @Override
-                public void advanceTo(long now) {
-                    pit.advanceTo(now);
-                }
-
-                @Override
-                public long nextEventAt() {
-                    return pit.nextEventAt();
-                }
-            });
+            cpu.attachInterrupts(pic, pit);
         } catch (RuntimeException | Error e) {
             if (cs != null) {
                 cs.close();
