@@ -352,7 +352,7 @@ public final class Cpu {
         // model"); going to CPL 0, only SMEP and SMAP take rights away from what CPL 3 had.
         long smepSmap = ControlRegisters.CR4_SMEP | ControlRegisters.CR4_SMAP;
         if (newCpl == 3 || (control.cr4() & smepSmap) != 0) {
-            mmu.rightsContextChanged();
+            mmu.restrictTo(newCpl == 3 ? AccessMode.USER : AccessMode.SUPERVISOR, pagingState());
         }
         codeMappingsChanged();
     }
