@@ -370,7 +370,25 @@ public final class Cpu {
 
     /** The bytes of the instruction the engine is about to run (it is mapped). */
     public byte[] instructionBytes(long rip, int size) {
-        return engine.read(rip, size);
+        // Not through the engine: a fill during the instruction before may have evicted the TLB
+        // entry, and with it the mapping, of the page the engine is still running from.
+        byte[] out = new byte[size];
+        for (int done = 0; done < size; ) {
+            long linear = rip + done;
+            int n = (int) Math.min(size - done, 0x1000 - (linear & 0xfff));
+            var chunk = mmu.mappings().chunkAt(linear);
+            long physical;
+            if (chunk != null && chunk.ram()) {
+                physical = chunk.physical() + (linear - chunk.linear());
+            } else if (mmu.walker().probe(linear, AccessType.FETCH, dataMode(), pagingState()) instanceof dev.pml4.mmu.Translation t) {
+                physical = t.physicalAddress(); // a walk without side effects: the tracer may ask too
+            } else {
+                break; // past the instruction, in a page that does not translate: leave zeros
+            }
+            System.arraycopy(memory.readBytes(physical, n), 0, out, done, n);
+            done += n;
+        }
+        return out;
     }
 
     public int cs() {
@@ -404,6 +422,10 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (stop != null) {
+            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
+            return;
+        }
         if (size <= 0 || size > 15) {
             // Unicorn reports an undecodable instruction with a nonsense size (0xF1F1F1F1): it
             // would raise #UD itself, which must never happen (DESIGN.md, fact 1).
@@ -459,7 +481,7 @@ public final class Cpu {
             var chunk = mmu.mappings().chunkAt(linear);
             if (chunk == null || !chunk.ram()) {
                 // Unmapped between fetch and hook (cannot happen in one instruction): read via the engine.
-                return engine.read(linear, 1)[0] & 0xff;
+                return instructionBytes(linear, 1)[0] & 0xff;
             }
             codePage = page;
             codeFrame = chunk.physical() + (page - chunk.linear());

@@ -59,7 +59,7 @@ final class SystemInstructions {
 
     /** Emulates the sensitive instruction at {@code rip}; instructions in a sensitive group that are harmless run natively. */
     void execute(long rip, int length) {
-        byte[] bytes = cpu.engine.read(rip, length);
+        byte[] bytes = cpu.instructionBytes(rip, length);
         int i = 0;
         boolean rexW = false, rexR = false, rexB = false, opsize = false;
         for (; i < bytes.length; i++) {
@@ -463,7 +463,7 @@ final class SystemInstructions {
     }
 
     long effectiveAddress(long rip) {
-        byte[] bytes = cpu.engine.read(rip, 15);
+        byte[] bytes = cpu.instructionBytes(rip, 15);
         Instruction insn = capstone.decode(bytes, rip).orElseThrow(
                 () -> new IllegalStateException("Capstone cannot decode the instruction at 0x" + Long.toHexString(rip)));
         for (Operand op : insn.operands()) {

@@ -17,6 +17,20 @@ class GuestKernelsTest {
         return names;
     }
 
+    /** The kernels whose transcripts do not depend on what the TLB keeps (the tlb_* ones do, by design). */
+    static List<String> geometryIndependent() {
+        return guests().stream().filter(n -> !n.startsWith("tlb_") && !n.equals("compute") && !n.endsWith("_loop")).toList();
+    }
+
+    /** A TLB of a few entries evicts all the time: mappings come and go under running code. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("geometryIndependent")
+    void givesTheSameRunWithATinyTlb(String name) throws IOException {
+        Guests.Outcome outcome = Guests.run(name, c -> c.withTlb(dev.pml4.mmu.TlbConfig.tiny()));
+        assertEquals(Guests.expectedTranscript(name), outcome.transcript(), () -> name + ": serial transcript");
+        assertEquals(Guests.expectedStatus(name), outcome.status(), () -> name + ": " + outcome.result().reason().describe());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("guests")
     void givesItsTranscriptAndExitStatus(String name) throws IOException {
