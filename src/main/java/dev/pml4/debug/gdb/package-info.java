@@ -1,0 +1,28 @@
+/**
+ * gdb's remote serial protocol over TCP, for a {@link dev.pml4.debug.DebugTarget}:
+ * {@link dev.pml4.debug.gdb.GdbServer}. One client, one thread ("1"), all-stop mode.
+ *
+ * <h2>What gdb can do</h2>
+ * Registers ({@code g G p P}, described by {@code target.xml}: the x86-64 core set, fs_base and
+ * gs_base, and cr0 cr2 cr3 cr4 cr8 efer in the {@code system} group; x87 registers are shown
+ * unavailable), virtual memory ({@code m M X}), continue and step ({@code c s C S},
+ * {@code vCont}), software and hardware breakpoints ({@code Z0 Z1}, both done by the target
+ * without patching memory), write/read/access watchpoints ({@code Z2 Z3 Z4}), Ctrl-C, and
+ * {@code monitor} commands: {@code catch}/{@code uncatch} here, everything else passed to the
+ * target.
+ *
+ * <h2>Stop replies</h2>
+ * A breakpoint is {@code T05swbreak:;} ({@code hwbreak:;} for one set with {@code hbreak}), a
+ * watchpoint {@code T05watch:ADDR;} ({@code rwatch}, {@code awatch}), a step {@code T05}, Ctrl-C
+ * {@code T02}, the end of the run {@code Wxx} with the exit status. A caught exception is a
+ * {@code T} packet with the signal of {@link dev.pml4.debug.gdb.ExceptionVectors} (SIGFPE for #DE,
+ * SIGILL for #UD, SIGSEGV for #GP and #PF, SIGTRAP otherwise), preceded by console output that
+ * names the vector and error code. Continuing delivers the exception through the guest's IDT
+ * whatever signal gdb passes ({@code C}/{@code S} signals are ignored).
+ *
+ * <h2>Not supported</h2>
+ * Non-stop mode, extended-remote ({@code !}, {@code vRun}, {@code R}), multiprocess, the x87 and
+ * SSE registers, {@code qXfer} objects other than {@code features}, tracepoints, file I/O, range
+ * stepping, conditional breakpoints evaluated by the stub, run-length encoded input.
+ */
+package dev.pml4.debug.gdb;
