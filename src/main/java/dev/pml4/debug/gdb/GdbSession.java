@@ -13,7 +13,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -80,6 +79,8 @@ final class GdbSession {
     private boolean gdbHwbreak;
     private Ending ending = Ending.NONE;
     private long malformed;
+    private int notes;
+    private static final int NOTE_LIMIT = 50;
 
     GdbSession(Socket socket, DebugTarget target, OnDisconnect onDisconnect, Consumer<String> log) throws IOException {
         this.socket = socket;
@@ -172,6 +173,10 @@ final class GdbSession {
                     Thread.currentThread().interrupt();
                     return new Outcome.Closed("the serving thread was interrupted");
                 }
+                if (closed) {
+                    // Whatever gdb sent before close() stays unanswered: nothing may run now.
+                    return new Outcome.Closed("the server was closed");
+                }
                 switch (f) {
                     case Frame.End e -> {
                         return disconnectedOutcome();
@@ -190,8 +195,11 @@ final class GdbSession {
                             send(reply);
                         }
                         if (ending == Ending.KILL) {
-                            log.accept("gdb killed the run");
                             closeSocket();
+                            if (exited != null) {
+                                return new Outcome.Exited(exited.status(), exited.description());
+                            }
+                            log.accept("gdb killed the run");
                             return new Outcome.Killed();
                         }
                         if (ending == Ending.DETACH) {
@@ -310,9 +318,21 @@ final class GdbSession {
         } catch (MalformedPacketException e) {
             malformed++;
             return E_MALFORMED;
-        } catch (RuntimeException e) {
-            log.accept("the target failed on \"" + abbreviate(text) + "\": " + e);
+        } catch (DebugTargetException e) {
+            note("the target refused \"" + abbreviate(text) + "\": " + e.getMessage());
             return E_TARGET;
+        } catch (RuntimeException e) {
+            note("the target failed on \"" + abbreviate(text) + "\": " + e);
+            return E_TARGET;
+        }
+    }
+
+    /** Logs per-packet trouble, up to a limit, so that a hostile client cannot flood the log. */
+    private void note(String line) {
+        if (++notes <= NOTE_LIMIT) {
+            log.accept(line);
+        } else if (notes == NOTE_LIMIT + 1) {
+            log.accept("gdb session: more refusals and failures follow; not logging them");
         }
     }
 
@@ -540,18 +560,17 @@ final class GdbSession {
         if (hex.length() != TargetDescription.REGISTER_BYTES * 2) {
             throw new MalformedPacketException("G needs " + TargetDescription.REGISTER_BYTES * 2 + " hex digits");
         }
+        // Parse everything before writing anything, so that a malformed G changes nothing.
         int at = 0;
-        List<Runnable> writes = new ArrayList<>();
+        Map<TargetDescription.Slot, Long> values = new LinkedHashMap<>();
         for (TargetDescription.Slot s : TargetDescription.SLOTS) {
             String field = hex.substring(at, at + s.bytes() * 2);
             at += s.bytes() * 2;
-            if (!s.available() || field.contains("x")) {
-                continue;
+            if (s.available() && !field.contains("x")) {
+                values.put(s, Hex.parseLittleEndian(field, s.bytes()));
             }
-            long value = Hex.parseLittleEndian(field, s.bytes());
-            writes.add(() -> writeIfChanged(s, value));
         }
-        writes.forEach(Runnable::run);
+        values.forEach(this::writeIfChanged);
         return "OK";
     }
 

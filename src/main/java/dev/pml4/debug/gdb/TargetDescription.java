@@ -18,11 +18,16 @@ import java.util.List;
  *       state, and the stub reports them <em>unavailable</em> ({@code xx} bytes), which gdb prints
  *       as {@code <unavailable>}.</li>
  *   <li>{@code org.gnu.gdb.i386.segments}, 40..41: fs_base, gs_base.</li>
- *   <li>{@code org.pml4.system}, 42..47: cr0, cr2, cr3, cr4, cr8, efer in gdb's register group
- *       {@code system} ({@code info registers system}). cr2, cr3 and cr8 have 64 bits; cr0, cr4
+ *   <li>{@code org.pml4.system}, 42..47: cr0, cr2, cr3, cr4, cr8, efer, in register group
+ *       {@code system}. cr2, cr3 and cr8 have 64 bits; cr0, cr4
  *       and efer have 32, since their upper halves are reserved, and print their flags by name
  *       ({@code [ PE ET WP PG ]}).</li>
  * </ul>
+ * gdb 13 on x86 ignores the {@code group} attribute of a description (its own
+ * {@code i386_register_reggroup_p} decides), so {@code info registers system} lists nothing and
+ * plain {@code info registers} shows the control registers after the segment bases;
+ * {@code info registers cr3} or {@code p/x $cr3} name one. The attribute stays for clients that
+ * honour it.
  * No {@code org.gnu.gdb.i386.sse} (optional for gdb) and no {@code org.gnu.gdb.i386.linux}
  * (orig_rax means nothing on bare metal).
  */
