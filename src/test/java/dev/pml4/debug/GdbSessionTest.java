@@ -192,6 +192,18 @@ class GdbSessionTest {
     }
 
     @Test
+    void killAfterTheRunEndedReportsTheEnd() throws Exception {
+        try (Harness h = new Harness()) {
+            RspClient c = h.connect();
+            c.exchange("c");
+            c.send("k");
+            assertTrue(c.closedByStub());
+            assertEquals(0xf0, ((Outcome.Exited) h.outcome()).status());
+            assertFalse(h.target.killed());
+        }
+    }
+
+    @Test
     void oneClientAtATime() throws Exception {
         try (Harness h = new Harness()) {
             RspClient first = h.connect();
