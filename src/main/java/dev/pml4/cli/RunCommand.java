@@ -113,6 +113,21 @@ final class RunCommand implements Callable<Integer> {
             description = "Keep only the last N trace lines, and write them only if the run ends badly (status 4, 6, 8).")
     long traceRing;
 
+    @Option(names = "--show", paramLabel = "WHAT", split = ",",
+            description = {"When the run ends, print the MMU state on standard error: pt (the page tables of CR3,",
+                    "ranges merged), pt-dot (the same as a Graphviz digraph), tlb (the TLB entries), idt",
+                    "(the gates), walk:VA (one walk of VA, step by step). Nothing is changed: walks are probes."})
+    List<String> show;
+
+    @Option(names = "--gdb", paramLabel = "PORT",
+            description = {"Wait for gdb on 127.0.0.1:PORT before the first instruction (like QEMU's -s -S):",
+                    "target remote :PORT. Breakpoints, stepping, watchpoints, CR0-CR4/EFER, memory through the",
+                    "guest's page tables, and 'monitor pt|walk VA|tlb|idt|catch VEC'."})
+    Integer gdbPort;
+
+    @Option(names = "--gdb-wait", description = "Accepted for QEMU users: --gdb always waits for gdb to connect.")
+    boolean gdbWait;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -174,7 +189,23 @@ final class RunCommand implements Callable<Integer> {
                             : java.nio.file.Files.newBufferedWriter(Path.of(trace));
                     machine.trace(options, new java.io.BufferedWriter(traceOut, 1 << 16));
                 }
-                Machine.RunResult result = machine.run();
+                Machine.RunResult result;
+                if (gdbPort != null) {
+                    var target = new dev.pml4.debug.MachineDebugTarget(machine);
+                    var defaults = dev.pml4.debug.gdb.GdbServer.Config.defaults();
+                    var gdbConfig = new dev.pml4.debug.gdb.GdbServer.Config(defaults.address(), gdbPort, defaults.onDisconnect(),
+                            line -> { });
+                    try (var server = dev.pml4.debug.gdb.GdbServer.listen(target, gdbConfig)) {
+                        err.println("pml4: waiting for gdb on 127.0.0.1:" + server.port() + " (target remote :" + server.port() + ")");
+                        err.flush();
+                        var outcome = server.serve();
+                        if (outcome instanceof dev.pml4.debug.gdb.GdbServer.Outcome.Killed) {
+                            err.println("pml4: killed by gdb");
+                            return 9;
+                        }
+                    }
+                }
+                result = machine.run();
                 out.flush();
                 int status = result.exitStatus();
                 boolean abnormal = status == 4 || status == 6 || status == 8;
@@ -183,6 +214,30 @@ final class RunCommand implements Callable<Integer> {
                 }
                 if (stats) {
                     printStats(err, machine, result);
+                }
+                if (show != null) {
+                    var inspector = machine.inspector();
+                    for (String what : show) {
+                        String w = what.strip();
+                        if (w.equals("pt")) {
+                            err.print(inspector.pageTables());
+                        } else if (w.equals("pt-dot")) {
+                            err.print(inspector.pageTablesDot());
+                        } else if (w.equals("tlb")) {
+                            err.print(inspector.tlbEntries());
+                        } else if (w.equals("idt")) {
+                            err.print(inspector.idt());
+                        } else if (w.startsWith("walk:")) {
+                            try {
+                                err.print(inspector.walk(address(w.substring(5)), dev.pml4.mmu.AccessType.READ, dev.pml4.mmu.AccessMode.SUPERVISOR));
+                            } catch (NumberFormatException e) {
+                                err.println("pml4: --show " + w + ": not an address");
+                            }
+                        } else {
+                            err.println("pml4: --show " + w + ": use pt, pt-dot, tlb, idt or walk:VA");
+                        }
+                    }
+                    err.flush();
                 }
                 return status;
             }
@@ -261,8 +316,8 @@ final class RunCommand implements Callable<Integer> {
             int colon = traceRange.indexOf(':');
             if (colon > 0) {
                 try {
-                    start = Long.decode(traceRange.substring(0, colon).strip());
-                    end = Long.decode(traceRange.substring(colon + 1).strip());
+                    start = address(traceRange.substring(0, colon));
+                    end = address(traceRange.substring(colon + 1));
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("--trace-range " + traceRange + ": START:END must be two addresses, like 0x100000:0x100400");
                 }
@@ -279,6 +334,12 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new dev.pml4.trace.TraceOptions(format, kinds, Math.max(1, traceFrom), start, end, traceOnFault, (int) Math.min(traceRing, 10_000_000));
+    }
+
+    /** 0x... (up to 64 bits, unsigned) or decimal. */
+    static long address(String text) {
+        String t = text.strip().replace("_", "");
+        return t.startsWith("0x") || t.startsWith("0X") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
     }
 
     private static OptionalLong optional(Long v) {

@@ -53,6 +53,31 @@ public final class Cpu {
     private InterruptLine interruptLine = InterruptLine.NONE;
     ExecutionObserver observer = ExecutionObserver.NONE;
     private boolean observed;
+
+    // ---- the debugger's controls (DebugControls); all off unless a debugger is attached ----------
+    private boolean debugging;
+    private final java.util.Set<Long> breakpoints = new java.util.HashSet<>();
+    private final java.util.Set<Integer> caughtVectors = new java.util.HashSet<>();
+    private volatile boolean interruptRequested;
+    private boolean stepping;
+    private boolean steppedOne;
+    /** The RIP a resume starts at: a breakpoint there does not fire before the instruction runs. */
+    private long resumedAt = -1;
+    private boolean pendingReported;
+    private Object watchHit;
+
+    /** What the debugger can ask the processor to do. */
+    public interface DebugEvents {
+        Object breakpoint(long rip);
+
+        Object stepped();
+
+        Object interrupted();
+
+        Object caught(int vector, int errorCode);
+    }
+
+    private DebugEvents debugEvents;
     private VirtualClockDevice timer = VirtualClockDevice.NONE;
     int cpl;
     /** The CS and SS selectors the guest sees; the engine itself always runs on the boot's CPL 0 ones. */
@@ -128,6 +153,78 @@ public final class Cpu {
     public void setObserver(ExecutionObserver o) {
         observer = o == null ? ExecutionObserver.NONE : o;
         observed = o != null;
+    }
+
+    /** Turns on the debugger's controls; {@code events} makes the stop events it wants to see. */
+    public void enableDebugging(DebugEvents events) {
+        this.debugEvents = events;
+        this.debugging = true;
+    }
+
+    public java.util.Set<Long> breakpoints() {
+        return breakpoints;
+    }
+
+    public void catchVectors(java.util.Set<Integer> vectors) {
+        caughtVectors.clear();
+        caughtVectors.addAll(vectors);
+    }
+
+    /** Safe from any thread: stop before the next instruction. */
+    public void requestDebugInterrupt() {
+        interruptRequested = true;
+    }
+
+    /** A watchpoint matched during the current instruction: stop after it. */
+    public void watchpointHit(Object event) {
+        watchHit = event;
+    }
+
+    /** Runs one instruction (or until something stops the machine). */
+    public StopReason step() {
+        stepping = true;
+        steppedOne = false;
+        try {
+            return run();
+        } finally {
+            stepping = false;
+        }
+    }
+
+    private void debugStop(Object event) {
+        if (stop == null) {
+            stop = new StopReason.DebugBreak(event);
+        }
+        engine.stop();
+    }
+
+    /** The debugger's checks at an instruction boundary; true when the machine stops here. */
+    private boolean debugCheck(long rip) {
+        if (interruptRequested) {
+            interruptRequested = false;
+            debugStop(debugEvents.interrupted());
+            return true;
+        }
+        if (watchHit != null) {
+            Object hit = watchHit;
+            watchHit = null;
+            debugStop(hit);
+            return true;
+        }
+        if (stepping && steppedOne) {
+            debugStop(debugEvents.stepped());
+            return true;
+        }
+        boolean first = resumedAt == rip;
+        resumedAt = -1;
+        if (!first && breakpoints.contains(rip)) {
+            debugStop(debugEvents.breakpoint(rip));
+            return true;
+        }
+        if (stepping) {
+            steppedOne = true;
+        }
+        return false;
     }
 
     /** Connects the interrupt controller (INTR/INTA) and the device that keeps time. */
@@ -253,6 +350,23 @@ public final class Cpu {
 
     /** Runs until the guest stops, the limit is reached, or something breaks. */
     public StopReason run() {
+        if (stop instanceof StopReason.DebugBreak) {
+            stop = null; // the debugger resumes
+            resumedAt = engine.readRegister(X86Reg.RIP);
+        }
+        if (stop != null) {
+            return stop; // the run has ended for good
+        }
+        if (pending != null && pendingReported) { // a caught exception, reported: deliver it now
+            InterruptDelivery.Event e = pending;
+            pending = null;
+            pendingReported = false;
+            deliver(e);
+            if (stop != null) {
+                return stop;
+            }
+            steppedOne = stepping;
+        }
         int idleStarts = 0;
         while (stop == null) {
             long before = instructions;
@@ -276,9 +390,20 @@ public final class Cpu {
                 break;
             }
             if (pending != null) {
+                if (debugging && !pendingReported && caughtVectors.contains(pending.vector())
+                        && pending.source() != InterruptDelivery.Source.EXTERNAL) {
+                    pendingReported = true; // stop before delivery; the next resume delivers it
+                    engine.writeRegister(X86Reg.RIP, pending.instructionRip());
+                    stop = new StopReason.DebugBreak(debugEvents.caught(pending.vector(), pending.errorCode()));
+                    break;
+                }
                 InterruptDelivery.Event e = pending;
                 pending = null;
+                pendingReported = false;
                 deliver(e);
+                if (stepping && stop == null) {
+                    steppedOne = true; // stepping into a handler stops at its first instruction
+                }
                 continue;
             }
             if (retranslate) {
@@ -424,6 +549,9 @@ public final class Cpu {
     private void onInstruction(long rip, int size) {
         if (stop != null) {
             engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
+            return;
+        }
+        if (debugging && debugCheck(rip)) {
             return;
         }
         if (size <= 0 || size > 15) {

@@ -73,4 +73,15 @@ public sealed interface StopReason {
                     + ". This is a bug in pml4: please report it with the guest image and the command line.";
         }
     }
+
+    /** The debugger stopped the machine (breakpoint, step, watchpoint, caught exception, Ctrl-C); it may resume. */
+    record DebugBreak(Object event) implements StopReason {
+        public int exitStatus() {
+            return 0;
+        }
+
+        public String describe() {
+            return "stopped by the debugger: " + event;
+        }
+    }
 }

@@ -151,6 +151,11 @@ public final class Machine implements AutoCloseable {
         return bootState;
     }
 
+    /** One instruction (for the debugger), or until something stops the machine. */
+    public StopReason step() {
+        return cpu.step();
+    }
+
     public RunResult run() {
         if (bootState == null) {
             throw new IllegalStateException("boot an image before running");
@@ -173,6 +178,13 @@ public final class Machine implements AutoCloseable {
         cpu.setObserver(tracer);
         mmu.setListener(tracer);
         return tracer;
+    }
+
+    /** Views of the MMU state as it is now (after a run, or while the debugger holds the machine). */
+    public dev.pml4.inspect.Inspector inspector() {
+        var idtr = engine.readDescriptorRegister(dev.pml4.ffi.unicorn.X86Reg.IDTR);
+        return new dev.pml4.inspect.Inspector(memory, mmu.walker(), cpu.pagingState(), mmu.tlb(),
+                image != null ? image.symbols() : SymbolTable.empty(), idtr.base(), idtr.limit());
     }
 
     public PhysicalMemory memory() {
