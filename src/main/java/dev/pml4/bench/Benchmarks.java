@@ -46,6 +46,20 @@ public final class Benchmarks {
         }
     }
 
+    /** Boots {@code image}, traces its run with {@code options} into {@code out}, and times the run. */
+    public static GuestRun runTraced(Path image, long instructionLimit, dev.pml4.trace.TraceOptions options, java.io.Writer out)
+            throws ImageRejectedException {
+        Machine.Config config = Machine.Config.defaults(OutputStream.nullOutputStream()).withInstructionLimit(instructionLimit);
+        try (Machine machine = new Machine(config)) {
+            machine.boot(KernelImages.read(image, OptionalLong.empty(), OptionalLong.empty()), null);
+            machine.trace(options, out);
+            long start = System.nanoTime();
+            Machine.RunResult result = machine.run();
+            long nanos = System.nanoTime() - start;
+            return new GuestRun(result.instructions(), nanos, result.exitStatus());
+        }
+    }
+
     /** Nanoseconds per operation of the MMU paths that need Java. */
     public record MmuCosts(int pages, double walkOnlyNanos, double missWalkAndMapNanos, double invlpgNanos,
                            double cr3SwitchNanos, int cr3SwitchEntries) {

@@ -100,6 +100,23 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
         }
 
+        // Tracing: the first 2,000,000 instructions of the compute kernel, to a file and to the ring only.
+        for (var f : List.of(dev.pml4.trace.TraceOptions.Format.TEXT, dev.pml4.trace.TraceOptions.Format.JSONL)) {
+            Path file = Files.createTempFile("pml4-bench-trace", f == dev.pml4.trace.TraceOptions.Format.TEXT ? ".txt" : ".jsonl");
+            try (var w = Files.newBufferedWriter(file)) {
+                var run = Benchmarks.runTraced(compute, 2_000_000, dev.pml4.trace.TraceOptions.all(f), w);
+                out.printf("tracing to a file, %s: %.2f M instructions/s (%,d bytes for %,d instructions)%n",
+                        f.name().toLowerCase(), run.instructionsPerSecond() / 1e6, Files.size(file), run.instructions());
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        }
+        var ringOnly = new dev.pml4.trace.TraceOptions(dev.pml4.trace.TraceOptions.Format.TEXT,
+                java.util.EnumSet.allOf(dev.pml4.trace.TraceOptions.Kind.class), 1, 0, -1, false, 10_000);
+        var ringRun = Benchmarks.runTraced(compute, 2_000_000, ringOnly, java.io.Writer.nullWriter());
+        out.printf("tracing to the ring buffer only (last 10,000 lines): %.2f M instructions/s%n", ringRun.instructionsPerSecond() / 1e6);
+        out.flush();
+
         Benchmarks.MmuCosts mmu = Benchmarks.mmuCosts(4096, 6);
         out.printf("page walk alone (4 levels, 4 KiB page):            %8.0f ns%n", mmu.walkOnlyNanos());
         out.printf("TLB miss: walk + TLB fill + Unicorn map of the page: %6.0f ns%n", mmu.missWalkAndMapNanos());
