@@ -11,7 +11,7 @@ import java.io.PrintWriter;
                 "Boots a small freestanding x86-64 kernel and shows the memory-management unit at work:",
                 "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
                 ""},
-        subcommands = {RunCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, InspectCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
                 "  0  the guest halted with interrupts off (it powered off)",
                 "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",

@@ -128,6 +128,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--gdb-wait", description = "Accepted for QEMU users: --gdb always waits for gdb to connect.")
     boolean gdbWait;
 
+    @Option(names = "--dump-on-exit", paramLabel = "FILE",
+            description = "When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.")
+    Path dumpOnExit;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -214,6 +218,9 @@ final class RunCommand implements Callable<Integer> {
                 }
                 if (stats) {
                     printStats(err, machine, result);
+                }
+                if (dumpOnExit != null) {
+                    machine.dump(dumpOnExit, image.toAbsolutePath().toString());
                 }
                 if (show != null) {
                     var inspector = machine.inspector();

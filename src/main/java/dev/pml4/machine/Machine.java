@@ -187,6 +187,38 @@ public final class Machine implements AutoCloseable {
                 image != null ? image.symbols() : SymbolTable.empty(), idtr.base(), idtr.limit());
     }
 
+    /** Writes RAM and the processor's state for {@code pml4 inspect} ({@code image}: where the kernel came from, for symbols). */
+    public void dump(java.nio.file.Path file, String image) throws java.io.IOException {
+        var regs = new java.util.LinkedHashMap<String, Long>();
+        for (var r : dev.pml4.ffi.unicorn.X86Reg.GPR_BY_ENCODING) {
+            regs.put(r.name().toLowerCase(java.util.Locale.ROOT), engine.readRegister(r));
+        }
+        regs.put("rip", engine.readRegister(dev.pml4.ffi.unicorn.X86Reg.RIP));
+        regs.put("rflags", engine.readRegister(dev.pml4.ffi.unicorn.X86Reg.RFLAGS));
+        regs.put("cs", (long) cpu.cs());
+        regs.put("ss", (long) cpu.ss());
+        regs.put("cpl", (long) cpu.cpl());
+        var cr = cpu.controlRegisters();
+        regs.put("cr0", cr.cr0());
+        regs.put("cr2", cr.cr2());
+        regs.put("cr3", cr.cr3());
+        regs.put("cr4", cr.cr4());
+        regs.put("cr8", cr.cr8());
+        regs.put("efer", cr.efer());
+        for (var d : java.util.List.of(dev.pml4.ffi.unicorn.X86Reg.GDTR, dev.pml4.ffi.unicorn.X86Reg.IDTR, dev.pml4.ffi.unicorn.X86Reg.TR)) {
+            var v = engine.readDescriptorRegister(d);
+            String n = d.name().toLowerCase(java.util.Locale.ROOT);
+            regs.put(n + "_base", v.base());
+            regs.put(n + "_limit", (long) v.limit());
+            regs.put(n + "_selector", (long) v.selector());
+        }
+        var tlbEntries = new java.util.EnumMap<Tlb.Kind, java.util.List<dev.pml4.mmu.TlbEntry>>(Tlb.Kind.class);
+        for (Tlb.Kind k : Tlb.Kind.values()) {
+            tlbEntries.put(k, mmu.tlb().entries(k));
+        }
+        dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(regs, tlbEntries, mmu.tlb().config(), image));
+    }
+
     public PhysicalMemory memory() {
         return memory;
     }
