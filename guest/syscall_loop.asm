@@ -1,122 +1,83 @@
 ; pml4-image: elf
 ;
 ; syscall_loop — the system-call benchmark (pml4 bench): a user program makes 100,000 SYSCALLs,
-; each answered with SYSRETQ; then it exits through INT 0x80. Set-up as in guest/idt_basic.asm.
-;
-; (what follows describes idt_basic, whose set-up this kernel shares)
-;
-;  1. INT3: #BP (vector 3) is a trap: the saved RIP is the instruction after INT3 (6.15).
-;  2. DIV by zero: #DE (vector 0), a fault: the saved RIP is the DIV itself; the handler skips it.
-;  3. a read of a non-canonical address: #GP(0) (3.3.7.1).
-;  4. a read of an unmapped address: #PF with error code 0 (not present, read, supervisor) and
-;     CR2 = the address (4.7).
-;  5. IRETQ to CPL 3 (a user code segment in the kernel's GDT; the boot identity map's first
-;     GiB marked U=1), then from user mode:
-;     - INT 0x80 through a DPL 3 gate: the CPU switches to RSP0 of the TSS (6.14.4) and the frame
-;       shows CS = 0x23 (user code, RPL 3);
-;     - SYSCALL (EFER.SCE, STAR, LSTAR, FMASK) and SYSRETQ back to CPL 3;
-;     - INT 0x81 through a DPL 0 gate: #GP with error code 0x81 << 3 | 2 (IDT, 6.13);
-;     - a read of a supervisor-only page: #PF with error code 5 (P | U/S): the kernel kills the
-;       program and exits.
-; Expected: guest/idt_basic.expected, status 1.
+; each answered with SYSRETQ (SDM Vol. 2B SYSCALL, SYSRET), then exits through INT 0x80.
+; The GDT and TSS are guest/lib/gdt.inc's; the first GiB of the boot identity map is made
+; user-accessible so that the program can run from the kernel's own image.
+; Expected: guest/syscall_loop.expected, status 1.
 
 %include "pml4.inc"
 %include "serial.inc"
 %include "paging.inc"
 %include "gate.inc"
+%include "gdt.inc"
 
 default rel
 
-%assign KERNEL_CS       0x08
-%assign USER_DS         0x18 | 3
-%assign USER_CS         0x20 | 3
-%assign TSS_SEL         0x28
-%assign SUPERVISOR_PAGE 0x40000000              ; the second GiB: its PDPTE has U/S = 0
 %assign USER_STACK_TOP  0x60000
-%assign KERNEL_STACK0   0x70000                 ; RSP0
+%assign CALLS           100000
 
 section .text
 global _start
 _start:
         PRINT   "syscall_loop: 100,000 SYSCALL/SYSRETQ round trips from CPL 3", 10
-        lgdt    [gdtr]
-        lea     rax, [tss]                      ; the TSS descriptor's base
-        mov     [gdt_tss + 2], ax
-        shr     rax, 16
-        mov     [gdt_tss + 4], al
-        mov     [gdt_tss + 7], ah
-        shr     rax, 16
-        mov     [gdt_tss + 8], eax
-        mov     qword [tss + 4], KERNEL_STACK0  ; RSP0
-        mov     ax, TSS_SEL
-        ltr     ax
-
+        call    gdt_init
         lea     rdi, [idt]
-        SETGATE 0, h_de, 0x8E
-        SETGATE 3, h_bp, 0x8E
-        SETGATE 13, h_gp, 0x8E
-        SETGATE 14, h_pf, 0x8E
-        SETGATE 0x80, h_int80, 0xEE             ; DPL 3: INT 0x80 is allowed from user mode
-        SETGATE 0x81, h_int80, 0x8E             ; DPL 0: INT 0x81 from user mode is #GP
+        SETGATE 0x80, h_int80, 0xEE             ; DPL 3: the way out
+        SETGATE 13, h_fault, 0x8E
+        SETGATE 14, h_fault, 0x8E
         lidt    [idtr]
 
-        or      qword [BOOT_PML4], PTE_US       ; PML4[0], PDPT[0] and the first GiB's 2 MiB
-        mov     rax, [BOOT_PML4]                ; pages become user-accessible
+        mov     rax, [BOOT_PML4]                ; PML4[0], PDPT[0] and the first GiB: U = 1
+        or      qword [BOOT_PML4], PTE_US
         and     rax, ~0xfff
         or      qword [rax], PTE_US
         mov     rdi, [rax]
         and     rdi, ~0xfff
         mov     ecx, 512
-.user_bit:
-        or      qword [rdi], PTE_US
+.user:  or      qword [rdi], PTE_US
         add     rdi, 8
-        loop    .user_bit
-        mov     rax, cr3                        ; the U bits are new: flush (4.10.4.1)
+        loop    .user
+        mov     rax, cr3
         mov     cr3, rax
 
         mov     ecx, 0xC0000080                 ; EFER.SCE
         rdmsr
         or      eax, 1
         wrmsr
-        mov     ecx, 0xC0000081                 ; STAR: SYSCALL CS = 0x08, SYSRET base 0x10
-        xor     eax, eax                        ; (SYSRETQ: CS = 0x10 + 16 = 0x20, SS = 0x18)
-        mov     edx, (0x10 | 3) << 16 | KERNEL_CS
+        mov     ecx, 0xC0000081                 ; STAR: SYSCALL CS 0x08; SYSRETQ CS 0x20|3, SS 0x18|3
+        xor     eax, eax
+        mov     edx, (0x10 | 3) << 16 | 0x08
         wrmsr
         mov     ecx, 0xC0000082                 ; LSTAR
         lea     rax, [syscall_entry]
         mov     rdx, rax
         shr     rdx, 32
         wrmsr
-        mov     ecx, 0xC0000084                 ; FMASK: IF and TF cleared on entry
-        mov     eax, 0x300
-        xor     edx, edx
-        wrmsr
 
-        push    USER_DS                         ; SS
+        push    0x18 | 3                        ; SS
         push    USER_STACK_TOP                  ; RSP
         push    0x202                           ; RFLAGS: IF
-        push    USER_CS                         ; CS
+        push    0x20 | 3                        ; CS
         lea     rax, [user_main]
-        push    rax                             ; RIP
+        push    rax
         iretq
 
-
 user_main:
-        mov     r12, 100000
+        mov     r12, CALLS
 .call:  syscall
         dec     r12
         jnz     .call
         int     0x80
 
 h_int80:
+        CHECK_EQ qword [calls], CALLS, "every SYSCALL reached the kernel"
         PRINT   "  back from 100,000 system calls", 10
         mov     al, EXIT_OK
         out     DEBUG_EXIT_PORT, al
 
-h_de:
-h_bp:
-h_gp:
-h_pf:   FAIL    "an unexpected exception"
+h_fault:
+        FAIL    "an unexpected #GP or #PF"
 
 syscall_entry:
         inc     qword [calls]
@@ -124,22 +85,9 @@ syscall_entry:
 
 section .data
 calls:  dq 0
-align 16
-gdt:    dq 0
-        dq 0x00209A0000000000                   ; 0x08 kernel code, 64-bit
-        dq 0x0000920000000000                   ; 0x10 kernel data
-        dq 0x0000F20000000000                   ; 0x18 user data, DPL 3
-        dq 0x0020FA0000000000                   ; 0x20 user code, 64-bit, DPL 3
-gdt_tss:
-        dq 0x0000890000000067                   ; 0x28 the 64-bit TSS (base filled in)
-        dq 0
-gdt_end:
-gdtr:   dw gdt_end - gdt - 1
-        dq gdt
 idtr:   dw 256 * 16 - 1
         dq idt
 
 section .bss
 alignb 16
 idt:    resb 256 * 16
-tss:    resb 104

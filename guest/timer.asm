@@ -11,43 +11,34 @@
 %include "pml4.inc"
 %include "serial.inc"
 %include "gate.inc"
+%include "pic.inc"
+
+; guest/timer_loop.asm sets these and includes this file.
+%ifndef TICKS
+%define TICKS           10
+%define DIVISOR         1193
+%define TITLE           "timer: PIT channel 0, mode 2, divisor 1193, through the PIC on vector 0x20"
+%define CHECK_TIME
+%endif
 
 default rel
 
 section .text
 global _start
 _start:
-        PRINT   "timer: PIT channel 0, mode 2, divisor 1193, through the PIC on vector 0x20", 10
+        PRINT   TITLE, 10
         lea     rdi, [idt]
         SETGATE 0x20, on_tick, 0x8E
         SETGATE 0x27, on_spurious, 0x8E
         lidt    [idtr]
 
-        mov     al, 0x11                        ; ICW1: edge, cascade, ICW4 follows
-        out     0x20, al
-        out     0xA0, al
-        mov     al, 0x20                        ; ICW2: vector bases
-        out     0x21, al
-        mov     al, 0x28
-        out     0xA1, al
-        mov     al, 4                           ; ICW3: slave on IR2
-        out     0x21, al
-        mov     al, 2
-        out     0xA1, al
-        mov     al, 1                           ; ICW4: 8086 mode
-        out     0x21, al
-        out     0xA1, al
-        mov     al, 0xFE                        ; OCW1: only IRQ 0
-        out     0x21, al
-        mov     al, 0xFF
-        out     0xA1, al
-
-        mov     al, 0x34                        ; channel 0, lobyte/hibyte, mode 2
-        out     0x43, al
-        mov     ax, 1193
-        out     0x40, al
-        mov     al, ah
-        out     0x40, al
+        mov     ax, 0x2820                      ; master at 0x20, slave at 0x28 (ICW1-ICW4)
+        call    pic_init
+        mov     ax, 0xFFFE                      ; only IRQ 0
+        call    pic_mask
+        mov     eax, DIVISOR
+        mov     edx, 2                          ; mode 2, rate generator
+        call    pit_start
 
         rdtsc
         shl     rdx, 32
@@ -56,9 +47,10 @@ _start:
 .wait:  sti
         hlt
         cli
-        cmp     qword [ticks], 10
+        cmp     qword [ticks], TICKS
         jb      .wait
 
+%ifdef CHECK_TIME
         rdtsc
         shl     rdx, 32
         or      rax, rdx
@@ -76,6 +68,11 @@ _start:
 .bad:   PRINT   "FAIL: the ticks did not come once per millisecond", 10
         mov     al, EXIT_FAIL
         out     DEBUG_EXIT_PORT, al
+%else
+        PRINT   "  100,000 ticks taken", 10
+        mov     al, EXIT_OK
+        out     DEBUG_EXIT_PORT, al
+%endif
 
 on_tick:
         inc     qword [ticks]
