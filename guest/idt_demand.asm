@@ -192,6 +192,8 @@ on_page_fault:
         and     rcx, rax
         mov     edx, PTE_P | PTE_RW
         call    map_4k                          ; rdi = the page
+        invlpg  [rdi]                           ; not needed for a page that was not present (not
+                                                ; cached, SDM 4.10.4.3), but what kernels do
         inc     qword [rel faults]
         pop     r12
         pop     rbx

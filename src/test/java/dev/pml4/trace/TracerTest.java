@@ -70,6 +70,23 @@ class TracerTest {
         assertTrue(resumed == iretq + 1, lines.get(iretq + 1));
     }
 
+    /** Demand paging: the fault, the failed walk, the delivery, the handler, its INVLPG, the IRETQ, the retry that walks and succeeds. */
+    @Test
+    void aDemandPagingFaultIsRetried() throws Exception {
+        List<String> lines = run("idt_demand", TraceOptions.all(TraceOptions.Format.TEXT)).trace().lines().toList();
+        int fault = indexOf(lines, 0, "[#PF]");
+        String faultRip = lines.get(fault).strip().split("\\s+")[1];
+        int walk = indexOf(lines, fault, "walk D ", "-> #PF(0x");
+        int deliver = indexOf(lines, walk, "deliver #PF(", "frame at", "rip=0x" + Long.toHexString(Long.parseLong(faultRip, 16)));
+        int invlpg = indexOf(lines, deliver, "invlpg ");
+        int iretq = indexOf(lines, invlpg, "iretq");
+        assertEquals(fault + 1, walk);
+        assertEquals(walk + 1, deliver);
+        assertTrue(lines.get(iretq + 1).contains(faultRip), "the retry: " + lines.get(iretq + 1));
+        assertTrue(lines.get(iretq + 2).contains("walk D ") && lines.get(iretq + 2).contains("->") && !lines.get(iretq + 2).contains("#PF"),
+                "the retry's walk succeeds: " + lines.get(iretq + 2));
+    }
+
     @Test
     void jsonLinesAreOneObjectPerLine() throws Exception {
         String trace = run("idt_basic", TraceOptions.all(TraceOptions.Format.JSONL)).trace();
