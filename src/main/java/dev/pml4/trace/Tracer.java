@@ -93,7 +93,7 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
             }
             return;
         }
-        finishCurrent();
+        boolean registersRead = finishCurrent();
         raised = null;
         current = count;
         currentRip = rip;
@@ -101,7 +101,11 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         currentTraced = active(count, rip);
         if (currentTraced && wants(TraceOptions.Kind.INSN)) {
             currentBytes = cpu.instructionBytes(rip, size);
-            cpu.readTracedRegisters(before);
+            if (registersRead) {
+                System.arraycopy(after, 0, before, 0, after.length); // the same moment: no second read
+            } else {
+                cpu.readTracedRegisters(before);
+            }
         } else {
             currentBytes = null;
             // Waiting for the first fault: keep the bytes, in case this is it (by the time the
@@ -111,13 +115,19 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
     }
 
-    /** Writes the pending instruction and its events. Call once more when the run ends. */
-    public void finishCurrent() {
+    /**
+     * Writes the pending instruction and its events. Call once more when the run ends.
+     *
+     * @return whether the registers were read now (into {@code after})
+     */
+    public boolean finishCurrent() {
         if (current == 0) {
-            return;
+            return false;
         }
+        boolean read = false;
         if (currentBytes != null) {
             cpu.readTracedRegisters(after);
+            read = true;
             emit(instructionLine());
         }
         for (String e : events) {
@@ -125,6 +135,7 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
         events.clear();
         current = 0;
+        return read;
     }
 
     private String instructionLine() {
@@ -137,8 +148,19 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
                     changed.append(' ').append(REGISTER_NAMES[i]).append("=0x").append(Long.toHexString(after[i]));
                 }
             }
-            return String.format(Locale.ROOT, "%10d  %016x %-24s %-30s %-40s%s%s", current, currentRip, symbol,
-                    spaced(currentBytes), disassembly, raised != null ? "  [" + raised + "]" : "", changed).stripTrailing();
+            // The same columns as "%10d  %016x %-24s %-30s %-40s", without String.format's cost per line.
+            StringBuilder line = new StringBuilder(160);
+            String count = Long.toString(current);
+            line.repeat(' ', Math.max(0, 10 - count.length())).append(count).append("  ");
+            String rip = Long.toHexString(currentRip);
+            line.repeat('0', 16 - rip.length()).append(rip).append(' ');
+            pad(line, symbol, 24);
+            pad(line, spaced(currentBytes), 30);
+            line.append(disassembly).repeat(' ', Math.max(0, 40 - disassembly.length()));
+            if (raised != null) {
+                line.append("  [").append(raised).append(']');
+            }
+            return line.append(changed).toString().stripTrailing();
         }
         for (int i = 0; i < before.length; i++) {
             if (before[i] != after[i]) {
@@ -288,6 +310,10 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         } catch (IOException e) {
             throw new UncheckedIOException("writing the trace", e);
         }
+    }
+
+    private static void pad(StringBuilder line, String text, int width) {
+        line.append(text).repeat(' ', Math.max(0, width - text.length())).append(' ');
     }
 
     private static String tlbName(Tlb.Kind kind) {
