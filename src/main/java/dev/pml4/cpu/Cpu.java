@@ -394,6 +394,9 @@ public final class Cpu {
                         && pending.source() != InterruptDelivery.Source.EXTERNAL) {
                     pendingReported = true; // stop before delivery; the next resume delivers it
                     engine.writeRegister(X86Reg.RIP, pending.instructionRip());
+                    if (pending.vector() == ArchitecturalException.PF) {
+                        control.setCr2(pending.cr2()); // CR2 is loaded when the #PF is detected (SDM 6.15)
+                    }
                     stop = new StopReason.DebugBreak(debugEvents.caught(pending.vector(), pending.errorCode()));
                     break;
                 }

@@ -77,6 +77,27 @@ class GdbMachineTest {
                 "debugging changed nothing the guest printed");
     }
 
+    /** Watchpoints on virtual addresses report after the instruction; a caught #PF stops before delivery, CR2 loaded. */
+    @Test
+    void watchpointsAndCaughtExceptions() throws Exception {
+        String elf = Guests.image("idt_demand").toString();
+        try (Machine machine = new Machine(Machine.Config.defaults(java.io.OutputStream.nullOutputStream()))) {
+            machine.boot(KernelImages.read(Guests.image("idt_demand"), OptionalLong.empty(), OptionalLong.empty()), null);
+            GdbServer server = GdbServer.listen(new MachineDebugTarget(machine),
+                    new GdbServer.Config(java.net.InetAddress.getLoopbackAddress(), 0, GdbServer.OnDisconnect.CONTINUE, l -> { }));
+            CompletableFuture<GdbServer.Outcome> served = CompletableFuture.supplyAsync(server::serve);
+            String out = runGdb(List.of("set architecture i386:x86-64", "file " + elf, "target remote 127.0.0.1:" + server.port(),
+                    "watch *(long *)&faults", "continue", "delete",
+                    "monitor catch 14", "continue", "info registers cr2", "kill"));
+            served.get(60, TimeUnit.SECONDS);
+            server.close();
+            assertTrue(out.contains("Old value = 0") && out.contains("New value = 1"), out);
+            assertTrue(out.contains("Program received signal SIGSEGV"), out);
+            // The second fault of idt_demand (its transcript: a write at 0x10000001ff8).
+            assertTrue(out.matches("(?s).*cr2\\s+0x10000001ff8\\s.*"), out);
+        }
+    }
+
     private static long addressOf(String elf, String label, String mnemonic) throws Exception {
         Process p = new ProcessBuilder("objdump", "-d", elf).redirectErrorStream(true).start();
         String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
