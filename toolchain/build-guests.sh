@@ -14,7 +14,7 @@
 #                ld -n -nostdlib -static -T toolchain/kernel.ld -o OUTDIR/NAME.elf OUTDIR/NAME.o
 #              plus NAME.o, NAME.map (ld's link map) and NAME.lst (nasm's listing)
 #   NAME.bin   a flat binary (with the marker below): nasm -f bin -I guest/lib/ ...
-#              plus NAME.lst
+#              plus NAME.lst, and NAME.map (NASM's symbol map, which pml4 reads for symbols)
 #
 # Markers, read from the first 5 lines of NAME.asm (by convention the very first lines):
 #   ; pml4-image: flat                   build a flat binary, NAME.bin, loaded and entered at
@@ -109,8 +109,9 @@ for src in "${sources[@]}"; do
         if ! stale "$out" "${deps[@]}"; then current=$((current + 1)); continue; fi
         say "  NASM  $src -> $out"
         rm -f "$outdir/$name.elf" "$outdir/$name.o" "$outdir/$name.map"
+        # The map file gives pml4 the flat image's symbols (tracer, debugger): NAME.map beside NAME.bin.
         if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -MD "$depfile" -l "$outdir/$name.lst" \
-                -o "$out" "$src"; then
+                --before "[map symbols $outdir/$name.map]" -o "$out" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$out"; failed=1; continue
         fi
         ;;

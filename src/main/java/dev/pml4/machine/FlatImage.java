@@ -68,9 +68,18 @@ public final class FlatImage implements KernelImage {
         return entry;
     }
 
+    private SymbolTable symbols = SymbolTable.empty();
+
+    /** The same image with symbols (from a NASM map file). */
+    public FlatImage withSymbols(SymbolTable table) {
+        FlatImage copy = new FlatImage(name, segment, entry);
+        copy.symbols = table;
+        return copy;
+    }
+
     @Override
     public SymbolTable symbols() {
-        return SymbolTable.empty();
+        return symbols;
     }
 
     @Override

@@ -65,7 +65,16 @@ public final class KernelImages {
             return ElfImage.parse(name, bytes);
         }
         long load = loadAddress.orElse(BootProtocol.FLAT_DEFAULT_LOAD_ADDRESS);
-        return FlatImage.of(name, bytes, load, entry.orElse(load));
+        FlatImage flat = FlatImage.of(name, bytes, load, entry.orElse(load));
+        var map = NasmMapFile.besides(file);
+        if (map.isPresent()) {
+            try {
+                return flat.withSymbols(NasmMapFile.read(map.get()));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ImageRejectedException(map.get().toString(), "not a NASM map file (" + e.getMessage() + ")");
+            }
+        }
+        return flat;
     }
 
     /** The ELF magic, gABI "ELF Identification": 0x7f 'E' 'L' 'F'. */
