@@ -373,7 +373,7 @@ public final class Cpu {
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
             try {
-                err = engine.start(rip, 0, 0, 0);
+                err = engine.start(rip, -1L, 0, 0); // "until" is an address: one that can never be reached
             } catch (Unicorn.HookFailure f) {
                 stop = new StopReason.InternalError("a hook failed at RIP 0x" + Long.toHexString(safeRip()), f.getCause());
                 break;

@@ -193,6 +193,15 @@ class InterruptDeliveryTest {
         assertEquals(USER_CODE, o.frame()[0]);
     }
 
+    /** Unicorn's "until" is an address: code at linear 0 must run like any other (it once stalled there). */
+    @ParameterizedTest(name = "jump to 0")
+    @CsvSource({"0"})
+    void codeAtAddressZeroRuns(int unused) throws Exception {
+        // xor eax, eax; jmp rax: then the zero bytes at 0 (add [rax], al) run until the limit.
+        Outcome o = run(new byte[]{0x31, (byte) 0xc0, (byte) 0xff, (byte) 0xe0}, false, 0x2, KERNEL_RSP, List.of(), 0xfff);
+        assertEquals(6, o.status(), "the instruction limit, not an internal error");
+    }
+
     // ---- the double-fault table -------------------------------------------------------------
 
     /** SDM Table 6-5, every class pair: benign (B), contributory (C), page fault (P). */
