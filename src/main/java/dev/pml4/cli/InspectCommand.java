@@ -1,8 +1,6 @@
 package dev.pml4.cli;
 
 import dev.pml4.inspect.MachineDump;
-import dev.pml4.mmu.AccessMode;
-import dev.pml4.mmu.AccessType;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -41,40 +39,16 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (MachineDump d = MachineDump.read(dump)) {
-            var inspector = d.inspector();
-            switch (what) {
-                case "pt" -> out.print(inspector.pageTables());
-                case "pt-dot" -> out.print(inspector.pageTablesDot());
-                case "tlb" -> out.print(inspector.tlbEntries());
-                case "idt" -> out.print(inspector.idt());
-                case "regs" -> d.registers().forEach((k, v) -> out.printf("%-13s 0x%016x%n", k, v));
-                case "walk" -> {
-                    if (args.isEmpty()) {
-                        err.println("pml4: inspect walk needs an address: pml4 inspect DUMP walk VA [read|write|fetch] [user]");
-                        return Main.EXIT_USAGE;
-                    }
-                    long va;
-                    try {
-                        va = RunCommand.address(args.getFirst());
-                    } catch (NumberFormatException e) {
-                        err.println("pml4: inspect walk: '" + args.getFirst() + "' is not an address");
-                        return Main.EXIT_USAGE;
-                    }
-                    AccessType type = args.size() > 1 ? switch (args.get(1)) {
-                        case "write" -> AccessType.WRITE;
-                        case "fetch" -> AccessType.FETCH;
-                        default -> AccessType.READ;
-                    } : AccessType.READ;
-                    AccessMode mode = args.size() > 2 && args.get(2).equals("user") ? AccessMode.USER : AccessMode.SUPERVISOR;
-                    out.print(inspector.walk(va, type, mode));
-                }
-                default -> {
-                    err.println("pml4: inspect: '" + what + "' is not one of pt, pt-dot, tlb, idt, regs, walk");
-                    return Main.EXIT_USAGE;
-                }
+            if (what.equals("regs")) {
+                d.registers().forEach((k, v) -> out.printf("%-13s 0x%016x%n", k, v));
+            } else {
+                out.print(d.inspector().answer(what, args));
             }
             out.flush();
             return 0;
+        } catch (IllegalArgumentException e) {
+            err.println("pml4: inspect: " + e.getMessage() + (what.equals("walk") ? "" : " (or regs)"));
+            return Main.EXIT_USAGE;
         } catch (IOException e) {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;

@@ -225,23 +225,12 @@ final class RunCommand implements Callable<Integer> {
                 if (show != null) {
                     var inspector = machine.inspector();
                     for (String what : show) {
-                        String w = what.strip();
-                        if (w.equals("pt")) {
-                            err.print(inspector.pageTables());
-                        } else if (w.equals("pt-dot")) {
-                            err.print(inspector.pageTablesDot());
-                        } else if (w.equals("tlb")) {
-                            err.print(inspector.tlbEntries());
-                        } else if (w.equals("idt")) {
-                            err.print(inspector.idt());
-                        } else if (w.startsWith("walk:")) {
-                            try {
-                                err.print(inspector.walk(address(w.substring(5)), dev.pml4.mmu.AccessType.READ, dev.pml4.mmu.AccessMode.SUPERVISOR));
-                            } catch (NumberFormatException e) {
-                                err.println("pml4: --show " + w + ": not an address");
-                            }
-                        } else {
-                            err.println("pml4: --show " + w + ": use pt, pt-dot, tlb, idt or walk:VA");
+                        // walk:VA on the command line is "walk VA" to the inspector.
+                        String[] words = what.strip().split(":", 2);
+                        try {
+                            err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
+                        } catch (IllegalArgumentException e) {
+                            err.println("pml4: --show " + what + ": " + e.getMessage());
                         }
                     }
                     err.flush();
@@ -323,9 +312,9 @@ final class RunCommand implements Callable<Integer> {
             int colon = traceRange.indexOf(':');
             if (colon > 0) {
                 try {
-                    start = address(traceRange.substring(0, colon));
-                    end = address(traceRange.substring(colon + 1));
-                } catch (NumberFormatException e) {
+                    start = dev.pml4.inspect.Inspector.parseAddress(traceRange.substring(0, colon));
+                    end = dev.pml4.inspect.Inspector.parseAddress(traceRange.substring(colon + 1));
+                } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("--trace-range " + traceRange + ": START:END must be two addresses, like 0x100000:0x100400");
                 }
             } else {
@@ -341,12 +330,6 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new dev.pml4.trace.TraceOptions(format, kinds, Math.max(1, traceFrom), start, end, traceOnFault, (int) Math.min(traceRing, 10_000_000));
-    }
-
-    /** 0x... (up to 64 bits, unsigned) or decimal. */
-    static long address(String text) {
-        String t = text.strip().replace("_", "");
-        return t.startsWith("0x") || t.startsWith("0X") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
     }
 
     private static OptionalLong optional(Long v) {

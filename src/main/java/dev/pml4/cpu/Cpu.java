@@ -86,8 +86,6 @@ public final class Cpu {
     private StopReason stop;
     private InterruptDelivery.Event pending;
     private final InterruptDelivery delivery = new InterruptDelivery(this);
-    /** The last successful delivery, for the tracer. */
-    private InterruptDelivery.Success lastDelivery;
     /**
      * Where execution resumes after the engine returns, or -1. Unicorn 2.0.1 ignores uc_emu_stop
      * when a code hook also wrote RIP (it stops internally to honour the new RIP and swallows
@@ -257,7 +255,6 @@ public final class Cpu {
         }
         int vector = interruptLine.acknowledge();
         pending = new InterruptDelivery.Event(vector, -1, 0, InterruptDelivery.Source.EXTERNAL, rip, rip, "IRQ");
-        pendingRip = rip;
         return true;
     }
 
@@ -463,12 +460,9 @@ public final class Cpu {
                     : e.isSoftware() ? InterruptDelivery.Source.SOFTWARE : InterruptDelivery.Source.EXCEPTION;
             pending = new InterruptDelivery.Event(e.vector(), e.errorCode(), e.faultAddress(), source,
                     e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
-            pendingRip = rip;
         }
         engine.stop();
     }
-
-    private long pendingRip;
 
     /** The guest's privilege level changed: what the engine maps was derived from the old one. */
     void setCpl(int newCpl, int oldCpl) {
@@ -533,7 +527,6 @@ public final class Cpu {
         engine.writeRegister(X86Reg.RIP, rip);
         switch (delivery.deliver(e)) {
             case InterruptDelivery.Success s -> {
-                lastDelivery = s;
                 if (observed) {
                     var d = s.delivered();
                     observer.delivered(String.join(", then ", s.chain().stream().map(InterruptDelivery.Event::toString).toList()),

@@ -46,8 +46,7 @@ final class DivideCheck {
         boolean overflow;
         if (signed) {
             BigInteger signedDividend = dividend.testBit(2 * bits - 1) ? dividend.subtract(BigInteger.ONE.shiftLeft(2 * bits)) : dividend;
-            BigInteger signedDivisor = BigInteger.valueOf(divisor).testBit(bits - 1) && bits < 64
-                    ? BigInteger.valueOf(divisor).subtract(BigInteger.ONE.shiftLeft(bits)) : BigInteger.valueOf(bits == 64 ? divisor : divisor);
+            BigInteger signedDivisor = BigInteger.valueOf(divisor << (64 - bits) >> (64 - bits)); // sign-extended
             quotient = signedDividend.divide(signedDivisor); // truncates toward zero, as IDIV does
             BigInteger max = BigInteger.ONE.shiftLeft(bits - 1).subtract(BigInteger.ONE);
             BigInteger min = BigInteger.ONE.shiftLeft(bits - 1).negate();

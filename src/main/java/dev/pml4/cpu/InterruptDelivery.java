@@ -42,8 +42,7 @@ final class InterruptDelivery {
 
         @Override
         public String toString() {
-            String name = source == Source.EXTERNAL ? "interrupt " + vector : ArchitecturalException.name(vector);
-            return name + (errorCode >= 0 ? String.format("(0x%x)", errorCode) : "")
+            return name() + (errorCode >= 0 ? String.format("(0x%x)", errorCode) : "")
                     + (vector == ArchitecturalException.PF ? String.format(" CR2=0x%x", cr2) : "")
                     + (reason != null ? " (" + reason + ")" : "");
         }

@@ -98,8 +98,8 @@ public final class MachineDebugTarget implements DebugTarget {
     }
 
     /** The physical address of {@code linear}, or -1: a probe, which changes nothing. */
-    private long physical(long linear, AccessType type) {
-        WalkResult w = machine.mmu().walker().probe(linear, type, AccessMode.IMPLICIT_SUPERVISOR, cpu.pagingState());
+    private long physical(long linear) {
+        WalkResult w = machine.mmu().walker().probe(linear, AccessType.READ, AccessMode.IMPLICIT_SUPERVISOR, cpu.pagingState());
         return w instanceof Translation t ? t.physicalAddress() : -1;
     }
 
@@ -109,7 +109,7 @@ public final class MachineDebugTarget implements DebugTarget {
         while (done < length) {
             long linear = address + done;
             int n = (int) Math.min(length - done, 0x1000 - (linear & 0xfff));
-            long p = physical(linear, AccessType.READ);
+            long p = physical(linear);
             if (p < 0 || !machine.memory().isRam(p, n)) {
                 break;
             }
@@ -125,7 +125,7 @@ public final class MachineDebugTarget implements DebugTarget {
         while (done < length) {
             long linear = address + done;
             int n = (int) Math.min(length - done, 0x1000 - (linear & 0xfff));
-            long p = physical(linear, AccessType.READ); // the debugger writes past R/W, as gdb expects
+            long p = physical(linear); // the debugger writes past R/W, as gdb expects
             if (p < 0 || !machine.memory().isRam(p, n)) {
                 break;
             }
@@ -216,32 +216,11 @@ public final class MachineDebugTarget implements DebugTarget {
 
     @Override
     public String monitor(String command) {
-        String[] words = command.strip().split("\\s+");
-        var inspector = machine.inspector();
-        return switch (words[0]) {
-            case "pt" -> inspector.pageTables();
-            case "tlb" -> inspector.tlbEntries();
-            case "idt" -> inspector.idt();
-            case "walk" -> {
-                if (words.length < 2) {
-                    yield "usage: monitor walk VA [read|write|fetch] [user]\n";
-                }
-                long va;
-                try {
-                    String t = words[1].toLowerCase(Locale.ROOT);
-                    va = t.startsWith("0x") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
-                } catch (NumberFormatException e) {
-                    yield "monitor walk: '" + words[1] + "' is not an address\n";
-                }
-                AccessType type = words.length > 2 ? switch (words[2]) {
-                    case "write" -> AccessType.WRITE;
-                    case "fetch" -> AccessType.FETCH;
-                    default -> AccessType.READ;
-                } : AccessType.READ;
-                AccessMode mode = words.length > 3 && words[3].equals("user") ? AccessMode.USER : AccessMode.SUPERVISOR;
-                yield inspector.walk(va, type, mode);
-            }
-            default -> "pml4 monitor commands: pt, walk VA [read|write|fetch] [user], tlb, idt\n";
-        };
+        List<String> words = List.of(command.strip().split("\\s+"));
+        try {
+            return machine.inspector().answer(words.getFirst(), words.subList(1, words.size()));
+        } catch (IllegalArgumentException e) {
+            return "monitor: " + e.getMessage() + "\npml4 monitor commands: " + dev.pml4.inspect.Inspector.QUERIES + ", catch VEC..., uncatch\n";
+        }
     }
 }

@@ -43,6 +43,57 @@ public final class Inspector {
         this.idtLimit = idtLimit;
     }
 
+    /** What {@link #answer} understands, for usage messages. */
+    public static final String QUERIES = "pt, pt-dot, tlb, idt, walk VA [read|write|fetch] [user]";
+
+    /**
+     * One inspection by name, as the command line, a dump and gdb's {@code monitor} ask for it:
+     * {@code pt}, {@code pt-dot}, {@code tlb}, {@code idt}, or {@code walk VA [read|write|fetch] [user]}.
+     *
+     * @throws IllegalArgumentException naming what is wrong with the query
+     */
+    public String answer(String what, List<String> args) {
+        return switch (what) {
+            case "pt" -> pageTables();
+            case "pt-dot" -> pageTablesDot();
+            case "tlb" -> tlbEntries();
+            case "idt" -> idt();
+            case "walk" -> {
+                if (args.isEmpty()) {
+                    throw new IllegalArgumentException("walk needs an address: walk VA [read|write|fetch] [user]");
+                }
+                AccessType type = AccessType.READ;
+                AccessMode mode = AccessMode.SUPERVISOR;
+                for (String a : args.subList(1, args.size())) {
+                    switch (a) {
+                        case "read" -> type = AccessType.READ;
+                        case "write" -> type = AccessType.WRITE;
+                        case "fetch" -> type = AccessType.FETCH;
+                        case "user" -> mode = AccessMode.USER;
+                        default -> throw new IllegalArgumentException("walk: '" + a + "' is not read, write, fetch or user");
+                    }
+                }
+                yield walk(parseAddress(args.getFirst()), type, mode);
+            }
+            default -> throw new IllegalArgumentException("'" + what + "' is not one of " + QUERIES);
+        };
+    }
+
+    /**
+     * A linear address as people write it: 0x... (all 64 bits, so higher-half addresses too) or
+     * decimal, with _ allowed between digits.
+     *
+     * @throws IllegalArgumentException when it is not one
+     */
+    public static long parseAddress(String text) {
+        String t = text.strip().replace("_", "");
+        try {
+            return t.startsWith("0x") || t.startsWith("0X") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is not an address (examples: 0xffff800000001000, 1048576)");
+        }
+    }
+
     // ---- walk -----------------------------------------------------------------------------------
 
     /** One walk of {@code linear} for an access, step by step, without side effects. */
