@@ -9,7 +9,7 @@ MVN_FLAGS ?= -B --no-transfer-progress
 export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 GUEST_OUT := guest/build
 
-.PHONY: run test build guests deps jdk bench clean aot
+.PHONY: run test build guests deps jdk bench clean aot native
 
 deps:
 	@toolchain/install-deps.sh
@@ -20,6 +20,14 @@ jdk: deps
 build: jdk
 	JAVA_HOME=$$(toolchain/find-jdk.sh) mvn $(MVN_FLAGS) -q package -DskipTests
 	toolchain/find-jdk.sh > target/java-home
+	$(MAKE) --no-print-directory native
+
+# Fast mode's native helper (src/main/c/pml4fast.c, issue 12); without it pml4 runs in precise mode.
+native: target/libpml4fast.so
+
+target/libpml4fast.so: src/main/c/pml4fast.c
+	@mkdir -p target
+	gcc -O2 -Wall -shared -fPIC -o $@ $< -l:libunicorn.so.2
 
 # The JVM's ahead-of-time cache (JDK 24+), trained by booting hello: bin/pml4 starts faster with it.
 aot: build guests
@@ -32,7 +40,7 @@ guests: deps
 run: aot
 	bin/pml4 run --stats $(GUEST_OUT)/demo.elf
 
-test: jdk guests
+test: jdk guests native
 	JAVA_HOME=$$(toolchain/find-jdk.sh) mvn $(MVN_FLAGS) verify
 
 bench: aot

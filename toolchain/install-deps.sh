@@ -9,6 +9,7 @@ command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 command -v ld >/dev/null 2>&1 || missing+=(binutils)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v gdb >/dev/null 2>&1 || missing+=(gdb)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc) # fast mode's helper (src/main/c)
 have_lib libunicorn.so.2 || missing+=(libunicorn2)
 have_lib libcapstone.so.4 || missing+=(libcapstone4)
 if [ ${#missing[@]} -eq 0 ]; then

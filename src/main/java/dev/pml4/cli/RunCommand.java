@@ -132,6 +132,12 @@ final class RunCommand implements Callable<Integer> {
             description = "When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.")
     Path dumpOnExit;
 
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "fast",
+            converter = ModeConverter.class, description = {
+            "fast (the default) or precise: fast runs whole blocks natively with the same results;",
+            "--trace, --trace-ring and --gdb always run precisely."})
+    dev.pml4.cpu.ExecutionMode mode;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -174,6 +180,7 @@ final class RunCommand implements Callable<Integer> {
                 return Main.EXIT_USAGE;
             }
             try (Machine machine = created) {
+                machine.cpu().setExecutionMode(mode);
                 try {
                     machine.boot(kernel, commandLine);
                 } catch (ImageRejectedException e) {
@@ -246,6 +253,8 @@ final class RunCommand implements Callable<Integer> {
     private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
+        err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
+                machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             Tlb.Statistics s = machine.mmu().tlb().statistics(kind);
             err.printf("pml4: %s: %,d hits, %,d misses, %,d walks, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
@@ -330,6 +339,18 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return new dev.pml4.trace.TraceOptions(format, kinds, Math.max(1, traceFrom), start, end, traceOnFault, (int) Math.min(traceRing, 10_000_000));
+    }
+
+    /** --mode: fast or precise, in any case. */
+    static final class ModeConverter implements CommandLine.ITypeConverter<dev.pml4.cpu.ExecutionMode> {
+        @Override
+        public dev.pml4.cpu.ExecutionMode convert(String value) {
+            try {
+                return dev.pml4.cpu.ExecutionMode.valueOf(value.strip().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a mode: use fast or precise");
+            }
+        }
     }
 
     private static OptionalLong optional(Long v) {

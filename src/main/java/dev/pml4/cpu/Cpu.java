@@ -95,6 +95,11 @@ public final class Cpu {
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
     private final FetchFence fence;
+    /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
+    private final FastExecution fast;
+    private ExecutionMode mode = ExecutionMode.FAST;
+    private boolean fastOn;
+    private boolean codeHooked;
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -112,17 +117,28 @@ public final class Cpu {
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
         this.fence = new FetchFence(engine);
-        engine.hookCode(1, 0, this::onInstruction);
-        engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
+        // The code hook is installed by the first run, once it is known whether fast mode may be used.
+        this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
+            if (fastOn) {
+                fastExecution().syncAtEvent(type.isFetch());
+            }
+            return onMemoryEvent(type, address, size, value);
+        });
         engine.hookPortIn((port, size) -> {
             int value = ports.in(port, size);
             observer.port(false, port, size, value);
+            if (fastOn) {
+                fast.updateLimit();
+            }
             return value;
         });
         engine.hookPortOut((port, size, value) -> {
             observer.port(true, port, size, value);
             ports.out(port, size, value);
             interruptCheckAt = Math.min(interruptCheckAt, instructions); // a PIC write may unmask or EOI
+            if (fastOn) {
+                fast.updateLimit();
+            }
         });
         engine.hookInterrupts(this::onEngineInterrupt);
         engine.hookInvalidInstructions(this::onInvalidInstruction);
@@ -140,6 +156,46 @@ public final class Cpu {
 
     public long instructions() {
         return instructions;
+    }
+
+    /** Asks for fast or precise mode; tracing and the debugger always get precise mode. Before the first run. */
+    public void setExecutionMode(ExecutionMode mode) {
+        this.mode = mode;
+    }
+
+    /** The mode the processor runs in (what was asked for until the first run decides). */
+    public ExecutionMode executionMode() {
+        return codeHooked ? (fastOn ? ExecutionMode.FAST : ExecutionMode.PRECISE) : mode;
+    }
+
+    /** Fast mode's counters, or empty in precise mode. */
+    public java.util.Optional<String> fastModeStatistics() {
+        return fastOn ? java.util.Optional.of(fast.statistics()) : java.util.Optional.empty();
+    }
+
+    /** Fast mode: the instruction count that no block may run past before the Java hook looks (precise mode's checks). */
+    long nextLook() {
+        long interrupt = interruptCheckAt == Long.MAX_VALUE ? Long.MAX_VALUE : interruptCheckAt - idle;
+        return Math.min(interrupt, instructionLimit);
+    }
+
+    /** Fast mode: whether a block overlaps the fenced page (its instructions must go through the code hook). */
+    boolean fenceOverlaps(long start, int size) {
+        return fence.up() && (fence.covers(start) || fence.covers(start + size - 1));
+    }
+
+    private FastExecution fastExecution() {
+        return fast;
+    }
+
+    private void installCodeHook() {
+        codeHooked = true;
+        if (mode == ExecutionMode.FAST && fast != null && !observed && !debugging) {
+            fast.enable(this::onInstruction);
+            fastOn = true;
+        } else {
+            engine.hookCode(1, 0, this::onInstruction);
+        }
     }
 
     /** Virtual time: one nanosecond per instruction, plus the time spent halted. */
@@ -354,6 +410,9 @@ public final class Cpu {
         if (stop != null) {
             return stop; // the run has ended for good
         }
+        if (!codeHooked) {
+            installCodeHook();
+        }
         if (pending != null && pendingReported) { // a caught exception, reported: deliver it now
             InterruptDelivery.Event e = pending;
             pending = null;
@@ -369,6 +428,9 @@ public final class Cpu {
             long before = instructions;
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
+            if (fastOn) {
+                fast.beforeRun(rip);
+            }
             try {
                 err = engine.start(rip, -1L, 0, 0); // "until" is an address: one that can never be reached
             } catch (Unicorn.HookFailure f) {
@@ -377,6 +439,9 @@ public final class Cpu {
             } catch (RuntimeException e) {
                 stop = new StopReason.InternalError("the engine failed at RIP 0x" + Long.toHexString(rip), e);
                 break;
+            }
+            if (fastOn) {
+                fast.afterRun(stop != null || pending != null || retranslate || resumeRip >= 0);
             }
             fence.lower();
             if (resumeRip >= 0) {
@@ -524,6 +589,7 @@ public final class Cpu {
     /** Delivers an event through the guest's IDT; a triple fault ends the run. */
     private void deliver(InterruptDelivery.Event e) {
         long rip = e.instructionRip();
+        if (Boolean.getBoolean("pml4.fastDebug")) System.err.println("DELIVER " + e + " at count " + instructions);
         engine.writeRegister(X86Reg.RIP, rip);
         switch (delivery.deliver(e)) {
             case InterruptDelivery.Success s -> {
@@ -767,6 +833,9 @@ public final class Cpu {
     }
 
     private void onEngineInterrupt(int vector) {
+        if (fastOn) {
+            fast.syncAtException();
+        }
         // QEMU raised something itself (DESIGN.md fact 1 says it must not): deliver it as ours.
         long rip = engine.readRegister(X86Reg.RIP);
         raise(new ArchitecturalException(vector, ArchitecturalException.name(vector).equals("#GP") ? 0 : -1, 0,
@@ -774,6 +843,9 @@ public final class Cpu {
     }
 
     private boolean onInvalidInstruction() {
+        if (fastOn) {
+            fast.syncAtException();
+        }
         long rip = engine.readRegister(X86Reg.RIP);
         raise(ArchitecturalException.ud("invalid opcode"), rip);
         return true;

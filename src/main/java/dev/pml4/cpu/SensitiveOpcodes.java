@@ -63,4 +63,29 @@ final class SensitiveOpcodes {
 
     private SensitiveOpcodes() {
     }
+
+    /**
+     * Fast mode's scan: whether the instruction starting {@code code} may need Java at any privilege
+     * level (a superset of what the per-instruction hook hands to Java, so that a block translated
+     * at CPL 0 stays right when it runs at CPL 3). Port I/O is included at every level, so that the
+     * instruction after it goes through the hook as well: a PIC or PIT write may make an interrupt
+     * due before it.
+     */
+    static boolean anyPrivilege(byte[] code) {
+        int i = 0;
+        while (i < code.length - 1 && PREFIX[code[i] & 0xff] && i < 14) {
+            i++;
+        }
+        int b = code[i] & 0xff;
+        if (USER_ONE_BYTE[b]) {
+            return true;
+        }
+        if (!ONE_BYTE[b]) {
+            return false;
+        }
+        if (b == 0x0f) {
+            return i + 1 < code.length && TWO_BYTE[code[i + 1] & 0xff];
+        }
+        return true; // group 3 (0xF6/0xF7) included whole: DIV/IDIV are checked for #DE
+    }
 }

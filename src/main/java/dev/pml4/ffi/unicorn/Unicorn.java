@@ -40,6 +40,10 @@ public final class Unicorn implements AutoCloseable {
     private static final int UC_HOOK_CODE = 1 << 2;
     private static final int UC_HOOK_BLOCK = 1 << 3;
     private static final int UC_HOOK_INSN_INVALID = 1 << 14;
+    /** Called once per (re)translated block, before it runs (DESIGN.md fact 16). */
+    public static final int HOOK_EDGE_GENERATED = 1 << 15;
+    public static final int HOOK_CODE = UC_HOOK_CODE;
+    public static final int HOOK_BLOCK = UC_HOOK_BLOCK;
     /** UC_HOOK_MEM_READ_UNMAPPED | WRITE_UNMAPPED | FETCH_UNMAPPED. */
     public static final int HOOK_MEM_UNMAPPED = (1 << 4) | (1 << 5) | (1 << 6);
     /** UC_HOOK_MEM_READ_PROT | WRITE_PROT | FETCH_PROT. */
@@ -51,6 +55,7 @@ public final class Unicorn implements AutoCloseable {
     private static final int UC_X86_INS_OUT = 500;
     /** UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2) and UC_CTL_WRITE(UC_CTL_CPU_MODEL, 1), unicorn.h. */
     private static final int UC_CTL_WRITE_TB_REMOVE_CACHE = 9 | (2 << 26) | (1 << 30);
+    private static final int UC_CTL_WRITE_TB_FLUSH = 10 | (1 << 30);
     private static final int UC_CTL_WRITE_CPU_MODEL = 7 | (1 << 26) | (1 << 30);
 
     private static final Native NATIVE = Native.load();
@@ -229,6 +234,17 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
+    /** {@code uc_ctl(UC_CTL_TB_FLUSH)}: forgets every translated block. */
+    public void flushCodeCache() {
+        try {
+            check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl0.invokeExact(handle(), UC_CTL_WRITE_TB_FLUSH));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     // ---- registers ----------------------------------------------------------------------------
 
     public long readRegister(X86Reg reg) {
@@ -363,6 +379,26 @@ public final class Unicorn implements AutoCloseable {
 
     public Hook hookPortOut(Hooks.PortOut hook) {
         return addInsnHook(UC_X86_INS_OUT, stub(new PortOutTrampoline(this, hook), NATIVE.outTarget, NATIVE.outDesc));
+    }
+
+    /**
+     * Installs a hook whose callback is native code (fast mode's helper), with {@code userData}
+     * passed to it. The returned id is Unicorn's {@code struct hook} pointer.
+     */
+    public Hook hookNative(int type, MemorySegment callback, MemorySegment userData, long begin, long end) {
+        try {
+            check("uc_hook_add", (int) NATIVE.hookAdd.invokeExact(handle(), handleOut, type, callback, userData, begin, end));
+            return new Hook(handleOut.get(JAVA_LONG, 0));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The native entry point of a memory-event hook, for a native hook that calls Java after its own work. */
+    public MemorySegment memoryEventStub(Hooks.MemoryEvent hook) {
+        return stub(new MemoryEventTrampoline(this, hook), NATIVE.memEventTarget, NATIVE.memEventDesc);
     }
 
     public void deleteHook(Hook hook) {
@@ -593,7 +629,7 @@ public final class Unicorn implements AutoCloseable {
 
         final MethodHandle open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
                 memRead, memWrite, memRegions, regRead, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
-                emuStop, ctlInt, ctlLongLong;
+                emuStop, ctlInt, ctlLongLong, ctl0;
         final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
                 outTarget, mmioReadTarget, mmioWriteTarget;
         final FunctionDescriptor codeDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
@@ -636,6 +672,7 @@ public final class Unicorn implements AutoCloseable {
             emuStart = down("uc_emu_start", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
             emuStop = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
             // uc_ctl(uc, control, ...): variadic after 2 arguments.
+            ctl0 = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
             ctlInt = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
             ctlLongLong = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
 

@@ -1,0 +1,300 @@
+/*
+ * pml4's fast-mode helper (issue 12): the three callbacks that run for every executed block or
+ * must run before Java sees a memory fault, built by `make` into target/libpml4fast.so and bound
+ * by dev.pml4.cpu.FastExecution. Everything else of fast mode is Java.
+ *
+ *  - pml4_block: the only UC_HOOK_BLOCK. Adds the block's instruction count to the clock, and
+ *    stops the engine before a block that would run past the next moment Java must look
+ *    (an interrupt check, the instruction limit); Java then runs that block instruction by
+ *    instruction. A block not yet known asks Java to scan it.
+ *  - pml4_edge: the UC_HOOK_EDGE_GENERATED hook. Fires once per (re)translation before the block
+ *    runs, including after self-modifying code, so Java scans exactly the code QEMU will run.
+ *    A block with sensitive instructions is translated again at once with the one code hook's
+ *    range (the "window") opened over them.
+ *  - pml4_mem: wraps Java's memory-event hook. Unicorn 2.0.1 calls it with RIP and the lazy
+ *    flags (cc_op) as of the start of the block; QEMU's cpu_restore_state, given the return
+ *    address into translated code that the load/store helper keeps on the stack, makes both
+ *    exact before Java reads them (Unicorn 2.1.4 does the same call itself).
+ *
+ * Struct offsets below are those of Debian's libunicorn 2.0.1; FastExecution checks them when it
+ * starts (pml4_check) and stays in precise mode when they do not match.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct uc_struct uc_engine;
+typedef struct { uint64_t pc; uint16_t icount; uint16_t size; } uc_tb;
+extern int uc_emu_stop(uc_engine *uc);
+extern int uc_reg_write(uc_engine *uc, int regid, const void *value);
+extern int uc_reg_read(uc_engine *uc, int regid, void *value);
+extern int uc_ctl(uc_engine *uc, int control, ...);
+extern bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
+extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
+
+#define UC_X86_REG_RIP 41
+#define UC_CTL_WRITE_TB_REMOVE_CACHE (9 | (2 << 26) | (1 << 30))
+/* Debian libunicorn 2.0.1 (from the disassembly of uc_emu_stop and cpu_restore_state_x86_64). */
+#define UC_CPU 0x180          /* uc_struct.cpu */
+#define CPU_UC 0x81a8         /* CPUState.uc */
+#define UC_TCG_CTX 0x2c0      /* uc_struct.tcg_ctx */
+#define TCG_BUF 0xa0          /* TCGContext.code_gen_buffer */
+#define TCG_BUF_MAX 0xb8      /* TCGContext.code_gen_buffer_max_size */
+#define HOOK_BEGIN 24         /* struct hook.begin, .end follows */
+#define STACK_WORDS 256
+#define STOP_LIMIT 1          /* state.stopped: the block would run past the limit */
+#define STOP_REARM 2          /* state.stopped: the block must be translated again with the window */
+#define STOP_FLUSH 3          /* state.stopped: as STOP_REARM, and the cache did not let the block go */
+
+typedef int (*scan_fn)(uint64_t pc, uint32_t size, uint32_t icount);
+typedef bool (*mem_fn)(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, void *user);
+
+#define TABLE_BITS 14
+typedef struct { uint64_t pc; uint32_t size, icount; } block_t;
+
+/* Shared with Java (FastExecution.State): keep the two layouts equal. */
+typedef struct {
+    uint64_t total;      /*  0 instructions retired when the current block ends */
+    uint64_t base;       /*  8 instructions retired when the current block began */
+    uint64_t limit;      /* 16 no block may end past this count without Java looking */
+    uint64_t cur_pc;     /* 24 the current block */
+    uint32_t cur_size;   /* 32 */
+    uint32_t cur_icount; /* 36 */
+    uint64_t stop_pc;    /* 40 the block not entered because of the limit */
+    uint32_t stop_size;  /* 48 */
+    uint32_t stopped;    /* 52 why the block hook stopped the engine (STOP_*), or 0 */
+    uint64_t window;     /* 56 struct hook * of the one code hook */
+    uint64_t armed_pc;   /* 64 block being translated again with the window open */
+    uint64_t lo, hi;     /* 72, 80 the window Java asks for (scan's answer) */
+    scan_fn scan;        /* 88 Java: 1 when the block needs the window */
+    mem_fn java_mem;     /* 96 Java's memory-event hook */
+    uint64_t restores;   /* 104 faults made exact */
+    uint64_t inexact;    /* 112 faults that could not be made exact */
+    uint32_t restore;    /* 120 restore the state before Java's memory hook (fast mode on) */
+    uint32_t exact;      /* 124 the last memory event had its state restored */
+    uint64_t blocks;     /* 128 executed blocks (statistics) */
+    uint64_t scans;      /* 136 translations scanned */
+    uint32_t armed_done; /* 144 the armed block was translated again (an edge event saw it) */
+    uint32_t armed_outside; /* 148 Java armed it between runs (the first block of a run has no edge event) */
+    block_t table[1 << TABLE_BITS];
+} state_t;
+
+size_t pml4_state_size(void) { return sizeof(state_t); }
+
+static inline block_t *slot(state_t *s, uint64_t pc)
+{
+    return &s->table[(pc ^ (pc >> TABLE_BITS) ^ (pc >> 28)) & ((1 << TABLE_BITS) - 1)];
+}
+
+static inline void window(state_t *s, uint64_t lo, uint64_t hi)
+{
+    uint64_t *w = (uint64_t *)(s->window + HOOK_BEGIN);
+    w[0] = lo;
+    w[1] = hi;
+}
+
+/* Closed: [1, 1] (begin > end would mean every address). */
+static inline void close_window(state_t *s) { window(s, 1, 1); }
+
+/* Translate the block at pc again, now, with the window over [lo, hi]: nothing of it has run. */
+static void arm(uc_engine *uc, state_t *s, uint64_t pc, uint32_t size)
+{
+    s->armed_done = 0;
+    s->armed_outside = 0;
+    window(s, s->lo, s->hi);
+    s->armed_pc = pc;
+    uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, pc, pc + size);
+    uc_reg_write(uc, UC_X86_REG_RIP, &pc); /* leaves the block before it is entered */
+}
+
+/* Records the block, with Java's scan of it; true when Java asks for the window over it. */
+static bool fill(state_t *s, block_t *e, uint64_t pc, uint32_t size, uint32_t icount)
+{
+    s->scans++;
+    int n = s->scan(pc, size, icount);
+    e->pc = pc;
+    e->size = size;
+    e->icount = icount != 0 ? icount : (uint32_t)n;
+    return s->lo <= s->hi;
+}
+
+/* Java's scan; true when the block was armed (it is left before it is entered). */
+static bool scan(uc_engine *uc, state_t *s, block_t *e, uint64_t pc, uint32_t size, uint32_t icount)
+{
+    if (fill(s, e, pc, size, icount)) {
+        arm(uc, s, pc, size);
+        return true;
+    }
+    return false;
+}
+
+void pml4_edge(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
+{
+    state_t *s = user;
+    block_t *e = slot(s, cur->pc);
+    if (s->armed_pc == cur->pc) { /* this translation had the window open */
+        s->armed_pc = 0;
+        s->armed_done = 1;
+        close_window(s);
+        e->pc = cur->pc;
+        e->size = cur->size;
+        e->icount = cur->icount;
+        return;
+    }
+    close_window(s);
+    scan(uc, s, e, cur->pc, cur->size, cur->icount);
+}
+
+void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
+{
+    state_t *s = user;
+    block_t *e = slot(s, pc);
+    if (__builtin_expect(s->armed_pc == pc, 0)) {
+        /*
+         * Translated without an edge event (the first block of a run), or not translated again
+         * at all: removing a block from the cache sometimes leaves it there (seen on the block
+         * after a MOV to CR3 unmapped its page). Then Java flushes the whole cache and runs it again.
+         */
+        s->armed_pc = 0;
+        if (!s->armed_done && !s->armed_outside) {
+            s->armed_pc = pc;
+            s->stop_pc = pc;
+            s->stop_size = size;
+            s->stopped = STOP_FLUSH;
+            uc_emu_stop(uc);
+            return;
+        }
+        close_window(s);
+        if (e->pc != pc || e->size != size)
+            fill(s, e, pc, size, 0);
+    } else if (__builtin_expect(e->pc != pc || e->size != size, 0)) {
+        /*
+         * No edge event for this block (the first after a hook redirected RIP or the engine
+         * started, or a table collision). It is already entered: writing RIP here would not stop
+         * it, so stop the engine (the block is left before its first instruction) and let Java
+         * start it again, translated with the window open.
+         */
+        if (fill(s, e, pc, size, 0)) {
+            window(s, s->lo, s->hi);
+            s->armed_pc = pc;
+            s->armed_done = 0;
+            s->armed_outside = 1; /* translated as the first block of the next run: no edge event */
+            uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, pc, pc + size);
+            s->stop_pc = pc;
+            s->stop_size = size;
+            s->stopped = STOP_REARM;
+            uc_emu_stop(uc);
+            return;
+        }
+    }
+    if (__builtin_expect(s->total + e->icount > s->limit, 0)) {
+        s->stop_pc = pc;
+        s->stop_size = size;
+        s->stopped = STOP_LIMIT;
+        uc_emu_stop(uc); /* the block is left before its first instruction */
+        return;
+    }
+    s->blocks++;
+    s->cur_pc = pc;
+    s->cur_size = size;
+    s->cur_icount = e->icount;
+    s->base = s->total;
+    s->total += e->icount;
+}
+
+static int64_t sleb128(const uint8_t **pp)
+{
+    const uint8_t *p = *pp;
+    uint64_t val = 0;
+    int byte, shift = 0;
+    do {
+        byte = *p++;
+        val |= (uint64_t)(byte & 0x7f) << shift;
+        shift += 7;
+    } while (byte & 0x80);
+    if (shift < 64 && (byte & 0x40))
+        val |= -(uint64_t)1 << shift;
+    *pp = p;
+    return (int64_t)val;
+}
+
+/*
+ * The guest instruction whose translated code contains host address c, or 0: QEMU's own search
+ * (cpu_restore_state_from_tb) over the (pc, cc_op, host end) records kept after the block's code.
+ * TranslationBlock in 2.0.1: pc at 0x00, icount at 0x16, tc.ptr at 0x20, tc.size at 0x28.
+ */
+static uint64_t instruction_at(const char *tb, uint64_t c)
+{
+    uint64_t host = *(const uint64_t *)(tb + 0x20);
+    const uint8_t *p = (const uint8_t *)(host + *(const uint64_t *)(tb + 0x28));
+    unsigned icount = *(const uint16_t *)(tb + 0x16);
+    uint64_t pc = *(const uint64_t *)tb, searched = c - 2; /* GETPC_ADJ */
+    if (searched < host)
+        return 0;
+    for (unsigned i = 0; i < icount; i++) {
+        pc += (uint64_t)sleb128(&p);
+        (void)sleb128(&p); /* cc_op */
+        host += (uint64_t)sleb128(&p);
+        if (host > searched)
+            return pc;
+    }
+    return 0; /* past the last instruction: the slow path's own return address */
+}
+
+/*
+ * Finds the return address into translated code that the load/store helper keeps in its frame
+ * and restores RIP and cc_op from it. A candidate counts only if it lies in the code buffer, in
+ * the block the block hook last entered, on one of its instructions: a stale pointer to other
+ * code, or the slow path's return address, is never used.
+ */
+static bool restore(uc_engine *uc, state_t *s, const uint64_t *stack)
+{
+    void *cpu = *(void **)((char *)uc + UC_CPU);
+    char *tcg = *(char **)((char *)uc + UC_TCG_CTX);
+    uint64_t buf = *(uint64_t *)(tcg + TCG_BUF), max = *(uint64_t *)(tcg + TCG_BUF_MAX);
+    for (int i = 0; i < STACK_WORDS; i++) {
+        uint64_t c = stack[i];
+        if (c - buf >= max)
+            continue;
+        const char *tb = tcg_tb_lookup_x86_64(tcg, c);
+        if (tb == NULL || *(const uint64_t *)tb != s->cur_pc)
+            continue;
+        uint64_t pc = instruction_at(tb, c);
+        if (pc == 0)
+            continue;
+        cpu_restore_state_x86_64(cpu, c, false);
+        uint64_t rip;
+        uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+        return rip == pc;
+    }
+    return false;
+}
+
+/* Called by pml4_mem (assembly below) with the six callee-saved registers and then the caller's stack. */
+bool pml4_mem_inner(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, state_t *s, const uint64_t *saved)
+{
+    /* A fetch is reported while translating: no translated code is running. */
+    bool fetch = type == 21 || type == 24; /* UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT */
+    s->exact = 0;
+    if (s->restore && !fetch) {
+        if (restore(uc, s, saved + 7)) {
+            s->restores++;
+            s->exact = 1;
+        } else {
+            s->inexact++;
+        }
+    }
+    return s->java_mem(uc, type, addr, size, value, s);
+}
+
+/* The memory-event callback: saves the callee-saved registers, then calls pml4_mem_inner. */
+bool pml4_mem(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, void *user);
+__asm__(".text\n.globl pml4_mem\n.type pml4_mem,@function\npml4_mem:\n"
+        " push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+        " mov %rsp, %rax\n"
+        " push %rax\n"               /* 7th argument: the saved registers, then the stack; aligned */
+        " call pml4_mem_inner\n"
+        " add $8, %rsp\n"
+        " pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n ret\n"
+        ".size pml4_mem, .-pml4_mem\n");

@@ -1,0 +1,369 @@
+package dev.pml4.cpu;
+
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.capstone.Instruction;
+import dev.pml4.ffi.unicorn.Hooks;
+import dev.pml4.ffi.unicorn.Unicorn;
+import dev.pml4.ffi.unicorn.X86Reg;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Fast mode (issue 12, ../shared/spikes/fast/REPORT.md): the engine runs whole translation blocks
+ * without a Java call per instruction, and pml4 keeps every architectural promise of precise mode.
+ *
+ * <ul>
+ *   <li><b>Time.</b> The native block hook (src/main/c/pml4fast.c) adds each block's instruction
+ *   count to the clock and stops the engine before a block that would run past the next moment
+ *   precise mode would look (an interrupt check, the instruction limit). That block is then run
+ *   as a <i>stretch</i>: translated again with the code hook over all its instructions, so the
+ *   interrupt lands on the same instruction as in precise mode.</li>
+ *   <li><b>Sensitive instructions.</b> Every (re)translated block is scanned here before it runs;
+ *   a block holding an instruction that Java must see is translated again with the one code hook's
+ *   range opened from that instruction to the end of the block. Each hooked instruction goes
+ *   through precise mode's own hook, after the clock is set to its exact count.</li>
+ *   <li><b>Faults.</b> The native memory hook restores RIP and the lazy flags from the translated
+ *   code's return address before Java sees the access (DESIGN.md fact 15); the count is the
+ *   block's start plus the instruction's index.</li>
+ * </ul>
+ * Hooks that only observe (the tracer) or stop anywhere (the debugger) need precise mode.
+ */
+final class FastExecution {
+    // The layout of state_t in pml4fast.c.
+    private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
+            STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
+            JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
+            ARMED_OUTSIDE = 148;
+
+    /** Why the block hook stopped the engine (state.stopped). */
+    private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3;
+
+    /** The helper's entry points, or empty when target/libpml4fast.so was not built. */
+    record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize) {
+    }
+
+    private static final Optional<Library> LIBRARY = load();
+    private static final boolean DEBUG = Boolean.getBoolean("pml4.fastDebug");
+
+    private final Cpu cpu;
+    private final Unicorn engine;
+    private final Capstone capstone;
+    private final MemorySegment state;
+    private final Arena arena = Arena.ofAuto();
+    /** Instruction offsets of each scanned block (by start address), then its size. */
+    private final Map<Long, int[]> blocks = new HashMap<>();
+    private boolean enabled;
+    private boolean running;
+    /** The block last run as a stretch, whose instrumented translation is dropped afterwards. */
+    private long stretchPc;
+    private boolean stretching;
+    private int stretchSize;
+    /** Whole-cache flushes because a block would not leave the cache (see pml4_block). */
+    private long flushes;
+
+    private FastExecution(Cpu cpu, Unicorn engine, Capstone capstone, Library lib, Hooks.MemoryEvent javaMemoryHook) {
+        this.cpu = cpu;
+        this.engine = engine;
+        this.capstone = capstone;
+        this.state = arena.allocate(lib.stateSize(), 64).fill((byte) 0);
+        state.set(JAVA_LONG, JAVA_MEM, engine.memoryEventStub(javaMemoryHook).address());
+        engine.hookNative(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, lib.mem(), state, 1, 0);
+    }
+
+    /**
+     * Installs the memory-event hook through the native helper when it is there (fast mode can be
+     * chosen later), else straight; returns the fast-mode controller, or null without the helper.
+     */
+    static FastExecution installMemoryHook(Cpu cpu, Unicorn engine, Capstone capstone, Hooks.MemoryEvent hook) {
+        if (LIBRARY.isEmpty() || Boolean.getBoolean("pml4.noFast")) {
+            engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, hook);
+            return null;
+        }
+        return new FastExecution(cpu, engine, capstone, LIBRARY.get(), hook);
+    }
+
+    /** Switches to fast mode for good: the block and edge hooks, and the code hook as a window. */
+    void enable(Hooks.Code preciseHook) {
+        Library lib = LIBRARY.orElseThrow();
+        MethodHandle scan;
+        try {
+            scan = MethodHandles.lookup().findVirtual(FastExecution.class, "scan",
+                    MethodType.methodType(int.class, long.class, int.class, int.class)).bindTo(this);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        state.set(JAVA_LONG, SCAN, Linker.nativeLinker().upcallStub(scan,
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), arena).address());
+        // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
+        Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
+            beforeInstruction(rip);
+            preciseHook.onCode(rip, size);
+            afterInstruction(rip);
+        });
+        state.set(JAVA_LONG, WINDOW, window.id());
+        engine.hookNative(Unicorn.HOOK_BLOCK, lib.block(), state, 1, 0);
+        engine.hookNative(Unicorn.HOOK_EDGE_GENERATED, lib.edge(), state, 1, 0);
+        state.set(JAVA_INT, RESTORE, 1);
+        enabled = true;
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
+
+    // ---- around each engine run -----------------------------------------------------------------
+
+    /** Before uc_emu_start at {@code rip}: the clock and the limit go to the native side. */
+    void beforeRun(long rip) {
+        if (stretching && Long.compareUnsigned(rip - stretchPc, stretchSize) >= 0) {
+            engine.removeCodeCache(stretchPc, stretchPc + stretchSize); // back to a plain translation
+            stretching = false;
+        }
+        state.set(JAVA_LONG, TOTAL, cpu.instructions);
+        state.set(JAVA_INT, STOPPED, 0);
+        state.set(JAVA_LONG, CUR_PC, 0);
+        state.set(JAVA_INT, CUR_SIZE, 0);
+        if (state.get(JAVA_LONG, ARMED) == 0) {
+            updateLimit(); // else a stretch is pending: the block hook must let it in
+        }
+        running = true;
+    }
+
+    /** After uc_emu_start: whose clock is right, and whether the next block is a stretch. */
+    void afterRun(boolean javaStopped) {
+        running = false;
+        if (DEBUG) {
+            System.err.printf("afterRun javaStopped=%s stopped=%d total=%d base=%d limit=%d cur=%x armed=%x lo=%x hi=%x rip=%x win=[%x,%x]%n", javaStopped,
+                    state.get(JAVA_INT, STOPPED), state.get(JAVA_LONG, TOTAL), state.get(JAVA_LONG, BASE), state.get(JAVA_LONG, LIMIT),
+                    state.get(JAVA_LONG, CUR_PC), state.get(JAVA_LONG, ARMED), state.get(JAVA_LONG, LO), state.get(JAVA_LONG, HI),
+                    engine.readRegister(X86Reg.RIP), MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40).get(JAVA_LONG, 24),
+                    MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40).get(JAVA_LONG, 32));
+        }
+        int stopped = state.get(JAVA_INT, STOPPED);
+        if (stopped != 0 && !javaStopped) {
+            cpu.instructions = state.get(JAVA_LONG, TOTAL);
+            long pc = state.get(JAVA_LONG, STOP_PC);
+            engine.writeRegister(X86Reg.RIP, pc); // RIP read back may be stale (REPORT.md section 8)
+            if (stopped == STOP_LIMIT) {
+                stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+            } else if (stopped == STOP_FLUSH) {
+                engine.flushCodeCache(); // the window stays open for the block's next translation
+                state.set(JAVA_INT, ARMED_OUTSIDE, 1);
+                flushes++;
+            }
+            // STOP_REARM: the block is translated again with the window open when the engine restarts.
+        } else if (stopped == STOP_REARM || stopped == STOP_FLUSH) {
+            state.set(JAVA_LONG, ARMED, 0); // a Java hook stopped first: the block is scanned again when it comes
+            closeWindow();
+        }
+        // Otherwise a Java hook stopped the engine, and set the clock exactly when it did.
+    }
+
+    private void closeWindow() {
+        MemorySegment hook = MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40);
+        hook.set(JAVA_LONG, 24, 1);
+        hook.set(JAVA_LONG, 32, 1);
+    }
+
+    /** The block at {@code pc} runs next with the code hook on every instruction. */
+    private void stretch(long pc, int size) {
+        state.set(JAVA_LONG, LO, pc);
+        state.set(JAVA_LONG, HI, pc + size - 1);
+        state.set(JAVA_LONG, ARMED, pc);
+        long w = state.get(JAVA_LONG, WINDOW);
+        MemorySegment hook = MemorySegment.ofAddress(w).reinterpret(40);
+        hook.set(JAVA_LONG, 24, pc);
+        hook.set(JAVA_LONG, 32, pc + size - 1);
+        engine.removeCodeCache(pc, pc + size);
+        state.set(JAVA_INT, ARMED_OUTSIDE, 1); // the first block of a run has no edge event
+        state.set(JAVA_INT, ARMED_DONE, 0);
+        state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE); // the block hook lets it in; its first hook sets the limit
+        stretchPc = pc;
+        stretchSize = size;
+        stretching = true;
+    }
+
+    void updateLimit() {
+        if (enabled) {
+            state.set(JAVA_LONG, LIMIT, cpu.nextLook());
+        }
+    }
+
+    // ---- the clock at a Java hook ---------------------------------------------------------------
+
+    private void beforeInstruction(long rip) {
+        cpu.instructions = state.get(JAVA_LONG, BASE) + index(rip);
+        if (DEBUG) System.err.printf("hook %x count %d cur %x%n", rip, cpu.instructions, state.get(JAVA_LONG, CUR_PC));
+    }
+
+    private void afterInstruction(long rip) {
+        if (engine.readRegister(X86Reg.RIP) != rip) {
+            state.set(JAVA_LONG, TOTAL, cpu.instructions); // redirected: the rest of the block does not run
+        }
+        updateLimit();
+    }
+
+    /**
+     * In a memory, interrupt or invalid-opcode hook during a run: the clock as precise mode has it
+     * there, i.e. with the instruction at RIP counted by its code hook.
+     */
+    void syncAtEvent(boolean fetch) {
+        if (!enabled || !running) {
+            return;
+        }
+        if (fetch) {
+            cpu.instructions = state.get(JAVA_LONG, TOTAL); // while translating: the block before has ended
+            return;
+        }
+        if (state.get(JAVA_INT, EXACT) == 0) {
+            throw new IllegalStateException("fast mode could not make the state at a memory fault exact; run with --mode precise");
+        }
+        cpu.instructions = state.get(JAVA_LONG, BASE) + index(engine.readRegister(X86Reg.RIP)) + 1;
+    }
+
+    /** An exception QEMU raised itself: RIP is exact there (cpu_loop_exit_restore). */
+    void syncAtException() {
+        if (enabled && running) {
+            cpu.instructions = state.get(JAVA_LONG, BASE) + index(engine.readRegister(X86Reg.RIP)) + 1;
+        }
+    }
+
+    /** The index of the instruction at {@code rip} in the current block. */
+    private int index(long rip) {
+        long pc = state.get(JAVA_LONG, CUR_PC);
+        int size = state.get(JAVA_INT, CUR_SIZE);
+        int[] offsets = blocks.get(pc);
+        if (offsets == null || offsets[offsets.length - 1] != size) {
+            offsets = decode(pc, size).offsets;
+            blocks.put(pc, offsets);
+        }
+        long off = rip - pc;
+        for (int i = 0; i < offsets.length - 1; i++) {
+            if (offsets[i] >= off) {
+                return i;
+            }
+        }
+        return offsets.length - 1;
+    }
+
+    // ---- scanning -------------------------------------------------------------------------------
+
+    /** Decoded.firstSite of a block without one (no instruction can start at the last byte of the address space and be in a block). */
+    private static final long NO_SITE = -1;
+
+    private record Decoded(int[] offsets, long firstSite) {
+    }
+
+    /**
+     * Called by the native side for every new translation: records the block's instructions, and
+     * asks for the window from the first instruction Java must see to the end of the block.
+     * Returns the instruction count as decoded (used when QEMU did not say).
+     */
+    private int scan(long pc, int size, int icount) {
+        Decoded d = decode(pc, size);
+        blocks.put(pc, d.offsets);
+        int n = d.offsets.length - 1;
+        if (DEBUG) System.err.printf("scan %x size %d icount %d -> n %d site %x armed %x%n", pc, size, icount, n, d.firstSite, state.get(JAVA_LONG, ARMED));
+        // Capstone and QEMU disagree, or the instruction reaching into the fenced page is here
+        // (FetchFence): the whole block goes through the code hook.
+        boolean whole = (icount != 0 && icount != n) || cpu.fenceOverlaps(pc, size);
+        long lo = whole ? pc : d.firstSite;
+        if (lo != NO_SITE) {
+            state.set(JAVA_LONG, LO, lo);
+            state.set(JAVA_LONG, HI, pc + size - 1);
+        } else {
+            state.set(JAVA_LONG, LO, 1);
+            state.set(JAVA_LONG, HI, 0);
+        }
+        return n;
+    }
+
+    private Decoded decode(long pc, int size) {
+        byte[] code = cpu.instructionBytes(pc, size + 15);
+        int[] offsets = new int[size + 1];
+        int n = 0;
+        long firstSite = NO_SITE;
+        int off = 0;
+        while (off < size) {
+            offsets[n++] = off;
+            byte[] window = java.util.Arrays.copyOfRange(code, off, Math.min(code.length, off + 15));
+            Optional<Instruction> insn = capstone.decode(window, pc + off);
+            if (insn.isEmpty()) {
+                if (firstSite == NO_SITE) {
+                    firstSite = pc + off; // no valid instruction: precise mode's hook raises #UD
+                }
+                off = size;
+                break;
+            }
+            if (firstSite == NO_SITE && SensitiveOpcodes.anyPrivilege(window)) {
+                firstSite = pc + off;
+            }
+            off += insn.get().length();
+        }
+        int[] out = java.util.Arrays.copyOf(offsets, n + 1);
+        out[n] = size;
+        return new Decoded(out, firstSite);
+    }
+
+    /** Counters for --stats and bench: blocks run, translations scanned, faults made exact. */
+    String statistics() {
+        return String.format("%,d blocks, %,d translations scanned, %,d memory events made exact, %,d cache flushes",
+                state.get(JAVA_LONG, BLOCKS), state.get(JAVA_LONG, SCANS), state.get(JAVA_LONG, RESTORES), flushes);
+    }
+
+    // ---- the helper library -----------------------------------------------------------------------
+
+    private static Optional<Library> load() {
+        Path path = locate();
+        if (path == null) {
+            return Optional.empty();
+        }
+        try {
+            SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
+            MethodHandle size = Linker.nativeLinker().downcallHandle(lib.find("pml4_state_size").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_LONG));
+            return Optional.of(new Library(lib.find("pml4_block").orElseThrow(), lib.find("pml4_edge").orElseThrow(),
+                    lib.find("pml4_mem").orElseThrow(), (long) size.invokeExact()));
+        } catch (Throwable e) {
+            return Optional.empty();
+        }
+    }
+
+    /** target/libpml4fast.so beside the jar or the classes (make builds it), or -Dpml4.fastlib. */
+    private static Path locate() {
+        String given = System.getProperty("pml4.fastlib");
+        if (given != null) {
+            return Files.isRegularFile(Path.of(given)) ? Path.of(given) : null;
+        }
+        try {
+            Path code = Path.of(FastExecution.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (Path dir = code; dir != null; dir = dir.getParent()) {
+                Path candidate = dir.resolve("libpml4fast.so");
+                if (Files.isRegularFile(candidate)) {
+                    return candidate;
+                }
+                if (dir.getFileName() != null && dir.getFileName().toString().equals("target")) {
+                    break;
+                }
+            }
+        } catch (Exception e) {
+            return null;
+        }
+        return null;
+    }
+}
