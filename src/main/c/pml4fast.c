@@ -30,14 +30,14 @@ extern int uc_emu_stop(uc_engine *uc);
 extern int uc_reg_write(uc_engine *uc, int regid, const void *value);
 extern int uc_reg_read(uc_engine *uc, int regid, void *value);
 extern int uc_ctl(uc_engine *uc, int control, ...);
-extern bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
+extern void restore_state_to_opc_x86_64(void *env, void *tb, uint64_t *data);
 extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
 
 #define UC_X86_REG_RIP 41
 #define UC_CTL_WRITE_TB_REMOVE_CACHE (9 | (2 << 26) | (1 << 30))
 /* Debian libunicorn 2.0.1 (from the disassembly of uc_emu_stop and cpu_restore_state_x86_64). */
 #define UC_CPU 0x180          /* uc_struct.cpu */
-#define CPU_UC 0x81a8         /* CPUState.uc */
+#define CPU_ENV 0x128         /* CPUState.env_ptr */
 #define UC_TCG_CTX 0x2c0      /* uc_struct.tcg_ctx */
 #define TCG_BUF 0xa0          /* TCGContext.code_gen_buffer */
 #define TCG_BUF_MAX 0xb8      /* TCGContext.code_gen_buffer_max_size */
@@ -77,6 +77,8 @@ typedef struct {
     uint64_t scans;      /* 136 translations scanned */
     uint32_t armed_done; /* 144 the armed block was translated again (an edge event saw it) */
     uint32_t armed_outside; /* 148 Java armed it between runs (the first block of a run has no edge event) */
+    const char *tb;      /* 152 the current block's TranslationBlock, once a memory event found it */
+    uint32_t keep_window; /* 160 the window stays as Java set it (fast mode gave up: every instruction hooked) */
     block_t table[1 << TABLE_BITS];
 } state_t;
 
@@ -95,7 +97,11 @@ static inline void window(state_t *s, uint64_t lo, uint64_t hi)
 }
 
 /* Closed: [1, 1] (begin > end would mean every address). */
-static inline void close_window(state_t *s) { window(s, 1, 1); }
+static inline void close_window(state_t *s)
+{
+    if (!s->keep_window)
+        window(s, 1, 1);
+}
 
 /* Translate the block at pc again, now, with the window over [lo, hi]: nothing of it has run. */
 static void arm(uc_engine *uc, state_t *s, uint64_t pc, uint32_t size)
@@ -196,6 +202,7 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
         return;
     }
     s->blocks++;
+    s->tb = NULL;
     s->cur_pc = pc;
     s->cur_size = size;
     s->cur_icount = e->icount;
@@ -220,33 +227,56 @@ static int64_t sleb128(const uint8_t **pp)
 }
 
 /*
- * The guest instruction whose translated code contains host address c, or 0: QEMU's own search
- * (cpu_restore_state_from_tb) over the (pc, cc_op, host end) records kept after the block's code.
+ * The (pc, cc_op) QEMU recorded for the guest instruction whose translated code contains host
+ * address c: its own search (cpu_restore_state_from_tb) over the records kept after the block's
+ * code. False when c is past the last instruction (the slow path's own return address).
  * TranslationBlock in 2.0.1: pc at 0x00, icount at 0x16, tc.ptr at 0x20, tc.size at 0x28.
  */
-static uint64_t instruction_at(const char *tb, uint64_t c)
+static bool instruction_at(const char *tb, uint64_t c, uint64_t data[2])
 {
     uint64_t host = *(const uint64_t *)(tb + 0x20);
-    const uint8_t *p = (const uint8_t *)(host + *(const uint64_t *)(tb + 0x28));
+    uint64_t size = *(const uint64_t *)(tb + 0x28);
+    const uint8_t *p = (const uint8_t *)(host + size);
     unsigned icount = *(const uint16_t *)(tb + 0x16);
-    uint64_t pc = *(const uint64_t *)tb, searched = c - 2; /* GETPC_ADJ */
-    if (searched < host)
-        return 0;
+    uint64_t searched = c - 2; /* GETPC_ADJ */
+    if (searched < host || searched >= host + size)
+        return false;
+    data[0] = *(const uint64_t *)tb;
+    data[1] = 0;
     for (unsigned i = 0; i < icount; i++) {
-        pc += (uint64_t)sleb128(&p);
-        (void)sleb128(&p); /* cc_op */
+        data[0] += (uint64_t)sleb128(&p);
+        data[1] += (uint64_t)sleb128(&p);
         host += (uint64_t)sleb128(&p);
         if (host > searched)
-            return pc;
+            return true;
     }
-    return 0; /* past the last instruction: the slow path's own return address */
+    return false;
 }
 
 /*
- * Finds the return address into translated code that the load/store helper keeps in its frame
- * and restores RIP and cc_op from it. A candidate counts only if it lies in the code buffer, in
- * the block the block hook last entered, on one of its instructions: a stale pointer to other
- * code, or the slow path's return address, is never used.
+ * The TranslationBlock whose code holds c, found without QEMU's tree: a block removed from the
+ * tree (its cache entry dropped, or the tree flushed by a hook that mapped a page) can still be
+ * running. QEMU places each TranslationBlock just before its code, aligned to 64 bytes, so look
+ * back from c for one that starts at the current block's pc and whose code covers c.
+ */
+static const char *tb_before(uint64_t c, uint64_t buf, uint64_t pc)
+{
+    for (uint64_t t = c & ~(uint64_t)63; t >= buf && c - t < 0x10000; t -= 64) {
+        const char *tb = (const char *)t;
+        uint64_t ptr = *(const uint64_t *)(tb + 0x20), size = *(const uint64_t *)(tb + 0x28);
+        if (*(const uint64_t *)tb == pc && ptr > t && ptr <= c && c - ptr < size && size < 0x10000)
+            return tb;
+    }
+    return NULL;
+}
+
+/*
+ * Finds the return address into translated code that the load/store helper keeps in its frame,
+ * and restores RIP and cc_op from QEMU's records for it, as cpu_restore_state would. A candidate
+ * counts only if it lies in the current block's translated code, on one of its instructions: a
+ * stale pointer to other code, or the slow path's own return address, is never used. The block
+ * is looked up in QEMU's tree, or taken from an earlier event in the same block: mapping a page
+ * from a hook can flush the tree while the block still runs.
  */
 static bool restore(uc_engine *uc, state_t *s, const uint64_t *stack)
 {
@@ -257,16 +287,18 @@ static bool restore(uc_engine *uc, state_t *s, const uint64_t *stack)
         uint64_t c = stack[i];
         if (c - buf >= max)
             continue;
-        const char *tb = tcg_tb_lookup_x86_64(tcg, c);
-        if (tb == NULL || *(const uint64_t *)tb != s->cur_pc)
-            continue;
-        uint64_t pc = instruction_at(tb, c);
-        if (pc == 0)
-            continue;
-        cpu_restore_state_x86_64(cpu, c, false);
-        uint64_t rip;
-        uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-        return rip == pc;
+        const char *tb = s->tb;
+        uint64_t data[2];
+        if (tb == NULL || !instruction_at(tb, c, data)) {
+            tb = tcg_tb_lookup_x86_64(tcg, c);
+            if (tb == NULL)
+                tb = tb_before(c, buf, s->cur_pc);
+            if (tb == NULL || *(const uint64_t *)tb != s->cur_pc || !instruction_at(tb, c, data))
+                continue;
+        }
+        s->tb = tb;
+        restore_state_to_opc_x86_64(*(void **)((char *)cpu + CPU_ENV), (void *)tb, data);
+        return true;
     }
     return false;
 }

@@ -100,6 +100,7 @@ public final class Cpu {
     private ExecutionMode mode = ExecutionMode.FAST;
     private boolean fastOn;
     private boolean codeHooked;
+    private boolean fastAbandoned;
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -170,7 +171,7 @@ public final class Cpu {
 
     /** Fast mode's counters, or empty in precise mode. */
     public java.util.Optional<String> fastModeStatistics() {
-        return fastOn ? java.util.Optional.of(fast.statistics()) : java.util.Optional.empty();
+        return fastOn || fastAbandoned ? java.util.Optional.of(fast.statistics()) : java.util.Optional.empty();
     }
 
     /** Fast mode: the instruction count that no block may run past before the Java hook looks (precise mode's checks). */
@@ -182,6 +183,12 @@ public final class Cpu {
     /** Fast mode: whether a block overlaps the fenced page (its instructions must go through the code hook). */
     boolean fenceOverlaps(long start, int size) {
         return fence.up() && (fence.covers(start) || fence.covers(start + size - 1));
+    }
+
+    /** Fast mode gave up for this run (FastExecution): every instruction goes through the hook from now on. */
+    void fastModeAbandoned() {
+        fastOn = false;
+        fastAbandoned = true;
     }
 
     private FastExecution fastExecution() {
@@ -589,7 +596,6 @@ public final class Cpu {
     /** Delivers an event through the guest's IDT; a triple fault ends the run. */
     private void deliver(InterruptDelivery.Event e) {
         long rip = e.instructionRip();
-        if (Boolean.getBoolean("pml4.fastDebug")) System.err.println("DELIVER " + e + " at count " + instructions);
         engine.writeRegister(X86Reg.RIP, rip);
         switch (delivery.deliver(e)) {
             case InterruptDelivery.Success s -> {

@@ -48,7 +48,12 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160;
+    /**
+     * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
+     * address spaces (cr3_switch) would spend its time translating again.
+     */
+    private static final int FLUSHES_BEFORE_PRECISE = 32;
 
     /** Why the block hook stopped the engine (state.stopped). */
     private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3;
@@ -58,7 +63,6 @@ final class FastExecution {
     }
 
     private static final Optional<Library> LIBRARY = load();
-    private static final boolean DEBUG = Boolean.getBoolean("pml4.fastDebug");
 
     private final Cpu cpu;
     private final Unicorn engine;
@@ -69,10 +73,6 @@ final class FastExecution {
     private final Map<Long, int[]> blocks = new HashMap<>();
     private boolean enabled;
     private boolean running;
-    /** The block last run as a stretch, whose instrumented translation is dropped afterwards. */
-    private long stretchPc;
-    private boolean stretching;
-    private int stretchSize;
     /** Whole-cache flushes because a block would not leave the cache (see pml4_block). */
     private long flushes;
 
@@ -130,10 +130,6 @@ final class FastExecution {
 
     /** Before uc_emu_start at {@code rip}: the clock and the limit go to the native side. */
     void beforeRun(long rip) {
-        if (stretching && Long.compareUnsigned(rip - stretchPc, stretchSize) >= 0) {
-            engine.removeCodeCache(stretchPc, stretchPc + stretchSize); // back to a plain translation
-            stretching = false;
-        }
         state.set(JAVA_LONG, TOTAL, cpu.instructions);
         state.set(JAVA_INT, STOPPED, 0);
         state.set(JAVA_LONG, CUR_PC, 0);
@@ -147,13 +143,6 @@ final class FastExecution {
     /** After uc_emu_start: whose clock is right, and whether the next block is a stretch. */
     void afterRun(boolean javaStopped) {
         running = false;
-        if (DEBUG) {
-            System.err.printf("afterRun javaStopped=%s stopped=%d total=%d base=%d limit=%d cur=%x armed=%x lo=%x hi=%x rip=%x win=[%x,%x]%n", javaStopped,
-                    state.get(JAVA_INT, STOPPED), state.get(JAVA_LONG, TOTAL), state.get(JAVA_LONG, BASE), state.get(JAVA_LONG, LIMIT),
-                    state.get(JAVA_LONG, CUR_PC), state.get(JAVA_LONG, ARMED), state.get(JAVA_LONG, LO), state.get(JAVA_LONG, HI),
-                    engine.readRegister(X86Reg.RIP), MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40).get(JAVA_LONG, 24),
-                    MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40).get(JAVA_LONG, 32));
-        }
         int stopped = state.get(JAVA_INT, STOPPED);
         if (stopped != 0 && !javaStopped) {
             cpu.instructions = state.get(JAVA_LONG, TOTAL);
@@ -164,7 +153,9 @@ final class FastExecution {
             } else if (stopped == STOP_FLUSH) {
                 engine.flushCodeCache(); // the window stays open for the block's next translation
                 state.set(JAVA_INT, ARMED_OUTSIDE, 1);
-                flushes++;
+                if (++flushes > FLUSHES_BEFORE_PRECISE) {
+                    hookEveryInstruction();
+                }
             }
             // STOP_REARM: the block is translated again with the window open when the engine restarts.
         } else if (stopped == STOP_REARM || stopped == STOP_FLUSH) {
@@ -172,6 +163,23 @@ final class FastExecution {
             closeWindow();
         }
         // Otherwise a Java hook stopped the engine, and set the clock exactly when it did.
+    }
+
+    /**
+     * Gives fast mode up for the rest of the run: the code hook's window covers every address and
+     * nothing is counted natively any more, so the processor is in precise mode from here on.
+     */
+    private void hookEveryInstruction() {
+        enabled = false;
+        state.set(JAVA_INT, RESTORE, 0);
+        state.set(JAVA_INT, KEEP_WINDOW, 1);
+        state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE);
+        state.set(JAVA_LONG, ARMED, 0);
+        MemorySegment hook = MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40);
+        hook.set(JAVA_LONG, 24, 0);
+        hook.set(JAVA_LONG, 32, -1L);
+        engine.flushCodeCache();
+        cpu.fastModeAbandoned();
     }
 
     private void closeWindow() {
@@ -193,9 +201,6 @@ final class FastExecution {
         state.set(JAVA_INT, ARMED_OUTSIDE, 1); // the first block of a run has no edge event
         state.set(JAVA_INT, ARMED_DONE, 0);
         state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE); // the block hook lets it in; its first hook sets the limit
-        stretchPc = pc;
-        stretchSize = size;
-        stretching = true;
     }
 
     void updateLimit() {
@@ -207,11 +212,16 @@ final class FastExecution {
     // ---- the clock at a Java hook ---------------------------------------------------------------
 
     private void beforeInstruction(long rip) {
+        if (!enabled) {
+            return; // precise mode: the hook counts
+        }
         cpu.instructions = state.get(JAVA_LONG, BASE) + index(rip);
-        if (DEBUG) System.err.printf("hook %x count %d cur %x%n", rip, cpu.instructions, state.get(JAVA_LONG, CUR_PC));
     }
 
     private void afterInstruction(long rip) {
+        if (!enabled) {
+            return;
+        }
         if (engine.readRegister(X86Reg.RIP) != rip) {
             state.set(JAVA_LONG, TOTAL, cpu.instructions); // redirected: the rest of the block does not run
         }
@@ -275,10 +285,14 @@ final class FastExecution {
      * Returns the instruction count as decoded (used when QEMU did not say).
      */
     private int scan(long pc, int size, int icount) {
+        if (!enabled) {
+            state.set(JAVA_LONG, LO, 1);
+            state.set(JAVA_LONG, HI, 0);
+            return icount;
+        }
         Decoded d = decode(pc, size);
         blocks.put(pc, d.offsets);
         int n = d.offsets.length - 1;
-        if (DEBUG) System.err.printf("scan %x size %d icount %d -> n %d site %x armed %x%n", pc, size, icount, n, d.firstSite, state.get(JAVA_LONG, ARMED));
         // Capstone and QEMU disagree, or the instruction reaching into the fenced page is here
         // (FetchFence): the whole block goes through the code hook.
         boolean whole = (icount != 0 && icount != n) || cpu.fenceOverlaps(pc, size);
@@ -322,8 +336,9 @@ final class FastExecution {
 
     /** Counters for --stats and bench: blocks run, translations scanned, faults made exact. */
     String statistics() {
-        return String.format("%,d blocks, %,d translations scanned, %,d memory events made exact, %,d cache flushes",
-                state.get(JAVA_LONG, BLOCKS), state.get(JAVA_LONG, SCANS), state.get(JAVA_LONG, RESTORES), flushes);
+        return String.format("%,d blocks, %,d translations scanned, %,d memory events made exact, %,d cache flushes%s",
+                state.get(JAVA_LONG, BLOCKS), state.get(JAVA_LONG, SCANS), state.get(JAVA_LONG, RESTORES), flushes,
+                enabled ? "" : " (then precise: too many flushes)");
     }
 
     // ---- the helper library -----------------------------------------------------------------------
