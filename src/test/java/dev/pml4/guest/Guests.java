@@ -64,7 +64,9 @@ public final class Guests {
     }
 
     /** What one run of a guest gave. */
-    public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics) {
+    /** {@code fastMode}: fast mode's counters when the run used it (even if it gave up later), else empty. */
+    public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics,
+                          java.util.Optional<String> fastMode) {
         public int status() {
             return result.exitStatus();
         }
@@ -76,16 +78,27 @@ public final class Guests {
 
     /** Boots {@code name} with the default machine, changed by {@code configure}, and runs it to the end. */
     public static Outcome run(String name, UnaryOperator<Machine.Config> configure) {
+        return run(name, configure, dev.pml4.cpu.ExecutionMode.FAST);
+    }
+
+    /** Boots {@code name} in {@code mode} and runs it to the end. */
+    public static Outcome run(String name, dev.pml4.cpu.ExecutionMode mode) {
+        return run(name, UnaryOperator.identity(), mode);
+    }
+
+    private static Outcome run(String name, UnaryOperator<Machine.Config> configure, dev.pml4.cpu.ExecutionMode mode) {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         List<String> warnings = new java.util.ArrayList<>();
         Machine.Config config = configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add));
         try (Machine machine = new Machine(config)) {
+            machine.cpu().setExecutionMode(mode);
             machine.boot(KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty()), null);
             Machine.RunResult result = machine.run();
             String statistics = "walks=" + machine.mmu().walks() + " faults=" + machine.mmu().pageFaults()
                     + " ITLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.INSTRUCTION)
                     + " DTLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.DATA);
-            return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics);
+            return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics,
+                    machine.cpu().fastModeStatistics());
         } catch (ImageRejectedException e) {
             throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
         }

@@ -1,0 +1,32 @@
+package dev.pml4.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pml4.cpu.ExecutionMode;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Fast mode gives precise mode's architectural results on every guest in guest/ (issue 12): the
+ * serial transcript, the exit status, the instruction count (virtual time, so timer interrupts
+ * land on the same instruction), and the same end of the run.
+ */
+class FastModeTest {
+    static java.util.List<String> guests() {
+        return GuestKernelsTest.guests();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("guests")
+    void runsLikePreciseMode(String name) {
+        Guests.Outcome precise = Guests.run(name, ExecutionMode.PRECISE);
+        Guests.Outcome fast = Guests.run(name, ExecutionMode.FAST);
+        assertTrue(precise.fastMode().isEmpty(), () -> name + ": the precise run used fast mode");
+        assertTrue(fast.fastMode().isPresent(), () -> name + ": fast mode was not used (is target/libpml4fast.so built? run make)");
+        assertEquals(precise.transcript(), fast.transcript(), () -> name + ": serial transcript");
+        assertEquals(precise.status(), fast.status(), () -> name + ": exit status; fast: " + fast.result().reason().describe());
+        assertEquals(precise.result().instructions(), fast.result().instructions(), () -> name + ": instruction count");
+        assertEquals(precise.result().reason().describe(), fast.result().reason().describe(), () -> name + ": how the run ended");
+    }
+}
