@@ -96,8 +96,8 @@ public sealed interface TlbCheckFinding {
             implements TlbCheckFinding {
         @Override
         public String describe(SymbolTable symbols) {
-            return String.format("pml4: note: spurious page fault: instruction %d at RIP %s: %s of 0x%x refused by the cached rights (%s);"
-                            + " %s granted more without an invalidation, which SDM 4.10.4.3 allows%n",
+            return String.format("pml4: note: spurious page fault (SDM 4.10.4.3 allows it): instruction %d at RIP %s: %s of 0x%x"
+                            + " refused by the cached rights (%s); rights granted without an invalidation by %s%n",
                     instruction, where(rip, symbols), access.name().toLowerCase(Locale.ROOT), linear, describeEntry(entry, linear),
                     write.describe(symbols));
         }
