@@ -263,6 +263,11 @@ public final class Machine implements AutoCloseable {
         dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(regs, tlbEntries, mmu.tlb().config(), image));
     }
 
+    /** The booted kernel's symbols (empty before boot, or when it has none). */
+    public SymbolTable symbols() {
+        return image != null ? image.symbols() : SymbolTable.empty();
+    }
+
     public PhysicalMemory memory() {
         return memory;
     }

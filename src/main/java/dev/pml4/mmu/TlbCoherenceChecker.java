@@ -201,7 +201,7 @@ public final class TlbCoherenceChecker {
             return null;
         }
         String what = w.change == Change.STALE ? "STALE" : "D cleared";
-        return String.format("%s%s: %s at 0x%x changed by instruction %d (%s)", what, t.staleReported || t.dirtyReported ? ", used" : "",
+        return String.format("%s%s: %s at 0x%x changed by instruction %d (%s)", what, t.staleReported || t.dirtyReported ? ", reported" : "",
                 w.level.entryName(), w.address, w.cause.instruction(), w.cause.change());
     }
 
