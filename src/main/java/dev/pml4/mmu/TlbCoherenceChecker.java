@@ -50,20 +50,22 @@ public final class TlbCoherenceChecker {
         void afterCurrentInstruction(Runnable task);
     }
 
-    // Entry bits, SDM Vol. 3A 4.5, Tables 4-15 to 4-20.
-    private static final long P = 1L;
-    private static final long RW = 1L << 1;
-    private static final long US = 1L << 2;
-    private static final long PWT = 1L << 3;
-    private static final long PCD = 1L << 4;
-    private static final long A = 1L << 5;
-    private static final long D = 1L << 6;
+    // Entry bits, SDM Vol. 3A 4.5, Tables 4-15 to 4-20 (the walker's, and the three it does not need).
+    private static final long P = PageWalker.ENTRY_P;
+    private static final long RW = PageWalker.ENTRY_RW;
+    private static final long US = PageWalker.ENTRY_US;
+    private static final long A = PageWalker.ENTRY_A;
+    private static final long D = PageWalker.ENTRY_D;
     /** PS in a PDPTE or PDE; PAT in a PTE. */
-    private static final long BIT7 = 1L << 7;
-    private static final long G = 1L << 8;
-    /** PAT in a PDPTE or PDE that maps a page. */
+    private static final long BIT7 = PageWalker.ENTRY_PS;
+    private static final long G = PageWalker.ENTRY_G;
+    private static final long XD = PageWalker.ENTRY_XD;
+    /** Bit 3, PWT: page-level write-through. */
+    private static final long PWT = 1L << 3;
+    /** Bit 4, PCD: page-level cache disable. */
+    private static final long PCD = 1L << 4;
+    /** Bit 12: PAT in a PDPTE or PDE that maps a page. */
     private static final long PAT_LARGE = 1L << 12;
-    private static final long XD = 1L << 63;
     /** Ignored in every entry: bits 11:9, and 62:52 (protection keys are not modelled, see PageWalker). */
     private static final long IGNORED = 0xe00L | 0x7ff0_0000_0000_0000L;
     /** What a leaf entry may change without an invalidation (D is judged on its own). */
