@@ -8,14 +8,12 @@
 ;
 ; Expected: mb1_flat.expected, mb1_flat.expected-vga, status 1.
 
-%include "multiboot.inc"
-
 MB_FLAGS        equ 0x00010003          ; bit 16: address fields valid; bits 0, 1
 
         org     0x100000
 [section .text]
 bits 32
-header:
+header:                                 ; first in the file: 4-byte aligned, in the first 8 KiB
         dd      0x1badb002
         dd      MB_FLAGS
         dd      -(0x1badb002 + MB_FLAGS)
@@ -24,6 +22,8 @@ header:
         dd      load_end                ; load_end_addr
         dd      bss_end                 ; bss_end_addr
         dd      _start                  ; entry_addr
+
+%include "multiboot.inc"
 
 _start:
         mov     [entry_esp], esp
@@ -57,6 +57,6 @@ bits 32
 [section .text]
 [section .rodata follows=.text]
 [section .data follows=.rodata]
-load_end        equ     section..bss.start
+load_end:                               ; the last section with file bytes ends here
 [section .bss]
 bss_end:
