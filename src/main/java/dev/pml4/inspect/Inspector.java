@@ -53,6 +53,18 @@ public final class Inspector {
      * @throws IllegalArgumentException naming what is wrong with the query
      */
     public String answer(String what, List<String> args) {
+        String noPaging = what.equals("pt") || what.equals("pt-dot") || what.equals("walk") ? pagingOff() : null;
+        if (noPaging != null) {
+            if (what.equals("pt-dot")) {
+                return "digraph pml4 {\n  label=\"" + noPaging + "\";\n}\n";
+            }
+            if (what.equals("walk") && !args.isEmpty()) {
+                long linear = parseAddress(args.getFirst());
+                return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (the linear address itself)%n",
+                        linear, noPaging, linear & 0xFFFF_FFFFL);
+            }
+            return noPaging + "\n";
+        }
         return switch (what) {
             case "pt" -> pageTables();
             case "pt-dot" -> pageTablesDot();
@@ -77,6 +89,24 @@ public final class Inspector {
             }
             default -> throw new IllegalArgumentException("'" + what + "' is not one of " + QUERIES);
         };
+    }
+
+    /**
+     * Why there are no 4-level page tables to show, or null when there are: paging off (a
+     * Multiboot kernel before it enables paging; SDM vol. 3, 4.1.1: linear addresses are
+     * physical then, truncated to 32 bits outside IA-32e mode), or paging on without IA-32e mode
+     * (32-bit or PAE paging, which these views do not decode).
+     */
+    private String pagingOff() {
+        if (!state.pagingEnabled()) {
+            return String.format("paging is off (CR0.PG = 0, CR0 0x%x): linear addresses are physical addresses, "
+                    + "and no page tables are in use", state.cr0());
+        }
+        if ((state.efer() & PagingState.EFER_LMA) == 0) {
+            return String.format("paging is on without long mode (CR0.PG = 1, EFER.LMA = 0: %s paging from CR3 0x%x), "
+                    + "which pml4's page-table views do not decode", state.pae() ? "PAE" : "32-bit", state.cr3());
+        }
+        return null;
     }
 
     /**
