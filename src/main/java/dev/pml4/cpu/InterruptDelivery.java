@@ -225,11 +225,12 @@ final class InterruptDelivery {
         int oldCpl = cpu.cpl;
         cpu.engine.writeRegister(X86Reg.RSP, frameAddress);
         cpu.engine.writeRegister(X86Reg.RFLAGS, newFlags);
-        cpu.engine.writeRegister(X86Reg.RIP, offset);
         cpu.cs = (selector & ~3) | newCpl;
         if (privilegeChange) {
             cpu.ss = newCpl; // a NULL selector with RPL = the new CPL (SDM 6.14.4)
+            cpu.stackShape = ModeSwitch.FLAT_DATA_32;
         }
+        cpu.loadCodeSegment(code, ModeSwitch.FLAT_DATA_32, offset); // from compatibility mode, the engine switches
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }

@@ -47,64 +47,52 @@ final class PrivilegeTransfers {
         return (int) ((reg(X86Reg.RFLAGS) & RFLAGS_IOPL) >>> IOPL_SHIFT);
     }
 
-    /** IRETQ (64-bit operand size) in IA-32e mode: pops RIP, CS, RFLAGS, RSP, SS. */
-    void iretq(long rip) {
+    /**
+     * IRET, IRETD and IRETQ (SDM Vol. 2A IRET), {@code width} bytes a slot. Pops RIP, CS and RFLAGS,
+     * and RSP and SS too when it returns to an outer privilege level or began in 64-bit mode (IRET
+     * from compatibility or protected mode at the same level pops three slots only). The target may
+     * be 64-bit or 32-bit code: the engine follows through {@link Cpu#loadCodeSegment}.
+     */
+    void iret(long rip, int width) {
+        String what = width == 8 ? "IRETQ" : "IRETD";
+        if (width == 2) {
+            throw new NotModelledException("IRET with a 16-bit operand size");
+        }
+        boolean ia32e = (cpu.control.efer() & ControlRegisters.EFER_LMA) != 0;
         long rflags = reg(X86Reg.RFLAGS);
         if ((rflags & RFLAGS_NT) != 0) {
-            throw ArchitecturalException.gp("IRETQ with RFLAGS.NT = 1 (a task return, which IA-32e mode does not have)");
+            if (ia32e) {
+                throw ArchitecturalException.gp(what + " with RFLAGS.NT = 1 (a task return, which IA-32e mode does not have)");
+            }
+            throw new NotModelledException(what + " with RFLAGS.NT = 1: task returns are not modelled");
         }
-        long rsp = reg(X86Reg.RSP);
-        ByteBuffer frame = ByteBuffer.wrap(cpu.readVirtual(rsp, 40)).order(ByteOrder.LITTLE_ENDIAN);
-        long newRip = frame.getLong(0);
-        int newCs = (int) frame.getLong(8) & 0xffff;
-        long newFlags = frame.getLong(16);
-        long newRsp = frame.getLong(24);
-        int newSs = (int) frame.getLong(32) & 0xffff;
-
+        FarTransfers far = system.far();
+        long sp = far.stackPointer();
+        ByteBuffer frame = ByteBuffer.wrap(cpu.readVirtual(far.stackLinear(sp), 3 * width)).order(ByteOrder.LITTLE_ENDIAN);
+        long newRip = FarTransfers.slot(frame, width, 0);
+        int newCs = (int) FarTransfers.slot(frame, width, 1) & 0xffff;
+        long newFlags = FarTransfers.slot(frame, width, 2);
+        if (!ia32e && (newFlags & RFLAGS_VM) != 0 && cpu.cpl == 0) {
+            throw new NotModelledException(what + " to virtual-8086 mode");
+        }
+        SegmentDescriptor code = far.returnTarget(newCs, what + "'s CS");
         int rpl = newCs & 3;
-        if ((newCs & ~3) == 0) {
-            throw ArchitecturalException.gp("IRETQ to a null CS selector");
-        }
-        if (rpl < cpu.cpl) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, whose RPL %d is below CPL %d", newCs, rpl, cpu.cpl));
-        }
-        SegmentDescriptor code = SegmentDescriptor.read(cpu, newCs, 0, "IRETQ's CS");
-        if (!code.isCode() || (!code.conforming() && code.dpl() != rpl) || (code.conforming() && code.dpl() > rpl)) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, which is not a code segment of DPL %d", newCs, rpl));
-        }
-        if (!code.present()) {
-            throw new ArchitecturalException(ArchitecturalException.NP, newCs & ~3, 0, String.format("IRETQ to CS 0x%x, which is not present", newCs));
-        }
-        if (!code.longMode()) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, a compatibility-mode segment (L = 0): pml4 runs 64-bit code only", newCs));
-        }
-        if (rpl > cpu.cpl || (newSs & ~3) != 0) {
-            // Returning outward needs a usable stack segment of the new privilege (SDM IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL).
-            if ((newSs & ~3) == 0) {
-                if (rpl == 3) {
-                    throw ArchitecturalException.gp("IRETQ to CPL 3 with a null SS selector");
-                }
+        boolean into64 = ia32e && code.longMode();
+        boolean popsStack = rpl > cpu.cpl || (ia32e && !cpu.code32);
+        long newRsp = sp + 3L * width;
+        int newSs = cpu.ss;
+        long stack = cpu.stackShape;
+        if (popsStack) {
+            ByteBuffer outer = ByteBuffer.wrap(cpu.readVirtual(far.stackLinear(sp + 3L * width), 2 * width)).order(ByteOrder.LITTLE_ENDIAN);
+            newRsp = FarTransfers.slot(outer, width, 0);
+            newSs = (int) FarTransfers.slot(outer, width, 1) & 0xffff;
+            if (rpl > cpu.cpl || (newSs & ~3) != 0) {
+                stack = far.outerStack(newSs, rpl, into64, what);
             } else {
-                if ((newSs & 3) != rpl) {
-                    throw new ArchitecturalException(ArchitecturalException.GP, newSs & ~3, 0, String.format(
-                            "IRETQ with SS 0x%x whose RPL differs from CS RPL %d", newSs, rpl));
-                }
-                SegmentDescriptor stack = SegmentDescriptor.read(cpu, newSs, 0, "IRETQ's SS");
-                if (!stack.isWritableData() || stack.dpl() != rpl) {
-                    throw new ArchitecturalException(ArchitecturalException.GP, newSs & ~3, 0, String.format(
-                            "IRETQ with SS 0x%x, which is not a writable data segment of DPL %d", newSs, rpl));
-                }
-                if (!stack.present()) {
-                    throw new ArchitecturalException(ArchitecturalException.SS, newSs & ~3, 0, String.format("IRETQ with SS 0x%x, which is not present", newSs));
-                }
+                stack = ModeSwitch.FLAT_DATA_32; // a null SS at CPL 0 in 64-bit code (SDM 6.14.4)
             }
         }
-        if (!SystemInstructions.canonical(newRip)) {
-            throw ArchitecturalException.gp(String.format("IRETQ to the non-canonical RIP 0x%x", newRip));
-        }
+        far.checkOffset(code, newRip, what);
         long loadable = RFLAGS_LOADABLE & ~RFLAGS_VM;
         if (cpu.cpl > 0) {
             loadable &= ~RFLAGS_IOPL; // only CPL 0 changes IOPL
@@ -112,14 +100,15 @@ final class PrivilegeTransfers {
                 loadable &= ~RFLAGS_IF; // and IF only when CPL <= IOPL
             }
         }
+        if (width == 4) {
+            loadable &= 0xffffffffL;
+        }
         long flags = (rflags & ~loadable) | (newFlags & loadable) | 2;
-        int oldCpl = cpu.cpl;
         set(X86Reg.RFLAGS, flags);
-        set(X86Reg.RSP, newRsp);
-        set(X86Reg.RIP, newRip);
-        cpu.cs = newCs;
         cpu.ss = newSs;
-        cpu.setCpl(rpl, oldCpl);
+        cpu.stackShape = stack;
+        far.enter(newCs, code, newRip, rpl, stack, what);
+        set(X86Reg.RSP, into64 ? newRsp : newRsp & 0xffffffffL);
     }
 
     /** SYSCALL in 64-bit mode (SDM Vol. 2B SYSCALL). */

@@ -173,6 +173,16 @@ public final class Machine implements AutoCloseable {
         return bootState;
     }
 
+    /**
+     * Puts the processor at {@code state}, which a loader (or a test) has already laid out in
+     * memory for {@code image}: the entry of a boot protocol other than version 1.
+     */
+    public void enter(BootState state, KernelImage image) {
+        this.bootState = state;
+        this.image = image;
+        cpu.reset(state);
+    }
+
     /** One instruction (for the debugger), or until something stops the machine. */
     public StopReason step() {
         return cpu.step();
