@@ -26,33 +26,15 @@ header:                                 ; first in the file: 4-byte aligned, in 
 %include "multiboot.inc"
 
 _start:
-        mov     [entry_esp], esp
-        pushfd
-        pop     dword [entry_eflags]
-        mov     esp, lm_stack_top
-        mov     [entry_eax], eax
-        COLOUR  0x1f
-        SAY     "mb1_flat: Multiboot 1, flat image (a.out kludge), 32-bit protected mode", 10
-        COLOUR  0x07
-        call    check_entry_state
-        cmp     dword [entry_eax], 0x2badb002
-        je      .magic_ok
-        FAIL32  "EAX is not the Multiboot 1 magic 0x2badb002"
-.magic_ok:
+        MULTIBOOT_ENTRY "mb1_flat: Multiboot 1, flat image (a.out kludge), 32-bit protected mode"
+        CHECK_MAGIC 0x2badb002, "Multiboot 1"
         call    mb1_report
         call    enter_long_mode
 
 bits 64
 long_mode_entry:
-        COLOUR  0x2f
-        SAY     "mb1_flat: now in 64-bit mode, paging on", 10
-        COLOUR  0x07
-        call    cursor_64
-        xor     eax, eax
-        jmp     exit_64
+        LONG_MODE_DONE "mb1_flat: now in 64-bit mode, paging on"
 
-bits 32
-%include "entry_state.inc"
 
 [section .text]
 [section .rodata follows=.text]

@@ -42,19 +42,8 @@ mb2_header_end:
 bits 32
 global _start
 _start:
-        mov     [entry_esp], esp
-        pushfd
-        pop     dword [entry_eflags]
-        mov     esp, lm_stack_top
-        mov     [entry_eax], eax
-        COLOUR  0x1f
-        SAY     "mb2_elf64: Multiboot2, ELF64 with a 32-bit entry, 32-bit protected mode", 10
-        COLOUR  0x07
-        call    check_entry_state
-        cmp     dword [entry_eax], 0x36d76289
-        je      .magic_ok
-        FAIL32  "EAX is not the Multiboot2 magic 0x36d76289"
-.magic_ok:
+        MULTIBOOT_ENTRY "mb2_elf64: Multiboot2, ELF64 with a 32-bit entry, 32-bit protected mode"
+        CHECK_MAGIC 0x36d76289, "Multiboot2"
         test    ebx, 7
         jz      .aligned
         FAIL32  "the information structure is not 8-byte aligned"
@@ -65,12 +54,5 @@ _start:
 bits 64
 global long_mode_entry
 long_mode_entry:
-        COLOUR  0x2f
-        SAY     "mb2_elf64: now in 64-bit mode, paging on", 10
-        COLOUR  0x07
-        call    cursor_64
-        xor     eax, eax
-        jmp     exit_64
+        LONG_MODE_DONE "mb2_elf64: now in 64-bit mode, paging on"
 
-bits 32
-%include "entry_state.inc"

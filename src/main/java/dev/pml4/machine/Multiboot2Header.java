@@ -49,13 +49,7 @@ public record Multiboot2Header(int offset, AddressFields address, OptionalLong e
 
     /** The first 8-byte-aligned offset in the first 32 KiB where the magic lies, if any. */
     public static OptionalInt find(byte[] file) {
-        ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
-        for (int at = 0; at + FIXED_PART <= Math.min(file.length, SEARCH_BYTES); at += ALIGN) {
-            if (b.getInt(at) == MAGIC) {
-                return OptionalInt.of(at);
-            }
-        }
-        return OptionalInt.empty();
+        return MultibootHeader.findMagic(file, MAGIC, ALIGN, SEARCH_BYTES, FIXED_PART);
     }
 
     /**

@@ -36,9 +36,18 @@ public record MultibootHeader(int offset, int flags, AddressFields address, long
 
     /** The first 4-byte-aligned offset in the first 8 KiB where the magic lies, if any. */
     public static OptionalInt find(byte[] file) {
+        return findMagic(file, MAGIC, ALIGN, SEARCH_BYTES, 12);
+    }
+
+    /**
+     * The first {@code align}-aligned offset in the first {@code window} bytes where {@code magic}
+     * starts a header of at least {@code fixedPart} bytes that ends inside the window and the file
+     * (the search both specifications describe in their section 3.1.1).
+     */
+    static OptionalInt findMagic(byte[] file, int magic, int align, int window, int fixedPart) {
         ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
-        for (int at = 0; at + 12 <= Math.min(file.length, SEARCH_BYTES); at += ALIGN) {
-            if (b.getInt(at) == MAGIC) {
+        for (int at = 0; at + fixedPart <= Math.min(file.length, window); at += align) {
+            if (b.getInt(at) == magic) {
                 return OptionalInt.of(at);
             }
         }

@@ -3,6 +3,7 @@ package dev.pml4.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.pml4.guest.Guests;
+import dev.pml4.machine.ElfBuilder;
 import dev.pml4.machine.MultibootImages;
 import dev.pml4.machine.MultibootImages.Mb1;
 import dev.pml4.machine.MultibootImages.Mb2;
@@ -125,6 +126,22 @@ class MultibootRefusalsTest {
                     m.addressTag = false;
                     m.entryTag = false;
                 }), "not an ELF file", "no address tag"),
+
+                row("MB1 ELF64 segment above 4 GiB", () -> {
+                    Mb1 m = MultibootImages.mb1();
+                    m.flags = 0x3; // loaded by the program headers
+                    long at = 0x1_0000_0000L;
+                    return new ElfBuilder().entry(at + MultibootImages.CODE)
+                            .load(at, at, m.build(), 0x1000, ElfBuilder.PF_R | ElfBuilder.PF_X).build();
+                }, List.of("--mem", "5G"), "PT_LOAD segment 0 at physical 0x100000000", "reaches above 4 GiB"),
+                row("MB2 entry address tag outside the image", () -> {
+                    Mb2 m = MultibootImages.mb2();
+                    m.addressTag = false;
+                    m.entryTag = false;
+                    m.tag(3, 0, 0x300000);
+                    return new ElfBuilder().entry(0x100400)
+                            .load(0x100000, 0x100000, m.build(), 0x1000, ElfBuilder.PF_R | ElfBuilder.PF_X).build();
+                }, "the entry point 0x300000 is not inside any loaded segment"),
 
                 // protocol 1
                 row("ELF32 by boot protocol 1", () -> read(Guests.image("mb1_elf32")), List.of("--boot", "pml4"),
