@@ -11,25 +11,16 @@ import java.util.List;
  * program headers (ELF32 or ELF64, each segment at its p_paddr), or by the header's address fields
  * (Multiboot 1's a.out kludge, Multiboot2's address tag) for a flat image. Where it fits in RAM is
  * {@link MultibootLoader}'s to decide.
+ *
+ * @param method MULTIBOOT or MULTIBOOT2
+ * @param entry  the physical address of the first instruction (paging is off at entry)
+ * @param elf    the ELF file when the image is loaded by its program headers; null for address fields
+ * @param header the Multiboot 1 header (null for Multiboot2)
  */
-public final class MultibootImage implements KernelImage {
-    private final String name;
-    private final BootMethod method;
-    private final List<LoadSegment> segments;
-    private final long entry;
-    private final SymbolTable symbols;
-    private final ElfImage elf;
-    private final MultibootHeader header1;
-
-    private MultibootImage(String name, BootMethod method, List<LoadSegment> segments, long entry, SymbolTable symbols,
-                           ElfImage elf, MultibootHeader header1) {
-        this.name = name;
-        this.method = method;
-        this.segments = List.copyOf(segments);
-        this.entry = entry;
-        this.symbols = symbols;
-        this.elf = elf;
-        this.header1 = header1;
+public record MultibootImage(String name, BootMethod method, List<LoadSegment> segments, long entry,
+                             SymbolTable symbols, ElfImage elf, MultibootHeader header) implements KernelImage {
+    public MultibootImage {
+        segments = List.copyOf(segments);
     }
 
     /**
@@ -100,41 +91,6 @@ public final class MultibootImage implements KernelImage {
             }
         }
         return elf.entry();
-    }
-
-    public BootMethod method() {
-        return method;
-    }
-
-    /** The ELF file when the image is loaded by its program headers; null for address fields. */
-    public ElfImage elf() {
-        return elf;
-    }
-
-    /** The Multiboot 1 header (null for Multiboot2). */
-    public MultibootHeader header() {
-        return header1;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public List<LoadSegment> segments() {
-        return segments;
-    }
-
-    /** The physical address of the first instruction (paging is off at entry). */
-    @Override
-    public long entry() {
-        return entry;
-    }
-
-    @Override
-    public SymbolTable symbols() {
-        return symbols;
     }
 
     @Override
