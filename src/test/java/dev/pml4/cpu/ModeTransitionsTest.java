@@ -24,10 +24,10 @@ class ModeTransitionsTest {
                 xor eax, eax
                 mov ecx, 3 * 1024
                 rep stosd
-                mov dword [0x10000], 0x11003
-                mov dword [0x11000], 0x12003
+                mov dword [0x10000], 0x11007
+                mov dword [0x11000], 0x12007
                 mov edi, 0x12000
-                mov eax, 0x83
+                mov eax, 0x87                   ; present, writable, user, 2 MiB
                 mov ecx, 512
             .pd:
                 mov [edi], eax
@@ -223,6 +223,90 @@ class ModeTransitionsTest {
             String trace = m.trace();
             assertEquals(9, trace.lines().filter(l -> l.contains("\"type\":\"mode\"")).count(), trace);
             assertTrue(trace.contains("{\"type\":\"mode\",") && trace.contains("\"from\":\"compatibility mode\",\"to\":\"64-bit mode\",\"cs\":\"0x18\""), trace);
+        }
+    }
+
+    /**
+     * A 64-bit kernel running 32-bit user code: IRETQ to a DPL 3 compatibility-mode segment, INT
+     * 0x80 from there through a DPL 3 gate to the 64-bit kernel on the TSS's RSP0, IRETQ back.
+     */
+    @Test
+    void compatibilityModeAtCpl3UnderA64BitKernel() throws Exception {
+        try (var m = ProtectedModeMachine.of(LIB + TO_LONG_MODE + """
+                lgdt [gdtr]
+                mov ax, 0x30
+                ltr ax
+                lidt [idtr]
+                mov rsp, 0x90000
+                push qword 0x2b                     ; SS: DPL 3 data
+                push qword 0x70000                  ; the user stack
+                push qword 0x3002                   ; IOPL 3, so that user code may OUT
+                push qword 0x23                     ; CS: DPL 3, 32-bit
+                push qword user
+                iretq
+            bits 32
+            user:
+                xor eax, eax
+                db 0x40                             ; INC EAX: 32-bit decoding at CPL 3
+                add al, '0'
+                mov dx, 0x3f8
+                out dx, al
+                mov eax, 0x11
+                int 0x80
+                mov [0x8020], eax                   ; what the kernel returned
+                mov [0x8024], esp
+                putc 'R'
+                exit 0
+            bits 64
+            handler:
+                mov [0x8000], rsp
+                mov rax, [rsp + 8]
+                mov [0x8008], rax                   ; the user CS in the frame
+                mov rax, [rsp + 32]
+                mov [0x8010], rax                   ; the user SS
+                putc 'K'
+                mov eax, 0x22
+                iretq
+            align 16
+            gdt:
+                dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff, 0x00af9a000000ffff
+                dq 0x00cffa000000ffff               ; 0x20: 32-bit code, DPL 3
+                dq 0x00cff2000000ffff               ; 0x28: data, DPL 3
+                dw 103, (tss - $$ + 0x100000) & 0xffff
+                db ((tss - $$ + 0x100000) >> 16) & 0xff, 0x89, 0, ((tss - $$ + 0x100000) >> 24) & 0xff
+                dq 0                                ; 0x30: the 64-bit TSS (16 bytes)
+            gdtr:
+                dw $ - gdt - 1
+                dq gdt
+            align 16
+            tss:
+                dd 0
+                dq 0x80000                          ; RSP0
+                times 100 - 12 db 0
+            align 16
+            idt:
+                times 0x80 dq 0, 0
+                dw (handler - $$ + 0x100000) & 0xffff
+                dw 0x18
+                db 0, 0xee                          ; interrupt gate, DPL 3
+                dw (handler - $$ + 0x100000) >> 16
+                dd 0, 0
+            idtr:
+                dw $ - idt - 1
+                dq idt
+                """).traced(TraceOptions.Format.TEXT)) {
+            var r = m.run();
+            assertEquals(1, r.exitStatus(), r.reason().describe());
+            assertEquals("1KR", m.serial());
+            var mem = m.machine.memory();
+            assertEquals(0x80000 - 40, mem.read64(0x8000), "the frame on RSP0");
+            assertEquals(0x23, mem.read64(0x8008));
+            assertEquals(0x2b, mem.read64(0x8010));
+            assertEquals(0x22, mem.read32(0x8020));
+            assertEquals(0x70000, mem.read32(0x8024));
+            assertEquals(3, m.cpu().cpl());
+            assertEquals("compatibility mode", m.cpu().processorMode());
+            assertTrue(m.trace().contains("mode 64-bit mode -> compatibility mode (CS 0x23)"), m.trace());
         }
     }
 }
