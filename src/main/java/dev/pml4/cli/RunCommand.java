@@ -104,8 +104,8 @@ final class RunCommand implements Callable<Integer> {
             description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
 
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io. Default: all.")
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,mode",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, mode. Default: all.")
     List<String> traceEvents;
 
     @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",

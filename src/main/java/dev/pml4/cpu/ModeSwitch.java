@@ -20,8 +20,9 @@ import java.lang.foreign.ValueLayout;
  * <pre>
  *   8E D1      mov ss, cx          ; CX = 0x10: a copy of the guest's stack segment (its B flag
  *                                  ;   decides between a 16- and a 32-bit stack in 32-bit code)
- *   FF 28      jmp far [rax]       ; RAX -> m16:32 = target offset : 0x08, a copy of the guest's
- *                                  ;   code segment; both instructions decode alike in 64-bit and 32-bit code
+ *   2E FF 28   jmp far cs:[rax]    ; RAX -> m16:32 = target offset : 0x08, a copy of the guest's
+ *                                  ;   code segment. CS, whose base is 0, and not DS, whose base the
+ *                                  ;   guest may have moved. Both decode alike in 64-bit and 32-bit code
  * </pre>
  *
  * The copies have DPL 0 and the accessed flag set: the engine always runs at its own CPL 0 (Java
@@ -39,7 +40,7 @@ final class ModeSwitch {
     private static final int POINTER_OFFSET = 0x40;
     private static final int CODE_SELECTOR = 0x08;
     private static final int STACK_SELECTOR = 0x10;
-    private static final byte[] TRAMPOLINE = {(byte) 0x8e, (byte) 0xd1, (byte) 0xff, 0x28};
+    private static final byte[] TRAMPOLINE = {(byte) 0x8e, (byte) 0xd1, 0x2e, (byte) 0xff, 0x28};
     /** A flat 32-bit writable data segment, DPL 0, present, accessed, 4 GiB (SDM 3.4.5). */
     static final long FLAT_DATA_32 = 0x00cf93000000ffffL;
     /** A 64-bit code segment (L = 1), DPL 0, present, accessed: boot protocol 1's CS. */

@@ -6,6 +6,7 @@ import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
 import dev.pml4.mmu.PageFault;
 import dev.pml4.mmu.PageWalker;
+import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
 import dev.pml4.mmu.Tlb;
 import dev.pml4.mmu.TlbEntry;
@@ -53,17 +54,9 @@ public final class Inspector {
      * @throws IllegalArgumentException naming what is wrong with the query
      */
     public String answer(String what, List<String> args) {
-        String noPaging = what.equals("pt") || what.equals("pt-dot") || what.equals("walk") ? pagingOff() : null;
-        if (noPaging != null) {
-            if (what.equals("pt-dot")) {
-                return "digraph pml4 {\n  label=\"" + noPaging + "\";\n}\n";
-            }
-            if (what.equals("walk") && !args.isEmpty()) {
-                long linear = parseAddress(args.getFirst());
-                return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (the linear address itself)%n",
-                        linear, noPaging, linear & 0xFFFF_FFFFL);
-            }
-            return noPaging + "\n";
+        String unpaged = unpaged(what, args);
+        if (unpaged != null) {
+            return unpaged;
         }
         return switch (what) {
             case "pt" -> pageTables();
@@ -92,21 +85,25 @@ public final class Inspector {
     }
 
     /**
-     * Why there are no 4-level page tables to show, or null when there are: paging off (a
-     * Multiboot kernel before it enables paging; SDM vol. 3, 4.1.1: linear addresses are
-     * physical then, truncated to 32 bits outside IA-32e mode), or paging on without IA-32e mode
-     * (32-bit or PAE paging, which these views do not decode).
+     * The page-table views when there are no 4-level tables to show: paging off (a kernel in 32-bit
+     * protected mode before it enables paging) says so; other paging modes are not modelled yet.
+     * Null when the views apply.
      */
-    private String pagingOff() {
-        if (!state.pagingEnabled()) {
-            return String.format("paging is off (CR0.PG = 0, CR0 0x%x): linear addresses are physical addresses, "
-                    + "and no page tables are in use", state.cr0());
+    private String unpaged(String what, List<String> args) {
+        PagingMode mode = state.mode();
+        if (mode == PagingMode.FOUR_LEVEL || !(what.equals("pt") || what.equals("pt-dot") || what.equals("walk"))) {
+            return null;
         }
-        if ((state.efer() & PagingState.EFER_LMA) == 0) {
-            return String.format("paging is on without long mode (CR0.PG = 1, EFER.LMA = 0: %s paging from CR3 0x%x), "
-                    + "which pml4's page-table views do not decode", state.pae() ? "PAE" : "32-bit", state.cr3());
+        String why = mode == PagingMode.NONE ? "paging is off (CR0.PG=0): linear addresses are physical addresses"
+                : mode.description() + " is in use, which pml4 cannot show yet";
+        if (what.equals("pt-dot")) {
+            return "digraph pagetables {\n  label=\"" + why + "\";\n}\n";
         }
-        return null;
+        if (what.equals("walk") && !args.isEmpty() && mode == PagingMode.NONE) {
+            long linear = parseAddress(args.getFirst());
+            return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (no walk, no TLB entry)%n", linear, why, linear);
+        }
+        return why + "\n";
     }
 
     /**

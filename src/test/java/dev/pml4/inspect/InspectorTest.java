@@ -35,11 +35,9 @@ class InspectorTest {
         try (Machine m = new Machine(Machine.Config.defaults(OutputStream.nullOutputStream()))) {
             m.boot(KernelImages.read(Guests.image("mb1_vga32"), OptionalLong.empty(), OptionalLong.empty()), null);
             Inspector inspector = m.inspector();
-            assertEquals("paging is off (CR0.PG = 0, CR0 0x11): linear addresses are physical addresses, "
-                    + "and no page tables are in use\n", inspector.answer("pt", List.of()));
-            assertEquals("walk of 0x00000000000b8000: paging is off (CR0.PG = 0, CR0 0x11): linear addresses are "
-                    + "physical addresses, and no page tables are in use\n  -> physical 0xb8000 (the linear address "
-                    + "itself)\n", inspector.answer("walk", List.of("0xb8000")));
+            assertEquals("paging is off (CR0.PG=0): linear addresses are physical addresses\n",
+                    inspector.answer("pt", List.of()));
+            assertTrue(inspector.answer("walk", List.of("0xb8000")).contains("-> physical 0xb8000"));
             assertTrue(inspector.answer("pt-dot", List.of()).startsWith("digraph"));
         }
     }
