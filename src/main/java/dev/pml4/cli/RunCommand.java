@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
 
     // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
     // file; call() insists on it with picocli's own message.
-    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary; with a Multiboot header also ELF32.")
     Path image;
 
     @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
