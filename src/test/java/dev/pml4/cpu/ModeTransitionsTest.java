@@ -309,4 +309,51 @@ class ModeTransitionsTest {
             assertTrue(m.trace().contains("mode 64-bit mode -> compatibility mode (CS 0x23)"), m.trace());
         }
     }
+
+    /** SYSCALL from 32-bit user code goes to IA32_CSTAR in 64-bit mode; SYSRET without REX.W returns to it. */
+    @Test
+    void syscallFromCompatibilityModeAndSysretBack() throws Exception {
+        try (var m = ProtectedModeMachine.of(LIB + TO_LONG_MODE + """
+                mov ecx, 0xc0000080
+                rdmsr
+                or eax, 1                           ; EFER.SCE
+                wrmsr
+                mov ecx, 0xc0000081                 ; STAR: SYSCALL CS 0x18; SYSRET base 0x38 (32-bit CS 0x3b, SS 0x43)
+                xor eax, eax
+                mov edx, 0x00380018
+                wrmsr
+                mov ecx, 0xc0000083                 ; CSTAR
+                mov eax, from_compat
+                xor edx, edx
+                wrmsr
+                mov rsp, 0x90000
+                push qword 0x43
+                push qword 0x70000
+                push qword 0x3002
+                push qword 0x3b
+                push qword user
+                iretq
+            bits 32
+            user:
+                putc 'U'
+                syscall
+                db 0x40                             ; INC EAX: back in 32-bit code
+                mov [0x8000], eax
+                putc 'R'
+                exit 0
+            bits 64
+            from_compat:
+                mov [0x8008], rcx                   ; where SYSRET goes
+                putc 'K'
+                mov eax, 0x41
+                sysret                              ; without REX.W: to compatibility mode
+                """)) {
+            var r = m.run();
+            assertEquals(1, r.exitStatus(), r.reason().describe());
+            assertEquals("UKR", m.serial());
+            assertEquals(0x42, m.machine.memory().read32(0x8000));
+            assertEquals("compatibility mode", m.cpu().processorMode());
+            assertEquals(0x3b, m.cpu().cs());
+        }
+    }
 }
