@@ -60,6 +60,21 @@ class ModeTransitionsTest {
             long_mode:
             """;
 
+    /** A 64-bit IDT whose only gate, vector 0x80 (DPL 3), leads to {@code handler} in CS 0x18; and its IDTR. */
+    static final String IDT_WITH_INT_0X80 = """
+            align 16
+            idt:
+                times 0x80 dq 0, 0
+                dw (handler - $$ + 0x100000) & 0xffff
+                dw 0x18
+                db 0, 0xee                          ; interrupt gate, DPL 3
+                dw (handler - $$ + 0x100000) >> 16
+                dd 0, 0
+            idtr:
+                dw $ - idt - 1
+                dq idt
+            """;
+
     @Test
     void theKernelSwitchesToLongModeAndRuns64BitCode() throws Exception {
         try (var m = ProtectedModeMachine.of(LIB + TO_LONG_MODE + """
@@ -198,18 +213,7 @@ class ModeTransitionsTest {
             to_compat:
                 dd compat1
                 dw 0x08
-            align 16
-            idt:
-                times 0x80 dq 0, 0
-                dw handler - $$ + 0x100000 & 0xffff
-                dw 0x18
-                db 0, 0x8e
-                dw (handler - $$ + 0x100000) >> 16
-                dd 0, 0
-            idtr:
-                dw $ - idt - 1
-                dq idt
-                """).traced(TraceOptions.Format.JSONL)) {
+                """ + IDT_WITH_INT_0X80).traced(TraceOptions.Format.JSONL)) {
             var r = m.run();
             assertEquals(0, r.exitStatus(), r.reason().describe());
             assertEquals("ABCDEFGH", m.serial());
@@ -283,18 +287,7 @@ class ModeTransitionsTest {
                 dd 0
                 dq 0x80000                          ; RSP0
                 times 100 - 12 db 0
-            align 16
-            idt:
-                times 0x80 dq 0, 0
-                dw (handler - $$ + 0x100000) & 0xffff
-                dw 0x18
-                db 0, 0xee                          ; interrupt gate, DPL 3
-                dw (handler - $$ + 0x100000) >> 16
-                dd 0, 0
-            idtr:
-                dw $ - idt - 1
-                dq idt
-                """).traced(TraceOptions.Format.TEXT)) {
+                """ + IDT_WITH_INT_0X80).traced(TraceOptions.Format.TEXT)) {
             var r = m.run();
             assertEquals(1, r.exitStatus(), r.reason().describe());
             assertEquals("1KR", m.serial());
