@@ -146,7 +146,7 @@ class ProtectedModeTest {
             "16-bit stack   | mov ax, 0x28 \\n mov ss, ax | a 16-bit stack segment",
             "a call gate    | jmp 0x50:0 | call gate, task gate or TSS",
             "16-bit operand | o16 retf | 16-bit operand size",
-            "32-bit IDT     | lidt [idtr] \\n int3 \\n idtr: dw 0x7ff \\n dd 0 | through a 32-bit IDT",
+            "a task gate    | mov dword [0x1c], 0x8500 \\n lidt [idtr] \\n int3 \\n idtr: dw 0x7ff \\n dd 0 | IDT entry 3 is a task gate",
     })
     void whatIsNotModelledStopsWithStatus10(String name, String code, String what) throws Exception {
         var stop = assertInstanceOf(StopReason.NotModelled.class, runToTheEnd(code));
