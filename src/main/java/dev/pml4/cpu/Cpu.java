@@ -663,14 +663,14 @@ public final class Cpu {
     private void deliver(InterruptDelivery.Event e) {
         long rip = e.instructionRip();
         engine.writeRegister(X86Reg.RIP, rip);
-        if ((control.efer() & ControlRegisters.EFER_LMA) == 0
-                && engine.readDescriptorRegister(X86Reg.IDTR).limit() >= e.vector() * 8 + 7) {
-            // Protected mode reads 8-byte gates and pushes a 32-bit frame (SDM Vol. 3A 6.11, 6.12).
-            stop = new StopReason.NotModelled(String.format("delivering %s through a 32-bit IDT (protected mode, EFER.LMA = 0): "
-                    + "only IA-32e mode's 16-byte gates are modelled so far", e), rip);
+        InterruptDelivery.Outcome outcome;
+        try {
+            outcome = delivery.deliver(e);
+        } catch (NotModelledException n) {
+            stop = new StopReason.NotModelled("delivering " + e + ": " + n.getMessage(), rip);
             return;
         }
-        switch (delivery.deliver(e)) {
+        switch (outcome) {
             case InterruptDelivery.Success s -> {
                 if (observed) {
                     var d = s.delivered();
