@@ -20,13 +20,13 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.List;
 import java.util.OptionalLong;
 import dev.pml4.machine.SymbolTable;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", sortOptions = false,
-        description = {"Boot IMAGE (an ELF64 kernel, or a flat binary) by boot protocol 1 and run it",
+        description = {"Boot IMAGE (an ELF64 kernel or a flat binary by boot protocol 1, or a kernel with a",
+                "Multiboot or Multiboot2 header, ELF32, ELF64 or flat) and run it",
                 "until it halts, writes the debug-exit port, faults beyond recovery or reaches",
                 "the instruction limit. The guest's COM1 output goes to standard output unless",
                 "--serial says otherwise.", ""},
@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
 
     // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
     // file; call() insists on it with picocli's own message.
-    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary; with a Multiboot header also ELF32.")
     Path image;
 
     @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
@@ -73,6 +73,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--cmdline", paramLabel = "TEXT", description = "The command line the kernel finds through the boot info.")
     String commandLine;
 
+    @Option(names = "--boot", paramLabel = "PROTOCOL",
+            description = {"Boot by this protocol: pml4 (boot protocol 1), multiboot or multiboot2. Default: from the",
+                    "image (a Multiboot2 header wins over a Multiboot one, which wins over protocol 1)."})
+    String boot;
+
+    @Option(names = "--module", paramLabel = "FILE[=STRING]",
+            description = {"Multiboot only, repeatable: load FILE as a boot module, page-aligned after the kernel,",
+                    "with STRING as its string (default: FILE)."})
+    List<String> modules;
+
     @Option(names = "--load-addr", paramLabel = "ADDR", converter = Sizes.Address.class,
             description = "Flat binaries only: physical load address (default 0x100000).")
     Long loadAddress;
@@ -94,8 +104,8 @@ final class RunCommand implements Callable<Integer> {
             description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
 
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,stale",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, stale. Default: all.")
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,stale,mode",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, stale, mode. Default: all.")
     List<String> traceEvents;
 
     @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
@@ -139,6 +149,18 @@ final class RunCommand implements Callable<Integer> {
                     "faults, and a summary at the end, on standard error."})
     String checkTlb;
 
+    @Option(names = "--vga", paramLabel = "FILE",
+            description = "When the run ends, write the VGA text screen to FILE: 25 lines, code page 437 as UTF-8.")
+    Path vgaOut;
+
+    @Option(names = "--screenshot", paramLabel = "FILE.png",
+            description = "When the run ends, render the VGA text screen to FILE.png (720x400, the VGA font and 16 colours).")
+    Path screenshot;
+
+    @Option(names = "--display",
+            description = "Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).")
+    boolean display;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -176,8 +198,20 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
         }
         KernelImage kernel;
+        List<dev.pml4.machine.BootModule> bootModules = new java.util.ArrayList<>();
         try {
-            kernel = KernelImages.read(image, optional(loadAddress), optional(entry));
+            java.util.Optional<dev.pml4.machine.BootMethod> method = java.util.Optional.empty();
+            if (boot != null) {
+                try {
+                    method = java.util.Optional.of(dev.pml4.machine.BootMethod.parse(boot));
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--boot " + e.getMessage());
+                }
+            }
+            kernel = KernelImages.read(image, optional(loadAddress), optional(entry), method);
+            for (String m : modules == null ? List.<String>of() : modules) {
+                bootModules.add(dev.pml4.machine.BootModule.read(m));
+            }
         } catch (ImageRejectedException e) {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
@@ -203,7 +237,7 @@ final class RunCommand implements Callable<Integer> {
                     });
                 }
                 try {
-                    machine.boot(kernel, commandLine);
+                    machine.boot(kernel, commandLine, bootModules);
                 } catch (ImageRejectedException e) {
                     err.println("pml4: " + e.getMessage());
                     return Main.EXIT_USAGE;
@@ -237,10 +271,15 @@ final class RunCommand implements Callable<Integer> {
                         }
                     }
                 }
-                result = machine.run();
+                try (TerminalDisplay screen = display ? TerminalDisplay.onStandardError(machine.vga()) : null) {
+                    result = machine.run();
+                }
                 out.flush();
+                if (!writeScreen(err, machine)) {
+                    return Main.EXIT_USAGE;
+                }
                 int status = result.exitStatus();
-                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10;
+                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10 || status == 12;
                 if (abnormal || stats) {
                     err.println("pml4: " + result.reason().describe());
                 }
@@ -273,6 +312,28 @@ final class RunCommand implements Callable<Integer> {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+    }
+
+    /** --vga and --screenshot; false (after a message) when a file cannot be written. */
+    private boolean writeScreen(PrintWriter err, Machine machine) {
+        var screen = machine.vga().screen();
+        if (vgaOut != null) {
+            try {
+                java.nio.file.Files.writeString(vgaOut, screen.text(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.println("pml4: --vga " + vgaOut + ": cannot write there (" + e.getMessage() + ")");
+                return false;
+            }
+        }
+        if (screenshot != null) {
+            try {
+                screen.writePng(screenshot, dev.pml4.devices.VgaScreen.VgaFont.standard());
+            } catch (IOException e) {
+                err.println("pml4: --screenshot " + screenshot + ": cannot write there (" + e.getMessage() + ")");
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {

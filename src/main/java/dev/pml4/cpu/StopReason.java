@@ -77,6 +77,20 @@ public sealed interface StopReason {
         }
     }
 
+    /**
+     * The guest used something pml4 does not model yet (16-bit code, call gates, task gates,
+     * virtual-8086 mode...): the run stops rather than going on wrongly.
+     */
+    record NotModelled(String what, long rip) implements StopReason {
+        public int exitStatus() {
+            return 12;
+        }
+
+        public String describe() {
+            return String.format("not modelled: %s (at RIP 0x%x); the run stops here rather than go on wrongly", what, rip);
+        }
+    }
+
     /** A bug in pml4. */
     record InternalError(String what, Throwable cause) implements StopReason {
         public int exitStatus() {

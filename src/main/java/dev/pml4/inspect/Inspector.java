@@ -6,6 +6,7 @@ import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
 import dev.pml4.mmu.PageFault;
 import dev.pml4.mmu.PageWalker;
+import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
 import dev.pml4.mmu.Tlb;
 import dev.pml4.mmu.TlbEntry;
@@ -62,6 +63,10 @@ public final class Inspector {
      * @throws IllegalArgumentException naming what is wrong with the query
      */
     public String answer(String what, List<String> args) {
+        String unpaged = unpaged(what, args);
+        if (unpaged != null) {
+            return unpaged;
+        }
         return switch (what) {
             case "pt" -> pageTables();
             case "pt-dot" -> pageTablesDot();
@@ -86,6 +91,28 @@ public final class Inspector {
             }
             default -> throw new IllegalArgumentException("'" + what + "' is not one of " + QUERIES);
         };
+    }
+
+    /**
+     * The page-table views when there are no 4-level tables to show: paging off (a kernel in 32-bit
+     * protected mode before it enables paging) says so; other paging modes are not modelled yet.
+     * Null when the views apply.
+     */
+    private String unpaged(String what, List<String> args) {
+        PagingMode mode = state.mode();
+        if (mode == PagingMode.FOUR_LEVEL || !(what.equals("pt") || what.equals("pt-dot") || what.equals("walk"))) {
+            return null;
+        }
+        String why = mode == PagingMode.NONE ? "paging is off (CR0.PG=0): linear addresses are physical addresses"
+                : mode.description() + " is in use, which pml4 cannot show yet";
+        if (what.equals("pt-dot")) {
+            return "digraph pagetables {\n  label=\"" + why + "\";\n}\n";
+        }
+        if (what.equals("walk") && !args.isEmpty() && mode == PagingMode.NONE) {
+            long linear = parseAddress(args.getFirst());
+            return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (no walk, no TLB entry)%n", linear, why, linear);
+        }
+        return why + "\n";
     }
 
     /**

@@ -86,6 +86,7 @@ public final class Machine implements AutoCloseable {
     private final Mmu mmu;
     private final Cpu cpu;
     private final Uart16550 com1;
+    private final dev.pml4.devices.VgaText vga;
     private BootState bootState;
     private KernelImage image;
     private dev.pml4.trace.Tracer tracer;
@@ -132,6 +133,11 @@ public final class Machine implements AutoCloseable {
             ports.attach(Pit8254.PORT, Pit8254.CONTROL_PORT, timerPorts);
             ports.attach(Pit8254.PORT_B, Pit8254.PORT_B, timerPorts);
             cpu.attachInterrupts(pic, pit);
+            // VGA text mode: the buffer at 0xB8000 is RAM, blank as a BIOS leaves it; the adapter
+            // reads it when the screen is shown (VgaText, "The model").
+            this.vga = new dev.pml4.devices.VgaText(mem::readBytes);
+            mem.writeBytes(dev.pml4.devices.VgaText.BUFFER, dev.pml4.devices.VgaText.blankBuffer());
+            ports.attach(dev.pml4.devices.VgaText.FIRST_PORT, dev.pml4.devices.VgaText.LAST_PORT, vga);
         } catch (RuntimeException | Error e) {
             if (cs != null) {
                 cs.close();
@@ -182,10 +188,36 @@ public final class Machine implements AutoCloseable {
 
     /** Loads {@code image} by boot protocol version 1 and puts the processor at its entry. */
     public BootState boot(KernelImage image, String commandLine) throws ImageRejectedException {
-        bootState = BootLoader.load(memory, image, commandLine);
+        return boot(image, commandLine, java.util.List.of());
+    }
+
+    /**
+     * Loads {@code image} by the protocol it was read for: a {@link MultibootImage} by Multiboot 1
+     * or 2 with {@code modules}, anything else by boot protocol 1 (which has no modules).
+     */
+    public BootState boot(KernelImage image, String commandLine, java.util.List<BootModule> modules)
+            throws ImageRejectedException {
+        if (image instanceof MultibootImage multiboot) {
+            bootState = MultibootLoader.load(memory, multiboot, commandLine, modules);
+        } else if (!modules.isEmpty()) {
+            throw new ImageRejectedException(image.name(), "--module is for Multiboot kernels: boot protocol 1 has "
+                    + "no modules (the image has no Multiboot header; --boot multiboot or multiboot2 needs one)");
+        } else {
+            bootState = BootLoader.load(memory, image, commandLine);
+        }
         this.image = image;
         cpu.reset(bootState);
         return bootState;
+    }
+
+    /**
+     * Puts the processor at {@code state}, which a loader (or a test) has already laid out in
+     * memory for {@code image}: the entry of a boot protocol other than version 1.
+     */
+    public void enter(BootState state, KernelImage image) {
+        this.bootState = state;
+        this.image = image;
+        cpu.reset(state);
     }
 
     /** One instruction (for the debugger), or until something stops the machine. */
@@ -204,7 +236,7 @@ public final class Machine implements AutoCloseable {
         com1.flush();
         if (tracer != null) {
             int status = reason.exitStatus();
-            tracer.close(status == 4 || status == 6 || status == 8 || status == 10);
+            tracer.close(status == 4 || status == 6 || status == 8 || status == 10 || status == 12);
         }
         return new RunResult(reason, cpu.instructions());
     }
@@ -266,6 +298,11 @@ public final class Machine implements AutoCloseable {
     /** The booted kernel's symbols (empty before boot, or when it has none). */
     public SymbolTable symbols() {
         return image != null ? image.symbols() : SymbolTable.empty();
+    }
+
+    /** The VGA adapter, whose {@code screen()} shows the text screen as it is now. */
+    public dev.pml4.devices.VgaText vga() {
+        return vga;
     }
 
     public PhysicalMemory memory() {

@@ -134,6 +134,9 @@ public final class Mmu {
     }
 
     private AccessResult accessPage(long linear, AccessType type, AccessMode mode, PagingState state, boolean map) {
+        if (state.mode() == PagingMode.NONE) {
+            return unpaged(linear, type, mode, state, map);
+        }
         Tlb.Kind kind = type == AccessType.FETCH ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
         int pcid = currentPcid(state);
         TlbEntry entry = tlb.lookup(kind, linear, pcid);
@@ -177,6 +180,31 @@ public final class Mmu {
     }
 
     private AccessResult lastFault;
+
+    /**
+     * Paging off: the walker's identity (linear = physical), and nothing cached: TLBs hold
+     * translations that paging made (SDM 4.10.2), so no walk is counted and no entry filled. The
+     * engine maps up to a 1 GiB-aligned run per miss (ResidentMappings shrinks it to 2 MiB or 4 KiB
+     * runs of RAM or of hole), which keeps Unicorn's region count low (DESIGN.md fact 13). The runs
+     * are {@link #unheld}: enabling paging (a TLB flush) or any invalidation unmaps them.
+     */
+    private AccessResult unpaged(long linear, AccessType type, AccessMode mode, PagingState state, boolean map) {
+        Translation t = (Translation) walker.translate(linear, type, mode, state);
+        long physical = t.physicalAddress();
+        if (type == AccessType.FETCH && !memory.isRam(physical, 1)) {
+            return new AccessResult(null, true, physical);
+        }
+        if (!map) {
+            return new AccessResult(null, false, physical);
+        }
+        long base = linear & ~PageSize.SIZE_1G.offsetMask();
+        TlbEntry run = TlbEntry.of(new Translation(linear, physical, base, base, PageSize.SIZE_1G, t.rights(), false, true, List.of()),
+                false, 0);
+        mappings.install(linear, run, run, ResidentMappings.READ | ResidentMappings.WRITE | ResidentMappings.EXEC);
+        ResidentMappings.Chunk chunk = mappings.chunkAt(linear);
+        unheld.put(chunk.linear(), chunk.end());
+        return AccessResult.OK;
+    }
 
     /** Walks, and on success caches the translation (replacing any entry for the page); null on a fault, with {@link #lastFault} set. */
     private TlbEntry refill(Tlb.Kind kind, long linear, AccessType type, AccessMode mode, PagingState state, int pcid) {

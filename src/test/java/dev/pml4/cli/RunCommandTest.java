@@ -571,7 +571,8 @@ class RunCommandTest {
 
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
             "--load-addr", "--entry", "--tlb", "--trace", "--trace-format", "--trace-events", "--trace-from", "--trace-range",
-            "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--check-tlb", "--stats", "--help");
+            "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--check-tlb", "--stats", "--help",
+            "--boot", "--module", "--vga", "--screenshot", "--display");
 
     /** So that a new option cannot be left out of the help test below. */
     @Test

@@ -38,5 +38,27 @@ class GuestKernelsTest {
         assertEquals(Guests.expectedTranscript(name), outcome.transcript(), () -> name + ": serial transcript");
         assertEquals(Guests.expectedStatus(name), outcome.status(),
                 () -> name + ": exit status; the run ended with: " + outcome.result().reason().describe());
+        var screen = Guests.expectedScreen(name);
+        if (screen.isPresent()) {
+            assertEquals(screen.get(), outcome.screen(), () -> name + ": VGA screen (NAME.expected-vga)");
+        }
+    }
+
+    /** The Multiboot guests and the VGA guest touch only the VGA ports pml4 answers: no warnings. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("screens")
+    void touchesNoUnansweredPort(String name) {
+        Guests.Outcome outcome = Guests.run(name);
+        assertEquals(List.of(), outcome.warnings(), name);
+    }
+
+    static List<String> screens() {
+        return guests().stream().filter(n -> {
+            try {
+                return Guests.expectedScreen(n).isPresent();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).toList();
     }
 }

@@ -63,8 +63,16 @@ public final class Guests {
         return Integer.parseInt(Files.readString(sourceDir().resolve(name + ".expected-status")).strip());
     }
 
-    /** What one run of a guest gave. */
-    public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics) {
+    /** The screen NAME.expected-vga says the guest leaves (as {@code --vga} writes it), if there is one. */
+    public static java.util.Optional<String> expectedScreen(String name) throws IOException {
+        Path file = sourceDir().resolve(name + ".expected-vga");
+        return Files.exists(file) ? java.util.Optional.of(Files.readString(file, StandardCharsets.UTF_8))
+                : java.util.Optional.empty();
+    }
+
+    /** What one run of a guest gave; {@code screen} is the VGA text screen at the end. */
+    public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics,
+                          String screen) {
         public int status() {
             return result.exitStatus();
         }
@@ -105,7 +113,8 @@ public final class Guests {
             machine.boot(image, null);
             Machine.RunResult result = machine.run();
             report.append(machine.tlbCheck().summary().describe());
-            Outcome outcome = new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), "");
+            Outcome outcome = new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), "",
+                    machine.vga().screen().text());
             return new Checked(outcome, machine.tlbCheck(), report.toString());
         } catch (ImageRejectedException e) {
             throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
@@ -123,7 +132,8 @@ public final class Guests {
             String statistics = "walks=" + machine.mmu().walks() + " faults=" + machine.mmu().pageFaults()
                     + " ITLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.INSTRUCTION)
                     + " DTLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.DATA);
-            return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics);
+            return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics,
+                    machine.vga().screen().text());
         } catch (ImageRejectedException e) {
             throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
         }
