@@ -222,19 +222,7 @@ final class RunCommand implements Callable<Integer> {
                 if (dumpOnExit != null) {
                     machine.dump(dumpOnExit, image.toAbsolutePath().toString());
                 }
-                if (show != null) {
-                    var inspector = machine.inspector();
-                    for (String what : show) {
-                        // walk:VA on the command line is "walk VA" to the inspector.
-                        String[] words = what.strip().split(":", 2);
-                        try {
-                            err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
-                        } catch (IllegalArgumentException e) {
-                            err.println("pml4: --show " + what + ": " + e.getMessage());
-                        }
-                    }
-                    err.flush();
-                }
+                printShow(err, machine, show);
                 return status;
             }
         } catch (IOException e) {
@@ -243,7 +231,25 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
+    /** {@code --show}: the inspections asked for, when the run has ended. */
+    static void printShow(PrintWriter err, Machine machine, List<String> show) {
+        if (show == null) {
+            return;
+        }
+        var inspector = machine.inspector();
+        for (String what : show) {
+            // walk:VA on the command line is "walk VA" to the inspector.
+            String[] words = what.strip().split(":", 2);
+            try {
+                err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
+            } catch (IllegalArgumentException e) {
+                err.println("pml4: --show " + what + ": " + e.getMessage());
+            }
+        }
+        err.flush();
+    }
+
+    static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
         for (Tlb.Kind kind : Tlb.Kind.values()) {
@@ -292,7 +298,7 @@ final class RunCommand implements Callable<Integer> {
         return given.isEmpty() ? String.valueOf(memory) : given.getLast();
     }
 
-    private dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
+    dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
         dev.pml4.trace.TraceOptions.Format format = switch (traceFormat.toLowerCase(java.util.Locale.ROOT)) {
             case "text" -> dev.pml4.trace.TraceOptions.Format.TEXT;
             case "jsonl", "json" -> dev.pml4.trace.TraceOptions.Format.JSONL;
