@@ -51,7 +51,8 @@ public final class Main implements Runnable {
         }
     }
 
-    static CommandLine commandLine() {
+    /** The command line with pml4's exit statuses and error handling (tests run it with their own output writers). */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExitCodeExceptionMapper(t -> EXIT_INTERNAL);
         cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);

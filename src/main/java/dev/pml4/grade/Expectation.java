@@ -115,8 +115,8 @@ sealed interface Expectation {
             for (int i = 0; i < strings.size(); i++) {
                 int at = run.serial().indexOf(strings.get(i), from);
                 if (at < 0) {
-                    String where = i == 0 ? "" : " after \"" + strings.get(i - 1) + "\"";
-                    return fail(this, String.format("\"%s\" not found in the transcript%s%n%s", strings.get(i), where, tail(run.serial(), 8)));
+                    String where = i == 0 ? "" : " after " + quote(strings.get(i - 1));
+                    return fail(this, String.format("%s not found in the transcript%s%n%s", quote(strings.get(i)), where, tail(run.serial(), 8)));
                 }
                 from = at + strings.get(i).length();
             }
@@ -260,6 +260,22 @@ sealed interface Expectation {
             return fail(this, stale.findings().size() + " use(s) of a stale TLB entry:\n"
                     + indent(String.join("\n", stale.findings().subList(0, Math.min(5, stale.findings().size())))));
         }
+    }
+
+    /** A string as a spec writes it: in double quotes, with \\n, \\t, \\" and \\xNN for the rest of the control characters. */
+    static String quote(String s) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '\n' -> out.append("\\n");
+                case '\t' -> out.append("\\t");
+                case '\r' -> out.append("\\r");
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                default -> out.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+            }
+        }
+        return out.append('"').toString();
     }
 
     private static String indent(String text) {

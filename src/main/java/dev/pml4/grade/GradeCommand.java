@@ -91,7 +91,7 @@ public final class GradeCommand implements Callable<Integer> {
                     }
                     out.println(Reports.line(results[i]));
                     if (i % perKernel == perKernel - 1) {
-                        out.println(Reports.scoreLine(new Reports.Graded(null, List.of(results).subList(i + 1 - perKernel, i + 1))));
+                        out.println(Reports.scoreLine(new Reports.Graded(null, java.util.Arrays.asList(results).subList(i + 1 - perKernel, i + 1))));
                     }
                     out.flush();
                 }

@@ -56,7 +56,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
         } catch (IOException e) {
             throw new SpecException(file + ": cannot read it (" + e + ")");
         }
-        Table top = new Table(file + "", root);
+        Table top = new Table(file + ": ", root);
         top.allow(TOP_KEYS);
         String labName = top.has("name") ? top.string("name") : baseName(file);
         JsonNode tests = root.get("test");
@@ -90,6 +90,9 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
             throw t.bad("points", "must not be negative");
         }
         Path image = t.has("image") ? file.toAbsolutePath().getParent().resolve(t.string("image")).normalize() : null;
+        if (t.has("args") && !t.node("args").isArray()) {
+            throw t.bad("args", "expected a list of strings, like [\"--mem\", \"32M\"]");
+        }
         List<String> args = t.has("args") ? t.strings("args") : List.of();
         try {
             RunArguments parsed = RunArguments.parse(args);
@@ -219,8 +222,13 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
 
     /** One TOML table, with the path of keys that leads to it for messages. */
     private record Table(String path, JsonNode node) {
+        /** The path of {@code key} in this table: "lab.toml: test[1] (\"t\").expect.faults" ... */
+        String at(String key) {
+            return path.endsWith(": ") ? path + key : path + "." + key;
+        }
+
         SpecException bad(String key, String why) {
-            return new SpecException(path + "." + key + ": " + why);
+            return new SpecException(at(key) + ": " + why);
         }
 
         void allow(Set<String> keys) throws SpecException {
@@ -230,7 +238,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
             for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
                 if (!keys.contains(k)) {
-                    throw new SpecException(path + "." + k + ": unknown key (known here: " + String.join(", ", keys.stream().sorted().toList()) + ")");
+                    throw new SpecException(at(k) + ": unknown key (known here: " + String.join(", ", keys.stream().sorted().toList()) + ")");
                 }
             }
         }
@@ -375,7 +383,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
             if (!n.isObject()) {
                 throw bad(key, "expected a table");
             }
-            return new Table(path + "." + key, n);
+            return new Table(at(key), n);
         }
 
         /** A list of inline tables ({@code faults = [{vector = 14}]}) or an array of tables. */
@@ -385,7 +393,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
             }
             JsonNode n = node(key);
             if (n.isObject()) {
-                return List.of(new Table(path + "." + key, n));
+                return List.of(new Table(at(key), n));
             }
             if (!n.isArray()) {
                 throw bad(key, "expected a list of tables, like [{va = 0x1000, ...}]");
@@ -395,7 +403,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
                 if (!n.get(i).isObject()) {
                     throw bad(key + "[" + (i + 1) + "]", "expected a table, like {va = 0x1000, ...}");
                 }
-                out.add(new Table(path + "." + key + "[" + (i + 1) + "]", n.get(i)));
+                out.add(new Table(at(key) + "[" + (i + 1) + "]", n.get(i)));
             }
             return out;
         }
