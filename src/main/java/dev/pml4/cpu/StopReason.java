@@ -62,6 +62,21 @@ public sealed interface StopReason {
         }
     }
 
+    /**
+     * {@code --check-tlb=stop}: the guest was about to access memory through a TLB entry whose
+     * paging-structure entries it had changed without invalidating it (the checker's report says
+     * which). RIP is the instruction that makes the access; it has not run.
+     */
+    record StaleTranslation(long rip, long linear, String access) implements StopReason {
+        public int exitStatus() {
+            return 10;
+        }
+
+        public String describe() {
+            return String.format("stopped before a stale TLB entry was used: %s of 0x%x at RIP 0x%x (--check-tlb=stop)", access, linear, rip);
+        }
+    }
+
     /** A bug in pml4. */
     record InternalError(String what, Throwable cause) implements StopReason {
         public int exitStatus() {

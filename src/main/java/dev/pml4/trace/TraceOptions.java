@@ -31,7 +31,9 @@ public record TraceOptions(Format format, Set<Kind> kinds, long fromInstruction,
         /** Writes of CR0, CR2, CR3, CR4, CR8 and EFER. */
         CR,
         /** Port I/O. */
-        IO
+        IO,
+        /** The TLB checker's findings (--check-tlb): stale uses, dirty flags lost, spurious faults. */
+        STALE
     }
 
     public TraceOptions {
