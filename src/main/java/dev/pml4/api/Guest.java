@@ -37,6 +37,7 @@ import java.util.Objects;
 public final class Guest implements AutoCloseable {
     private final Machine machine;
     private final Path image;
+    private final KernelImage kernel;
     private final RunArguments arguments;
     private final ByteArrayOutputStream transcript;
     private final List<String> warnings;
@@ -44,10 +45,11 @@ public final class Guest implements AutoCloseable {
     private final InputStream serialIn;
     private Outcome outcome;
 
-    private Guest(Machine machine, Path image, RunArguments arguments, ByteArrayOutputStream transcript, List<String> warnings,
+    private Guest(Machine machine, Path image, KernelImage kernel, RunArguments arguments, ByteArrayOutputStream transcript, List<String> warnings,
                   InputStream serialIn) {
         this.machine = machine;
         this.image = image;
+        this.kernel = kernel;
         this.arguments = arguments;
         this.transcript = transcript;
         this.warnings = warnings;
@@ -108,6 +110,19 @@ public final class Guest implements AutoCloseable {
     /** The machine's state now, for walks, entries, the TLB, registers and memory. */
     public EndState state() {
         return new EndState(machine);
+    }
+
+    /**
+     * What the TLB-coherence check found ({@code --check-tlb}); {@code enabled} is false when the
+     * check is off.
+     */
+    public dev.pml4.mmu.TlbCheckFinding.Report tlbCheck() {
+        return machine.tlbCheck();
+    }
+
+    /** The kernel's symbols (ELF symbols, or the NASM map beside a flat image), for describing addresses. */
+    public dev.pml4.machine.SymbolTable symbols() {
+        return kernel.symbols();
     }
 
     /** The machine itself, for what this API does not cover. */
@@ -202,6 +217,12 @@ public final class Guest implements AutoCloseable {
                 throw new SetupException("--mem: cannot allocate that much RAM on this host (" + e.getMessage() + ")", e);
             }
             try {
+                if (args.checkTlb().isPresent()) {
+                    var checker = machine.checkTlb(args.checkTlb().get());
+                    for (GuestListener l : listeners) {
+                        checker.addListener(l::tlbCheck);
+                    }
+                }
                 machine.boot(kernel, args.commandLine().orElse(null));
                 ExecutionObserver tracer = ExecutionObserver.NONE;
                 Mmu.Listener tracerMmu = new Mmu.Listener() {
@@ -216,7 +237,7 @@ public final class Guest implements AutoCloseable {
                     machine.cpu().setObserver(events);
                     machine.mmu().setListener(events);
                 }
-                return new Guest(machine, image, args, transcript, warnings, in);
+                return new Guest(machine, image, kernel, args, transcript, warnings, in);
             } catch (ImageRejectedException | IllegalArgumentException e) {
                 machine.close();
                 throw new SetupException(e.getMessage(), e);

@@ -21,4 +21,11 @@ public interface GuestListener {
     /** A TLB entry was filled, or entries were invalidated. */
     default void tlb(TlbEvent event) {
     }
+
+    /**
+     * The TLB-coherence check ({@code --check-tlb}) found something: the use of a stale TLB entry,
+     * a dirty flag lost, a spurious fault. {@code finding.describe(symbols)} says it for people.
+     */
+    default void tlbCheck(dev.pml4.mmu.TlbCheckFinding finding) {
+    }
 }

@@ -38,6 +38,7 @@ public final class RunArguments {
         if (command.image != null) {
             throw new IllegalArgumentException("'" + command.image + "' is not an option: the kernel image is given apart");
         }
+        new RunArguments(command).checkTlb(); // refuses a bad mode now, as run does before booting
         if (command.help) {
             throw new IllegalArgumentException("--help asks for the usage text, which a run given options this way cannot print");
         }
@@ -111,6 +112,22 @@ public final class RunArguments {
         return Optional.ofNullable(parsed.dumpOnExit);
     }
 
+    /**
+     * {@code --check-tlb[=report|stop]}: the TLB-coherence check, or empty when off.
+     *
+     * @throws IllegalArgumentException for a mode other than report or stop
+     */
+    public Optional<dev.pml4.mmu.TlbCoherenceChecker.Mode> checkTlb() {
+        if (parsed.checkTlb == null) {
+            return Optional.empty();
+        }
+        return Optional.of(switch (parsed.checkTlb.toLowerCase(java.util.Locale.ROOT)) {
+            case "report" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT;
+            case "stop" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.STOP;
+            default -> throw new IllegalArgumentException("--check-tlb=" + parsed.checkTlb + ": use report or stop");
+        });
+    }
+
     /** {@code --gdb PORT}: the run waits for gdb. */
     public Optional<Integer> gdbPort() {
         return Optional.ofNullable(parsed.gdbPort);
@@ -120,6 +137,9 @@ public final class RunArguments {
     public void printEndOfRun(java.io.PrintWriter out, dev.pml4.machine.Machine machine, dev.pml4.machine.Machine.RunResult result) {
         if (parsed.stats) {
             RunCommand.printStats(out, machine, result);
+        }
+        if (parsed.checkTlb != null) {
+            out.print(machine.tlbCheck().summary().describe());
         }
         RunCommand.printShow(out, machine, parsed.show);
         out.flush();

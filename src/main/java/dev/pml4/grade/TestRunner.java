@@ -27,7 +27,7 @@ final class TestRunner {
         if (test.serialIn() != null) {
             builder.serialInput(test.serialIn().getBytes(StandardCharsets.UTF_8));
         }
-        if (test.checkTlb()) {
+        if (test.checkTlb() && test.args().stream().noneMatch(a -> a.startsWith("--check-tlb"))) {
             builder.options("--check-tlb");
         }
         try (Guest guest = builder.build()) {

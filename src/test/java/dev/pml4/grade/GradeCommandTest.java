@@ -189,4 +189,31 @@ class GradeCommandTest {
         assertEquals(2, xml.getElementsByTagName("testsuite").getLength());
         assertEquals(8, xml.getElementsByTagName("testcase").getLength());
     }
+
+    @Test
+    void staleTlbRunsTheTestWithTheTlbCheckAndShowsTheStaleUse() throws Exception {
+        Path spec = dir.resolve("stale.toml");
+        Files.writeString(spec, """
+                [[test]]
+                name = "unmap without INVLPG"
+                image = "%s"
+                [test.expect]
+                stale_tlb = false
+
+                [[test]]
+                name = "coherent"
+                image = "%s"
+                args = ["--check-tlb=report"]
+                [test.expect]
+                stale_tlb = false
+                status = 1
+                """.formatted(Guests.image("tlbbug_unmap").toAbsolutePath(), Guests.image("tlb_coherent").toAbsolutePath()));
+        Grading.Result r = Grading.grade(spec);
+        assertEquals(1, r.status(), r.err());
+        assertEquals("FAIL unmap without INVLPG (0/1): stale_tlb: 1 use(s) of a stale TLB entry:", r.lines().get(0));
+        assertTrue(r.lines().get(1).strip().startsWith("stale TLB entry used: instruction 5016 at RIP 0x1000d2 <read_unmapped>: read of 0x8000000000"),
+                r.out());
+        assertTrue(r.out().contains("made stale by instruction 4224 at RIP 0x1000bd <unmap>: PTE at 0x106000 0x103023 -> 0x0"), r.out());
+        assertTrue(r.lines().contains("PASS coherent (1/1)"), r.out());
+    }
 }
