@@ -223,19 +223,19 @@ public final class Guest implements AutoCloseable {
                         checker.addListener(l::tlbCheck);
                     }
                 }
-                machine.boot(kernel, args.commandLine().orElse(null));
-                ExecutionObserver tracer = ExecutionObserver.NONE;
-                Mmu.Listener tracerMmu = new Mmu.Listener() {
+                Mmu.Listener noMmuListener = new Mmu.Listener() {
                 };
-                if (args.trace().isPresent()) {
-                    Tracer t = machine.trace(args.traceOptions(kernel, image), new BufferedWriter(traceWriter(args.trace().get()), 1 << 16));
-                    tracer = t;
-                    tracerMmu = t;
-                }
                 if (!listeners.isEmpty()) {
-                    Events events = new Events(machine.cpu(), listeners, tracer, tracerMmu);
-                    machine.cpu().setObserver(events);
-                    machine.mmu().setListener(events);
+                    // Before booting: putting the processor at the entry may already walk.
+                    listen(machine, new Events(machine.cpu(), listeners, ExecutionObserver.NONE, noMmuListener));
+                }
+                machine.boot(kernel, args.commandLine().orElse(null));
+                if (args.trace().isPresent()) {
+                    // The tracer needs the booted image's symbols; the listeners hear everything it does.
+                    Tracer tracer = machine.trace(args.traceOptions(kernel, image), new BufferedWriter(traceWriter(args.trace().get()), 1 << 16));
+                    if (!listeners.isEmpty()) {
+                        listen(machine, new Events(machine.cpu(), listeners, tracer, tracer));
+                    }
                 }
                 return new Guest(machine, image, kernel, args, transcript, warnings, in);
             } catch (ImageRejectedException | IllegalArgumentException e) {
@@ -248,6 +248,11 @@ public final class Guest implements AutoCloseable {
                 machine.close();
                 throw e;
             }
+        }
+
+        private static void listen(Machine machine, Events events) {
+            machine.cpu().setObserver(events);
+            machine.mmu().setListener(events);
         }
 
         private InputStream serialIn(RunArguments args) throws SetupException {

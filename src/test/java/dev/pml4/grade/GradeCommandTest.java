@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pml4.guest.Guests;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
@@ -30,13 +31,25 @@ class GradeCommandTest {
     @TempDir
     Path dir;
 
+    @TempDir
+    static Path reports;
+
+    /** The self-test spec graded once with one worker, for the tests that read its reports. */
+    private static Grading.Result oneWorker;
+
+    @BeforeAll
+    static void gradeTheSelfTestOnOneWorker() {
+        // One worker: the tests after the crash run on the worker that replaced the dead one.
+        oneWorker = Grading.grade(SELFTEST, "--jobs", "1", "--junit", reports.resolve("report.xml"),
+                "--gradescope", reports.resolve("results.json"), "--json", reports.resolve("summary.json"));
+    }
+
     @Test
     void aKernelThatCrashesTheEngineFailsItsOwnTestOnlyAndTheReportsAddUp() throws Exception {
-        Path junit = dir.resolve("report.xml");
-        Path gradescope = dir.resolve("results.json");
-        Path json = dir.resolve("summary.json");
-        // One worker: the tests after the crash run on the worker that replaced the dead one.
-        Grading.Result r = Grading.grade(SELFTEST, "--jobs", "1", "--junit", junit, "--gradescope", gradescope, "--json", json);
+        Path junit = reports.resolve("report.xml");
+        Path gradescope = reports.resolve("results.json");
+        Path json = reports.resolve("summary.json");
+        Grading.Result r = oneWorker;
 
         assertEquals(1, r.status(), r.out() + r.err());
         List<String> lines = r.lines();
@@ -48,13 +61,14 @@ class GradeCommandTest {
         assertTrue(demand > 1, r.out());
         assertTrue(lines.get(demand + 1).startsWith("FAIL triple fault (0/1): no_triple_fault: triple fault: #PF(0x0) CR2=0x10000000000"),
                 lines.get(demand + 1));
-        assertEquals("Score: 7/11 (2 of 4 tests passed)", lines.getLast());
+        assertEquals("PASS serial input (1/1)", lines.get(lines.size() - 2));
+        assertEquals("Score: 8/12 (3 of 5 tests passed)", lines.getLast());
 
         // Gradescope: score, and tests with name, score, max_score, output; the scores add up.
         JsonNode results = new ObjectMapper().readTree(gradescope.toFile());
-        assertEquals(7.0, results.get("score").asDouble());
+        assertEquals(8.0, results.get("score").asDouble());
         JsonNode tests = results.get("tests");
-        assertEquals(4, tests.size());
+        assertEquals(5, tests.size());
         double sum = 0;
         double max = 0;
         for (JsonNode t : tests) {
@@ -63,8 +77,8 @@ class GradeCommandTest {
             sum += t.get("score").asDouble();
             max += t.get("max_score").asDouble();
         }
-        assertEquals(7.0, sum);
-        assertEquals(11.0, max);
+        assertEquals(8.0, sum);
+        assertEquals(12.0, max);
         assertEquals("engine crash", tests.get(1).get("name").asText());
         assertEquals(0.0, tests.get(1).get("score").asDouble());
         assertTrue(tests.get(1).get("output").asText().contains("tcg fatal error"));
@@ -77,11 +91,11 @@ class GradeCommandTest {
         Element suites = xml.getDocumentElement();
         assertEquals("testsuites", suites.getTagName());
         Element suite = (Element) suites.getElementsByTagName("testsuite").item(0);
-        assertEquals("4", suite.getAttribute("tests"));
+        assertEquals("5", suite.getAttribute("tests"));
         assertEquals("1", suite.getAttribute("failures"));
         assertEquals("1", suite.getAttribute("errors"));
         NodeList cases = suite.getElementsByTagName("testcase");
-        assertEquals(4, cases.getLength());
+        assertEquals(5, cases.getLength());
         Element crash = (Element) cases.item(1);
         assertEquals("engine crash", crash.getAttribute("name"));
         assertTrue(((Element) crash.getElementsByTagName("error").item(0)).getAttribute("message").contains("signal 6"));
@@ -91,21 +105,20 @@ class GradeCommandTest {
 
         // pml4's own summary.
         JsonNode summary = new ObjectMapper().readTree(json.toFile());
-        assertEquals(7.0, summary.get("score").asDouble());
-        assertEquals(11.0, summary.get("max_score").asDouble());
+        assertEquals(8.0, summary.get("score").asDouble());
+        assertEquals(12.0, summary.get("max_score").asDouble());
         JsonNode kernel = summary.get("kernels").get(0);
         assertTrue(kernel.get("kernel").isNull());
-        assertEquals(2, kernel.get("passed").asInt());
+        assertEquals(3, kernel.get("passed").asInt());
         assertTrue(kernel.get("tests").get(1).get("error").asBoolean());
         assertFalse(kernel.get("tests").get(3).get("error").asBoolean());
     }
 
     @Test
     void parallelWorkersPrintTheSameReportInSpecOrder() {
-        Grading.Result one = Grading.grade(SELFTEST, "--jobs", "1");
-        Grading.Result two = Grading.grade(SELFTEST, "--jobs", "3");
-        assertEquals(1, two.status());
-        assertEquals(one.out(), two.out());
+        Grading.Result three = Grading.grade(SELFTEST, "--jobs", "3");
+        assertEquals(1, three.status());
+        assertEquals(oneWorker.out(), three.out());
     }
 
     @Test
@@ -187,7 +200,7 @@ class GradeCommandTest {
         assertEquals(2, lines.stream().filter(l -> l.startsWith("Score: ")).count());
         Document xml = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
         assertEquals(2, xml.getElementsByTagName("testsuite").getLength());
-        assertEquals(8, xml.getElementsByTagName("testcase").getLength());
+        assertEquals(10, xml.getElementsByTagName("testcase").getLength());
     }
 
     @Test
