@@ -104,30 +104,24 @@ sealed interface Expectation {
         }
     }
 
-    /** Strings that must appear in the transcript, in this order. */
-    record SerialContains(List<String> strings) implements Expectation {
-        public String key() {
-            return "serial_contains";
+    /**
+     * Pieces the transcript must hold in this order, each found after the end of the one before:
+     * {@code serial_contains} (strings, matched literally) and {@code serial_matches} (regular
+     * expressions, java.util.regex with MULTILINE).
+     */
+    record SerialInOrder(String key, List<Pattern> patterns, List<String> shown, boolean literal) implements Expectation {
+        static SerialInOrder contains(List<String> strings) {
+            return new SerialInOrder("serial_contains", strings.stream().map(s -> Pattern.compile(Pattern.quote(s))).toList(),
+                    strings.stream().map(Expectation::quote).toList(), true);
         }
 
-        public Optional<String> check(Observed run) {
-            int from = 0;
-            for (int i = 0; i < strings.size(); i++) {
-                int at = run.serial().indexOf(strings.get(i), from);
-                if (at < 0) {
-                    String where = i == 0 ? "" : " after " + quote(strings.get(i - 1));
-                    return fail(this, String.format("%s not found in the transcript%s%n%s", quote(strings.get(i)), where, tail(run.serial(), 8)));
-                }
-                from = at + strings.get(i).length();
-            }
-            return Optional.empty();
+        static SerialInOrder matches(List<Pattern> patterns) {
+            return new SerialInOrder("serial_matches", patterns, patterns.stream().map(p -> "/" + p.pattern() + "/").toList(), false);
         }
-    }
 
-    /** Regular expressions (java.util.regex, MULTILINE) that must match the transcript, in this order. */
-    record SerialMatches(List<Pattern> patterns) implements Expectation {
-        public String key() {
-            return "serial_matches";
+        /** "heap[0x10] = 0x0\n" for a string, /^sum = \d+$/ for a regular expression. */
+        private String shown(int i) {
+            return shown.get(i);
         }
 
         public Optional<String> check(Observed run) {
@@ -135,9 +129,9 @@ sealed interface Expectation {
             for (int i = 0; i < patterns.size(); i++) {
                 Matcher m = patterns.get(i).matcher(run.serial());
                 if (!m.find(from)) {
-                    String where = i == 0 ? "" : " after the match of /" + patterns.get(i - 1).pattern() + "/";
-                    return fail(this, String.format("/%s/ does not match the transcript%s%n%s", patterns.get(i).pattern(), where,
-                            tail(run.serial(), 8)));
+                    String where = i == 0 ? "" : " after " + (literal ? "" : "the match of ") + shown(i - 1);
+                    return fail(this, String.format("%s %s the transcript%s%n%s", shown(i), literal ? "not found in" : "does not match",
+                            where, tail(run.serial(), 8)));
                 }
                 from = m.end();
             }

@@ -125,7 +125,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
             }
         }
         if (e.has("serial_contains")) {
-            expect.add(new Expectation.SerialContains(e.strings("serial_contains")));
+            expect.add(Expectation.SerialInOrder.contains(e.strings("serial_contains")));
         }
         if (e.has("serial_matches")) {
             List<Pattern> patterns = new ArrayList<>();
@@ -136,7 +136,7 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
                     throw e.bad("serial_matches", "/" + p + "/ is not a regular expression: " + x.getDescription());
                 }
             }
-            expect.add(new Expectation.SerialMatches(patterns));
+            expect.add(Expectation.SerialInOrder.matches(patterns));
         }
         List<Table> faults = e.tables("faults");
         for (int i = 0; i < faults.size(); i++) {
