@@ -43,10 +43,11 @@ public final class Guest implements AutoCloseable {
     private final List<String> warnings;
     private final StringWriter report = new StringWriter();
     private final InputStream serialIn;
+    private final OutputStream serialOut;
     private Outcome outcome;
 
     private Guest(Machine machine, Path image, KernelImage kernel, RunArguments arguments, ByteArrayOutputStream transcript, List<String> warnings,
-                  InputStream serialIn) {
+                  InputStream serialIn, OutputStream serialOut) {
         this.machine = machine;
         this.image = image;
         this.kernel = kernel;
@@ -54,6 +55,7 @@ public final class Guest implements AutoCloseable {
         this.transcript = transcript;
         this.warnings = warnings;
         this.serialIn = serialIn;
+        this.serialOut = serialOut;
     }
 
     /** A builder for a machine that boots {@code image} (ELF64 or a flat binary). */
@@ -135,10 +137,10 @@ public final class Guest implements AutoCloseable {
         try {
             machine.close();
         } finally {
-            try {
-                serialIn.close();
-            } catch (IOException ignored) {
-                // nothing was written to it
+            try (InputStream in = serialIn; OutputStream out = serialOut) {
+                // closes --serial-in's and --serial's files
+            } catch (IOException e) {
+                throw new UncheckedIOException("closing the serial files", e);
             }
         }
     }
@@ -150,6 +152,7 @@ public final class Guest implements AutoCloseable {
         private final List<GuestListener> listeners = new ArrayList<>();
         private Long maxInstructions;
         private byte[] serialInput;
+        private Path directory;
 
         private Builder(Path image) {
             this.image = Objects.requireNonNull(image, "image");
@@ -162,6 +165,12 @@ public final class Guest implements AutoCloseable {
 
         public Builder options(List<String> args) {
             options.addAll(args);
+            return this;
+        }
+
+        /** Where the files the options name are, when not in the working directory (e.g. beside a lab spec). */
+        public Builder directory(Path directory) {
+            this.directory = directory;
             return this;
         }
 
@@ -191,6 +200,9 @@ public final class Guest implements AutoCloseable {
             RunArguments args;
             try {
                 args = RunArguments.parse(options);
+                if (directory != null) {
+                    args = args.relativeTo(directory);
+                }
             } catch (IllegalArgumentException e) {
                 throw new SetupException(e.getMessage(), e);
             }
@@ -237,7 +249,7 @@ public final class Guest implements AutoCloseable {
                         listen(machine, new Events(machine.cpu(), listeners, tracer, tracer));
                     }
                 }
-                return new Guest(machine, image, kernel, args, transcript, warnings, in);
+                return new Guest(machine, image, kernel, args, transcript, warnings, in, serialOut);
             } catch (ImageRejectedException | IllegalArgumentException e) {
                 machine.close();
                 throw new SetupException(e.getMessage(), e);

@@ -45,6 +45,27 @@ public final class RunArguments {
         return new RunArguments(command);
     }
 
+    /**
+     * The same options with the files they name ({@code --serial-in}, {@code --serial},
+     * {@code --trace=FILE}, {@code --dump-on-exit}) taken relative to {@code directory} rather
+     * than the working directory, as a lab spec's paths are relative to the spec.
+     */
+    public RunArguments relativeTo(Path directory) {
+        if (parsed.serialIn != null && !parsed.serialIn.toString().equals("-")) {
+            parsed.serialIn = directory.resolve(parsed.serialIn);
+        }
+        if (parsed.serialOut != null) {
+            parsed.serialOut = directory.resolve(parsed.serialOut);
+        }
+        if (parsed.dumpOnExit != null) {
+            parsed.dumpOnExit = directory.resolve(parsed.dumpOnExit);
+        }
+        if (parsed.trace != null && !parsed.trace.equals("-")) {
+            parsed.trace = directory.resolve(parsed.trace).toString();
+        }
+        return this;
+    }
+
     /** No options: every default of {@code pml4 run}. */
     public static RunArguments defaults() {
         return parse(List.of());

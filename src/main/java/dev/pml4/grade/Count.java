@@ -16,6 +16,10 @@ record Count(long n, boolean atLeast) {
         } else if (t.startsWith(">=")) {
             atLeast = true;
             t = t.substring(2);
+        } else if (t.startsWith("==")) {
+            t = t.substring(2);
+        } else if (t.startsWith("=")) {
+            t = t.substring(1);
         }
         try {
             long n = Long.parseLong(t.strip());
@@ -24,7 +28,7 @@ record Count(long n, boolean atLeast) {
             }
             return new Count(n, atLeast);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "' is not a count: write N, \"≥N\" or \">=N\"");
+            throw new IllegalArgumentException("'" + text + "' is not a count: write N (exactly), \"≥N\" or \">=N\" (at least)");
         }
     }
 

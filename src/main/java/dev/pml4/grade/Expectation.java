@@ -287,9 +287,14 @@ sealed interface Expectation {
         static long mask(String name) {
             String n = name.strip().toUpperCase(Locale.ROOT);
             switch (n) {
-                case "U", "U/S" -> n = "US";
-                case "R/W", "W" -> n = "RW";
+                case "U", "U/S", "USER" -> n = "US";
+                case "R/W", "W", "WRITABLE" -> n = "RW";
                 case "NX" -> n = "XD";
+                case "PRESENT" -> n = "P";
+                case "ACCESSED" -> n = "A";
+                case "DIRTY" -> n = "D";
+                case "GLOBAL" -> n = "G";
+                case "PAGE_SIZE", "PAGESIZE", "LARGE" -> n = "PS";
                 default -> {
                 }
             }

@@ -36,15 +36,27 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
      * @param serialIn   text COM1 receives, or null
      * @param maxInsns   the instruction limit, or null for the args' (or run's default)
      * @param checkTlb   run with the TLB-coherence check (stale_tlb is expected)
+     * @param directory  the spec's folder, against which the files named in {@code args} are taken
      */
     record TestCase(int number, String name, double points, Path image, List<String> args, String serialIn, Long maxInsns,
-                    List<Expectation> expectations, boolean checkTlb) {
+                    List<Expectation> expectations, boolean checkTlb, Path directory) {
     }
 
-    private static final Set<String> TOP_KEYS = Set.of("name", "test");
-    private static final Set<String> TEST_KEYS = Set.of("name", "points", "image", "args", "serial_in", "max_insns", "expect");
+    private static final Set<String> TOP_KEYS = Set.of("name", "description", "test");
+    private static final Set<String> TEST_KEYS = Set.of("name", "description", "points", "image", "args", "serial_in", "max_insns",
+            "expect");
     private static final Set<String> EXPECT_KEYS = Set.of("status", "serial", "serial_contains", "serial_matches", "faults",
             "walks", "pte", "tlb", "stale_tlb", "no_triple_fault");
+
+    /** The rights a walk may be expected to give, by the names people write them with ("" : readable, always true). */
+    private static final java.util.Map<String, String> RIGHTS = java.util.Map.ofEntries(
+            java.util.Map.entry("RW", "RW"), java.util.Map.entry("W", "RW"), java.util.Map.entry("WRITABLE", "RW"),
+            java.util.Map.entry("RO", "RO"), java.util.Map.entry("READONLY", "RO"), java.util.Map.entry("READ-ONLY", "RO"),
+            java.util.Map.entry("U", "U"), java.util.Map.entry("US", "U"), java.util.Map.entry("USER", "U"),
+            java.util.Map.entry("S", "S"), java.util.Map.entry("SUPERVISOR", "S"),
+            java.util.Map.entry("X", "X"), java.util.Map.entry("EXEC", "X"), java.util.Map.entry("EXECUTABLE", "X"),
+            java.util.Map.entry("NX", "NX"), java.util.Map.entry("XD", "NX"),
+            java.util.Map.entry("R", ""), java.util.Map.entry("READ", ""), java.util.Map.entry("READABLE", ""));
 
     static LabSpec parse(Path file) throws SpecException {
         JsonNode root;
@@ -158,10 +170,16 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
         for (int i = 0; i < walks.size(); i++) {
             Table w = walks.get(i);
             w.allow(Set.of("va", "access", "user", "physical", "rights", "fault"));
-            List<String> rights = w.has("rights") ? List.of(w.string("rights").toUpperCase(Locale.ROOT).strip().split("[\\s,]+")) : List.of();
-            for (String r : rights) {
-                if (!Set.of("RW", "RO", "U", "S", "X", "NX").contains(r)) {
+            List<String> rights = new ArrayList<>();
+            List<String> words = !w.has("rights") ? List.of()
+                    : w.node("rights").isArray() ? w.strings("rights") : List.of(w.string("rights").strip().split("[\\s,|+]+"));
+            for (String r : words) {
+                String right = RIGHTS.get(r.toUpperCase(Locale.ROOT));
+                if (right == null) {
                     throw w.bad("rights", "'" + r + "' is not a right: use RW or RO, U or S, X or NX (e.g. \"RW U NX\")");
+                }
+                if (!right.isEmpty()) {
+                    rights.add(right);
                 }
             }
             Object fault = null;
@@ -217,7 +235,8 @@ record LabSpec(Path file, String name, List<TestCase> tests) {
         if (expect.isEmpty() && !e.has("no_triple_fault")) {
             throw t.bad("expect", "empty: give at least one expectation (" + String.join(", ", EXPECT_KEYS) + ")");
         }
-        return new TestCase(number, name, points, image, List.copyOf(args), serialIn, maxInsns, List.copyOf(expect), checkTlb);
+        return new TestCase(number, name, points, image, List.copyOf(args), serialIn, maxInsns, List.copyOf(expect), checkTlb,
+                file.toAbsolutePath().getParent());
     }
 
     /** One TOML table, with the path of keys that leads to it for messages. */

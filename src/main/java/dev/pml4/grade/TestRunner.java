@@ -20,7 +20,7 @@ final class TestRunner {
         long start = System.nanoTime();
         Path image = kernel != null ? kernel : test.image();
         Observed.FaultLog faults = new Observed.FaultLog();
-        Guest.Builder builder = Guest.builder(image).options(test.args()).listener(faults);
+        Guest.Builder builder = Guest.builder(image).options(test.args()).directory(test.directory()).listener(faults);
         if (test.maxInsns() != null) {
             builder.maxInstructions(test.maxInsns());
         }

@@ -229,4 +229,33 @@ class GradeCommandTest {
         assertTrue(r.out().contains("made stale by instruction 4224 at RIP 0x1000bd <unmap>: PTE at 0x106000 0x103023 -> 0x0"), r.out());
         assertTrue(r.lines().contains("PASS coherent (1/1)"), r.out());
     }
+
+    @Test
+    void filesInArgsAreBesideTheSpecAndRightsMayBeSpeltOut() throws Exception {
+        Path spec = dir.resolve("spelt.toml");
+        Files.writeString(dir.resolve("input.txt"), "from a file");
+        Files.writeString(spec, """
+                description = "files beside the spec, names for rights and bits"
+
+                [[test]]
+                name = "serial-in from a file beside the spec"
+                image = "%s"
+                args = ["--serial-in", "input.txt", "--max-insns", "100000"]
+                [test.expect]
+                serial_contains = ["echo: FROM A FILE\n"]
+
+                [[test]]
+                name = "spelt out"
+                description = "the same checks as the selftest's, in words"
+                image = "%s"
+                [test.expect]
+                faults = [{vector = "PF", count = "=4"}]
+                walks = [{va = 0x10000000000, access = "write", rights = ["writable", "supervisor", "exec"]}]
+                pte = [{va = 0x10000000018, set = ["present", "accessed", "dirty"], clear = "user"}]
+                """.formatted(Grading.builtLab("grader-selftest", "echo").toAbsolutePath(), Guests.image("idt_demand").toAbsolutePath()));
+        Grading.Result r = Grading.grade(spec);
+        assertEquals("PASS serial-in from a file beside the spec (1/1)\nPASS spelt out (1/1)\nScore: 2/2 (2 of 2 tests passed)\n", r.out(),
+                r.err());
+        assertEquals(0, r.status());
+    }
 }
