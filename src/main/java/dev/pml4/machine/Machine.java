@@ -272,6 +272,11 @@ public final class Machine implements AutoCloseable {
         return regs;
     }
 
+    /** The booted kernel's symbols (empty before boot, or when it has none). */
+    public SymbolTable symbols() {
+        return image != null ? image.symbols() : SymbolTable.empty();
+    }
+
     public PhysicalMemory memory() {
         return memory;
     }

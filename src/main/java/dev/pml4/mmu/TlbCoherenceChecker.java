@@ -201,13 +201,16 @@ public final class TlbCoherenceChecker {
             return null;
         }
         String what = w.change == Change.STALE ? "STALE" : "D cleared";
-        return String.format("%s%s: %s at 0x%x changed by instruction %d (%s)", what, t.staleReported || t.dirtyReported ? ", used" : "",
+        return String.format("%s%s: %s at 0x%x changed by instruction %d (%s)", what, t.staleReported || t.dirtyReported ? ", reported" : "",
                 w.level.entryName(), w.address, w.cause.instruction(), w.cause.change());
     }
 
     // ---- the TLB's life -------------------------------------------------------------------------
 
     void filled(Tlb.Kind kind, TlbEntry entry, Translation walk) {
+        // PAE paging (issue 9) will add the PDPTE register the walk started from: it is loaded by
+        // MOV to CR3, not read from memory by the walk, so it becomes a dependency of its own here
+        // whose memory entry going stale matters only at the next CR3 load (SDM 4.4.1, 4.10.4.1).
         List<WalkStep> steps = walk.steps();
         if (steps.isEmpty()) {
             return; // paging off: nothing to go stale
