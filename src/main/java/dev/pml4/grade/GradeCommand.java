@@ -16,11 +16,13 @@ import java.util.concurrent.Callable;
 
 /** {@code pml4 grade}: grades kernels against a lab spec. Exit status 0 all passed, 1 some failed, 2 a bad spec or command line. */
 @Command(name = "grade", sortOptions = false,
-        description = {"Grade kernels against a lab spec (TOML, one [[test]] table per test): every test boots a fresh",
-                "machine, runs it, and checks the expectations: exit status, serial transcript, faults taken with",
-                "their error codes and CR2, walks, page-table entries and the TLB at the end. Tests run on --jobs",
-                "worker JVMs started once; a guest that crashes the engine fails its own test only.", ""},
-        footer = {"", "Exit status: 0 every test passed, 1 some test failed, 2 the spec or the command line is bad.", "",
+        description = {"Grade kernels against a lab spec (TOML, one [[test]] table per test).",
+                "Every test boots a fresh machine, runs it and checks its expectations:",
+                "exit status, serial transcript, faults with their error codes and CR2,",
+                "walks, page-table entries and the TLB at the end, TLB coherence. Tests",
+                "run on --jobs worker JVMs started once; a guest that crashes the engine",
+                "fails its own test only.", ""},
+        footer = {"", "Exit status: 0 every test passed, 1 some test failed, 2 the spec or the", "command line is bad.", "",
                 "Examples:",
                 "  pml4 grade guest/labs/demand-paging/lab.toml",
                 "  pml4 grade lab.toml student.elf --gradescope /autograder/results/results.json",
@@ -29,25 +31,26 @@ public final class GradeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "LAB.toml", description = "The lab spec.")
     Path spec;
 
-    @Parameters(index = "1..*", paramLabel = "KERNEL", description = {"Kernels to grade, each against every test (replacing the",
-            "tests' image); without one, each test boots its own image."})
+    @Parameters(index = "1..*", paramLabel = "KERNEL", description = {"Kernels to grade, each against every test",
+            "(replacing the tests' image); without one, each", "test boots its own image."})
     List<Path> kernels = new ArrayList<>();
 
-    @Option(names = "--junit", paramLabel = "FILE", description = "Write JUnit XML (one testsuite per kernel) for CI servers.")
+    @Option(names = "--junit", paramLabel = "FILE", description = {"Write JUnit XML (one testsuite per kernel)", "for CI servers."})
     Path junit;
 
-    @Option(names = "--gradescope", paramLabel = "FILE", description = "Write Gradescope's results.json (one KERNEL at most).")
+    @Option(names = "--gradescope", paramLabel = "FILE", description = {"Write Gradescope's results.json (one KERNEL", "at most)."})
     Path gradescope;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write pml4's own summary as JSON.")
     Path json;
 
-    @Option(names = "--jobs", paramLabel = "N", description = "Worker JVMs running tests side by side (default: the number of cores).")
+    @Option(names = "--jobs", paramLabel = "N", description = {"Worker JVMs running tests side by side", "(default: the number of cores)."})
     Integer jobs;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600", description = {
-            "Kill a worker that gives no verdict on one test for this long (default: ${DEFAULT-VALUE}; 0: never).",
-            "Only a guard against an engine that hangs: the instruction limit is what bounds a guest."})
+            "Kill a worker that gives no verdict on one test for",
+            "this long (default: ${DEFAULT-VALUE}; 0: never): a guard against a",
+            "hung engine; the instruction limit bounds a guest."})
     long timeoutSeconds;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
