@@ -247,12 +247,11 @@ sealed interface Expectation {
         }
 
         public Optional<String> check(Observed run) {
-            var stale = run.staleTlb().orElseThrow(() -> new IllegalStateException("stale_tlb checked without the TLB checker"));
-            if (stale.findings().isEmpty()) {
+            List<String> stale = run.staleUses().orElseThrow(() -> new IllegalStateException("stale_tlb checked without the TLB check"));
+            if (stale.isEmpty()) {
                 return Optional.empty();
             }
-            return fail(this, stale.findings().size() + " use(s) of a stale TLB entry:\n"
-                    + indent(String.join("\n", stale.findings().subList(0, Math.min(5, stale.findings().size())))));
+            return fail(this, stale.size() + " use(s) of a stale TLB entry:\n" + indent(String.join("\n", stale.subList(0, Math.min(5, stale.size())))));
         }
     }
 

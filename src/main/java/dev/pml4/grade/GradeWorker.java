@@ -15,13 +15,15 @@ import java.util.Map;
  * A worker of {@code pml4 grade}: a JVM the grader starts once and feeds tests, so that tests pay
  * no JVM start-up, while a guest that takes the engine down in native code takes down only this
  * process and the test it was running. It reads one request per line on standard input,
- * {@code {"spec": PATH, "test": N, "kernel": PATH or null}}, runs test N (1-based) of the spec on
+ * {@code {"spec": PATH, "test": N, "kernel": PATH or null}} (after it has said {@link #READY}), runs test N (1-based) of the spec on
  * a fresh machine, and answers with one line on standard output: {@link #PREFIX} and the
  * {@link TestResult} as JSON. Anything else on standard output is not an answer (native code may
  * print); standard error is the grader's to show when the worker dies.
  */
 public final class GradeWorker {
     static final String PREFIX = "pml4-grade-result ";
+    /** The first line a worker writes: it has started and reads requests. */
+    static final String READY = "pml4-grade-ready";
 
     private GradeWorker() {
     }
@@ -31,6 +33,8 @@ public final class GradeWorker {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
         // Nothing but answers on the protocol's stream: stray prints go to standard error.
         System.setOut(System.err);
+        out.println(READY);
+        out.flush();
         Map<Path, LabSpec> specs = new HashMap<>();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line; (line = in.readLine()) != null; ) {

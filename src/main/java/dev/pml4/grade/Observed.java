@@ -6,15 +6,15 @@ import dev.pml4.api.GuestListener;
 import dev.pml4.api.Outcome;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** What one run of a test gave: how it ended, the transcript, the faults taken, and the end state to probe. */
-record Observed(Outcome outcome, String serial, FaultLog faults, EndState state, Optional<StaleTlb> staleTlb) {
-
-    /** Findings of the TLB-coherence check, when the build has one. */
-    record StaleTlb(boolean checked, java.util.List<String> findings) {
-    }
+/**
+ * What one run of a test gave: how it ended, the transcript, the faults taken, the end state to
+ * probe, and the stale TLB entries used (described for people) when the TLB check was on.
+ */
+record Observed(Outcome outcome, String serial, FaultLog faults, EndState state, Optional<List<String>> staleUses) {
 
     /**
      * The exceptions and interrupts delivered, counted by (vector, error code, CR2) in the order

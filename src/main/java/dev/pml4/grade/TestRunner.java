@@ -32,8 +32,7 @@ final class TestRunner {
         }
         try (Guest guest = builder.build()) {
             Outcome outcome = guest.run();
-            Optional<Observed.StaleTlb> stale = test.checkTlb()
-                    ? Optional.of(new Observed.StaleTlb(true, TlbCheck.findings(guest))) : Optional.empty();
+            Optional<List<String>> stale = test.checkTlb() ? Optional.of(TlbCheck.staleUses(guest)) : Optional.empty();
             Observed observed = new Observed(outcome, guest.serial(), faults, guest.state(), stale);
             List<String> failures = new ArrayList<>();
             for (Expectation e : test.expectations()) {

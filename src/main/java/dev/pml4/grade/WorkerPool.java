@@ -33,6 +33,11 @@ final class WorkerPool {
     record Job(int id, Path spec, LabSpec.TestCase test, Path kernel) {
     }
 
+    /**
+     * How long a worker may take to start (a JVM on a loaded machine): the per-test time-out counts
+     * from a worker that is ready, so that start-up never eats a test's time.
+     */
+    private static final Duration START_UP = Duration.ofMinutes(2);
     /** Lines of a worker's standard error kept to explain its death. */
     private static final int STDERR_LINES = 12;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -88,6 +93,7 @@ final class WorkerPool {
         private final Writer requests;
         private final BlockingQueue<Optional<String>> answers = new LinkedBlockingQueue<>();
         private final Deque<String> stderr = new ArrayDeque<>();
+        private final Thread stderrReader;
         private boolean alive = true;
 
         private Worker(Process process) {
@@ -98,6 +104,8 @@ final class WorkerPool {
                     for (String line; (line = r.readLine()) != null; ) {
                         if (line.startsWith(GradeWorker.PREFIX)) {
                             answers.add(Optional.of(line.substring(GradeWorker.PREFIX.length())));
+                        } else if (line.equals(GradeWorker.READY)) {
+                            answers.add(Optional.of(line));
                         }
                     }
                 } catch (IOException e) {
@@ -105,7 +113,7 @@ final class WorkerPool {
                 }
                 answers.add(Optional.empty());
             });
-            Thread.ofPlatform().daemon().name("pml4-grade-err-" + process.pid()).start(() -> {
+            stderrReader = Thread.ofPlatform().daemon().name("pml4-grade-err-" + process.pid()).start(() -> {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
                     for (String line; (line = r.readLine()) != null; ) {
                         synchronized (stderr) {
@@ -140,7 +148,29 @@ final class WorkerPool {
             return alive;
         }
 
+        /** Waits for the worker's first line; empty when it died or did not start in time. */
+        private Optional<String> ready() {
+            try {
+                Optional<String> first = answers.poll(START_UP.toMillis(), TimeUnit.MILLISECONDS);
+                return first != null && first.isPresent() && first.get().equals(GradeWorker.READY) ? first : Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.empty();
+            }
+        }
+
+        private boolean started;
+
         TestResult run(Job job, Duration timeout) {
+            if (!started) {
+                if (ready().isEmpty()) {
+                    alive = false;
+                    process.destroyForcibly();
+                    return TestResult.error(job.test().number(), job.test().name(), job.test().points(),
+                            "internal error of pml4: a grade worker did not start: " + death() + lastWords(), 0);
+                }
+                started = true;
+            }
             long start = System.nanoTime();
             ObjectNode request = JSON.createObjectNode();
             request.put("spec", job.spec().toString());
@@ -213,7 +243,7 @@ final class WorkerPool {
 
         private String lastWords() {
             try {
-                Thread.sleep(50); // let the stderr reader take the last lines
+                stderrReader.join(2000); // the process is gone: its standard error ends
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

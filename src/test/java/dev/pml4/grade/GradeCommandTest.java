@@ -138,9 +138,9 @@ class GradeCommandTest {
                 [test.expect]
                 serial_contains = ["Hello"]
                 """.formatted(Grading.builtLab("grader-selftest", "spin").toAbsolutePath(), Guests.image("hello").toAbsolutePath()));
-        Grading.Result r = Grading.grade(spec, "--jobs", "1", "--timeout", "3");
+        Grading.Result r = Grading.grade(spec, "--jobs", "1", "--timeout", "5");
         assertEquals(1, r.status(), r.err());
-        assertTrue(r.lines().get(0).startsWith("FAIL spin (0/1): no verdict after 3 s: the engine hung, or the guest needs a larger"
+        assertTrue(r.lines().get(0).startsWith("FAIL spin (0/1): no verdict after 5 s: the engine hung, or the guest needs a larger"
                 + " --timeout; the worker was killed"), r.out());
         assertEquals("PASS hello after (1/1)", r.lines().get(1));
     }
@@ -191,16 +191,31 @@ class GradeCommandTest {
 
     @Test
     void severalKernelsAreEachGradedAgainstTheWholeSpec() throws Exception {
+        Path spec = dir.resolve("two.toml");
+        Files.writeString(spec, """
+                [[test]]
+                name = "says hello"
+                [test.expect]
+                serial_contains = ["Hello"]
+
+                [[test]]
+                name = "ends with status 1"
+                [test.expect]
+                status = 1
+                """);
         Path junit = dir.resolve("two.xml");
-        Grading.Result r = Grading.grade(SELFTEST, Guests.image("hello"), Guests.image("idt_demand"), "--junit", junit);
+        Grading.Result r = Grading.grade(spec, Guests.image("hello"), Guests.image("idt_demand"), "--junit", junit);
         assertEquals(1, r.status());
-        List<String> lines = r.lines();
-        assertEquals("kernel " + Guests.image("hello").toAbsolutePath().normalize(), lines.getFirst());
-        assertEquals(2, lines.stream().filter(l -> l.startsWith("kernel ")).count());
-        assertEquals(2, lines.stream().filter(l -> l.startsWith("Score: ")).count());
+        assertEquals(List.of("kernel " + Guests.image("hello").toAbsolutePath().normalize(), "PASS says hello (1/1)",
+                "PASS ends with status 1 (1/1)", "Score: 2/2 (2 of 2 tests passed)",
+                "kernel " + Guests.image("idt_demand").toAbsolutePath().normalize()), r.lines().subList(0, 5));
+        assertTrue(r.lines().get(5).startsWith("FAIL says hello (0/1): serial_contains: \"Hello\" not found"), r.out());
+        assertEquals(List.of("PASS ends with status 1 (1/1)", "Score: 1/2 (1 of 2 tests passed)"), r.lines().subList(r.lines().size() - 2,
+                r.lines().size()));
         Document xml = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
         assertEquals(2, xml.getElementsByTagName("testsuite").getLength());
-        assertEquals(10, xml.getElementsByTagName("testcase").getLength());
+        assertEquals(4, xml.getElementsByTagName("testcase").getLength());
+        assertEquals("1", xml.getDocumentElement().getAttribute("failures"));
     }
 
     @Test
@@ -242,7 +257,7 @@ class GradeCommandTest {
                 image = "%s"
                 args = ["--serial-in", "input.txt", "--max-insns", "100000"]
                 [test.expect]
-                serial_contains = ["echo: FROM A FILE\n"]
+                serial_contains = ["echo: FROM A FILE\\n"]
 
                 [[test]]
                 name = "spelt out"
