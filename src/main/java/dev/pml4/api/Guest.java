@@ -37,7 +37,6 @@ import java.util.Objects;
 public final class Guest implements AutoCloseable {
     private final Machine machine;
     private final Path image;
-    private final KernelImage kernel;
     private final RunArguments arguments;
     private final ByteArrayOutputStream transcript;
     private final List<String> warnings;
@@ -46,11 +45,10 @@ public final class Guest implements AutoCloseable {
     private final OutputStream serialOut;
     private Outcome outcome;
 
-    private Guest(Machine machine, Path image, KernelImage kernel, RunArguments arguments, ByteArrayOutputStream transcript, List<String> warnings,
+    private Guest(Machine machine, Path image, RunArguments arguments, ByteArrayOutputStream transcript, List<String> warnings,
                   InputStream serialIn, OutputStream serialOut) {
         this.machine = machine;
         this.image = image;
-        this.kernel = kernel;
         this.arguments = arguments;
         this.transcript = transcript;
         this.warnings = warnings;
@@ -124,7 +122,7 @@ public final class Guest implements AutoCloseable {
 
     /** The kernel's symbols (ELF symbols, or the NASM map beside a flat image), for describing addresses. */
     public dev.pml4.machine.SymbolTable symbols() {
-        return kernel.symbols();
+        return machine.symbols();
     }
 
     /** The machine itself, for what this API does not cover. */
@@ -249,7 +247,7 @@ public final class Guest implements AutoCloseable {
                         listen(machine, new Events(machine.cpu(), listeners, tracer, tracer));
                     }
                 }
-                return new Guest(machine, image, kernel, args, transcript, warnings, in, serialOut);
+                return new Guest(machine, image, args, transcript, warnings, in, serialOut);
             } catch (ImageRejectedException | IllegalArgumentException e) {
                 machine.close();
                 throw new SetupException(e.getMessage(), e);
