@@ -70,14 +70,19 @@ final class Reports {
         root.put("output", scoreLine(g));
         ArrayNode tests = root.putArray("tests");
         for (TestResult r : g.results()) {
-            ObjectNode t = tests.addObject();
-            t.put("name", r.name());
-            t.put("score", r.score());
-            t.put("max_score", r.maxScore());
-            t.put("status", r.passed() ? "passed" : "failed");
-            t.put("output", r.output());
+            test(tests, r).put("status", r.passed() ? "passed" : "failed");
         }
         JSON.writeValue(file.toFile(), root);
+    }
+
+    /** A test as both JSON reports have it: name, score, max_score, output. */
+    private static ObjectNode test(ArrayNode tests, TestResult r) {
+        ObjectNode t = tests.addObject();
+        t.put("name", r.name());
+        t.put("score", r.score());
+        t.put("max_score", r.maxScore());
+        t.put("output", r.output());
+        return t;
     }
 
     /** pml4's own summary: every kernel, every test, every failure. */
@@ -101,15 +106,11 @@ final class Reports {
             k.put("failed", g.results().size() - g.passed());
             ArrayNode tests = k.putArray("tests");
             for (TestResult r : g.results()) {
-                ObjectNode t = tests.addObject();
-                t.put("name", r.name());
+                ObjectNode t = test(tests, r);
                 t.put("passed", r.passed());
                 t.put("error", r.error());
-                t.put("score", r.score());
-                t.put("max_score", r.maxScore());
                 ArrayNode failures = t.putArray("failures");
                 r.failures().forEach(failures::add);
-                t.put("output", r.output());
                 t.put("seconds", r.seconds());
             }
         }
