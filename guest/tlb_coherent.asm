@@ -18,14 +18,11 @@
 ; 6. Unmap W with INVLPG [rbx + W - V]; change V's frame back with MOV to CR3 (V is not global).
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value or an unexpected fault, EXIT_OK at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 %include "idt.inc"
 
 default rel
 
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 %assign W               0x0000008000001000      ; PT[1]
 %assign R               0x0000008000002000      ; PT[2]
 %assign SOFTWARE_BITS   (7 << 9) | (1 << 52)    ; ignored by the processor (SDM Table 4-20)
@@ -42,17 +39,9 @@ _start:
         call    idt_init
         ISR     VEC_PF, on_page_fault
         PRINT   "tlb_coherent: every PTE change invalidated, or one the SDM allows (SDM 4.10.4)", 10
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     r12, rax                        ; frame A
-        mov     edx, 0xbbbb
-        call    data_frame
-        mov     r13, rax                        ; frame B
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     rsi, r12
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        DATA_FRAME r12, 0xaaaa                  ; frame A
+        DATA_FRAME r13, 0xbbbb                  ; frame B
+        MAP_BOOT V, r12, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
 
@@ -82,13 +71,8 @@ _start:
         CHECK_EQ rax, 0xbbbb, "read of V after changing ignored bits"
 
         ; --- 3. not present -> present
-        mov     edx, 0xcccc
-        call    data_frame
-        mov     rsi, rax
-        mov     rcx, BOOT_PML4
-        mov     rdi, W
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        DATA_FRAME rsi, 0xcccc
+        MAP_BOOT W, rsi, PTE_P | PTE_RW
         mov     r15, rax                        ; W's PTE
         mov     rax, [rbx + W - V]
         PRINT   "  W mapped (was not present), no invalidation: W = "
@@ -98,11 +82,7 @@ _start:
 
         ; --- 4. rights granted without invalidation: a spurious #PF
         call    alloc_frame
-        mov     rsi, rax
-        mov     rcx, BOOT_PML4
-        mov     rdi, R
-        mov     edx, PTE_P
-        call    map_4k
+        MAP_BOOT R, rax, PTE_P
         mov     [r_pte], rax
         mov     rdx, rax
         mov     rax, [rbx + R - V]

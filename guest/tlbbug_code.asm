@@ -12,13 +12,9 @@
 ; 3. INVLPG [V]; call V: 0xbbbb.
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
@@ -35,11 +31,7 @@ _start:
         mov     byte [rax], 0xb8
         mov     dword [rax + 1], 0xbbbb
         mov     byte [rax + 5], 0xc3
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     rsi, r12
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        MAP_BOOT V, r12, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
         call    rbx

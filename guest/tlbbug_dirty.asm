@@ -15,13 +15,9 @@
 ; 4. Clear D with INVLPG [V] this time; write V: D = 1 again.
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
@@ -29,11 +25,7 @@ _start:
         call    frames_init                     ; rdi = boot info
         PRINT   "tlbbug_dirty: D cleared without INVLPG (SDM 4.8, 4.10.4.3)", 10
         call    alloc_frame
-        mov     rsi, rax                        ; frame A
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        MAP_BOOT V, rax, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
         mov     qword [rbx], 0x1111

@@ -13,13 +13,9 @@
 ; 4. Clear CR4.PGE and set it again (flushes global entries): read V gives 0xbbbb.
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
@@ -29,16 +25,9 @@ _start:
         mov     rax, cr4
         or      rax, CR4_PGE
         mov     cr4, rax
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     rsi, rax                        ; frame A
-        mov     edx, 0xbbbb
-        call    data_frame
-        mov     r13, rax                        ; frame B
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     edx, PTE_P | PTE_RW | PTE_G
-        call    map_4k
+        DATA_FRAME r12, 0xaaaa                  ; frame A
+        DATA_FRAME r13, 0xbbbb                  ; frame B
+        MAP_BOOT V, r12, PTE_P | PTE_RW | PTE_G
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
         mov     rax, [rbx]

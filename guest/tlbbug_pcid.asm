@@ -17,13 +17,10 @@
 ; 5. CR3 = space 1 | PCID 1 (bit 63 clear: PCID 1 flushed): read V gives 0xbbbb.
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
 
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 %assign NO_FLUSH        1 << 63                 ; bit 63 of a MOV to CR3 source (PCIDE = 1)
 
 section .text
@@ -35,23 +32,17 @@ _start:
         mov     r12, rax                        ; space 1
         call    space_new
         mov     r13, rax                        ; space 2
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     rsi, rax
+        DATA_FRAME rsi, 0xaaaa                  ; frame A
         mov     rcx, r12
         mov     rdi, V
         mov     edx, PTE_P | PTE_RW
         call    map_4k
         mov     r14, rax                        ; V's PTE in space 1
-        mov     edx, 0xcccc
-        call    data_frame
-        mov     rsi, rax
+        DATA_FRAME rsi, 0xcccc                  ; frame C
         mov     rcx, r13
         mov     edx, PTE_P | PTE_RW
         call    map_4k
-        mov     edx, 0xbbbb
-        call    data_frame
-        mov     r15, rax                        ; frame B
+        DATA_FRAME r15, 0xbbbb                  ; frame B
         mov     rax, cr4
         or      rax, CR4_PCIDE
         mov     cr4, rax

@@ -16,30 +16,18 @@
 ; 5. INVLPG [V]: the next read walks and reads frame B; frame A holds what step 4 wrote.
 ; Every value is checked: FAIL and EXIT_FAIL (status 3) on a wrong one, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
 _start:
         call    frames_init                     ; rdi = boot info
         PRINT   "tlbbug_remap: a PTE changed, INVLPG of the wrong page (SDM 4.10.4.2)", 10
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     r12, rax                        ; frame A
-        mov     edx, 0xbbbb
-        call    data_frame
-        mov     r13, rax                        ; frame B
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     rsi, r12
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        DATA_FRAME r12, 0xaaaa                  ; frame A
+        DATA_FRAME r13, 0xbbbb                  ; frame B
+        MAP_BOOT V, r12, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
 

@@ -14,26 +14,17 @@
 ; 4. INVLPG [V]: the entry is gone; the kernel does not touch V again (it would fault).
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
 _start:
         call    frames_init                     ; rdi = boot info
         PRINT   "tlbbug_unmap: a PTE cleared without INVLPG (SDM 4.10.4.2)", 10
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     rsi, rax                        ; frame A
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        DATA_FRAME r12, 0xaaaa                  ; frame A
+        MAP_BOOT V, r12, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
         mov     rax, [rbx]

@@ -15,13 +15,9 @@
 ;    read V: stale use 3 (frame B). INVLPG [V]; read V: frame C.
 ; Checked: FAIL and EXIT_FAIL (status 3) on a wrong value, EXIT_OK (status 1) at the end.
 
-%include "pml4.inc"
-%include "serial.inc"
-%include "paging.inc"
+%include "tlbbug.inc"                 ; pml4.inc, serial.inc, paging.inc, V
 
 default rel
-
-%assign V               0x0000008000000000      ; PML4[1] PDPT[0] PD[0] PT[0]
 
 section .text
 global _start
@@ -30,20 +26,10 @@ _start:
         PRINT   "tlbbug_widths: PTE writes of 1, 2, 4 bytes and REP MOVSQ (SDM 4.10.4.2)", 10
         ; frames A, B, C at 0x...000, each holding its name; B = A + 0x1000 so a word write at
         ; PTE + 1 (bits 23:8) moves the PTE from A to B
-        mov     edx, 0xaaaa
-        call    data_frame
-        mov     r12, rax                        ; frame A
-        mov     edx, 0xbbbb
-        call    data_frame
-        mov     r13, rax                        ; frame B
-        mov     edx, 0xcccc
-        call    data_frame
-        mov     r15, rax                        ; frame C
-        mov     rcx, BOOT_PML4
-        mov     rdi, V
-        mov     rsi, r12
-        mov     edx, PTE_P | PTE_RW
-        call    map_4k
+        DATA_FRAME r12, 0xaaaa                  ; frame A
+        DATA_FRAME r13, 0xbbbb                  ; frame B
+        DATA_FRAME r15, 0xcccc                  ; frame C
+        MAP_BOOT V, r12, PTE_P | PTE_RW
         mov     r14, rax                        ; V's PTE
         mov     rbx, V
         mov     rax, [rbx]

@@ -50,20 +50,22 @@ public final class TlbCoherenceChecker {
         void afterCurrentInstruction(Runnable task);
     }
 
-    // Entry bits, SDM Vol. 3A 4.5, Tables 4-15 to 4-20.
-    private static final long P = 1L;
-    private static final long RW = 1L << 1;
-    private static final long US = 1L << 2;
-    private static final long PWT = 1L << 3;
-    private static final long PCD = 1L << 4;
-    private static final long A = 1L << 5;
-    private static final long D = 1L << 6;
+    // Entry bits, SDM Vol. 3A 4.5, Tables 4-15 to 4-20 (the walker's, and the three it does not need).
+    private static final long P = PageWalker.ENTRY_P;
+    private static final long RW = PageWalker.ENTRY_RW;
+    private static final long US = PageWalker.ENTRY_US;
+    private static final long A = PageWalker.ENTRY_A;
+    private static final long D = PageWalker.ENTRY_D;
     /** PS in a PDPTE or PDE; PAT in a PTE. */
-    private static final long BIT7 = 1L << 7;
-    private static final long G = 1L << 8;
-    /** PAT in a PDPTE or PDE that maps a page. */
+    private static final long BIT7 = PageWalker.ENTRY_PS;
+    private static final long G = PageWalker.ENTRY_G;
+    private static final long XD = PageWalker.ENTRY_XD;
+    /** Bit 3, PWT: page-level write-through. */
+    private static final long PWT = 1L << 3;
+    /** Bit 4, PCD: page-level cache disable. */
+    private static final long PCD = 1L << 4;
+    /** Bit 12: PAT in a PDPTE or PDE that maps a page. */
     private static final long PAT_LARGE = 1L << 12;
-    private static final long XD = 1L << 63;
     /** Ignored in every entry: bits 11:9, and 62:52 (protection keys are not modelled, see PageWalker). */
     private static final long IGNORED = 0xe00L | 0x7ff0_0000_0000_0000L;
     /** What a leaf entry may change without an invalidation (D is judged on its own). */
@@ -71,10 +73,15 @@ public final class TlbCoherenceChecker {
     /** What an entry that references a table may change: bit 6 and bit 8 are ignored there, PCD/PWT only type the next table's accesses. */
     private static final long TABLE_BENIGN = A | D | G | PWT | PCD | IGNORED;
     private static final long RIGHTS = RW | US | XD;
+    /** Bits 51:12: where an entry holds a physical address (bits above MAXPHYADDR are reserved, SDM 4.5). */
+    private static final long ADDRESS = 0x000f_ffff_ffff_f000L;
     /** How far from a stale page an INVLPG that found nothing earns a hint. */
     private static final long NEARBY = 16 * PhysicalMemory.PAGE_SIZE;
+    /** INVLPG hints kept per entry: a loop of wrong INVLPGs need not fill the report. */
+    private static final int MAX_HINTS = 3;
 
-    private enum Change { SAME, GRANTED, DIRTY_CLEARED, STALE }
+    /** What a change to a paging-structure entry does to a translation cached from it, worst last. */
+    enum Change { SAME, GRANTED, DIRTY_CLEARED, STALE }
 
     /** One paging-structure entry a TLB entry was built from. */
     private static final class Dependency {
@@ -237,7 +244,7 @@ public final class TlbCoherenceChecker {
             for (Dependency d : t.dependencies) {
                 List<Dependency> at = byAddress.get(d.address);
                 at.remove(d);
-                if (at.isEmpty()) {
+                if (at.isEmpty()) { // (every dependency was added with its tracked entry)
                     byAddress.remove(d.address);
                 }
                 long frame = d.address & ~0xfffL;
@@ -319,7 +326,7 @@ public final class TlbCoherenceChecker {
                 nearest = t;
             }
         }
-        if (nearest != null) {
+        if (nearest != null && nearest.hints.size() < MAX_HINTS) {
             nearest.hints.add(String.format("INVLPG 0x%x at instruction %d (RIP 0x%x) invalidated nothing: no entry for that page;"
                     + " the stale entry is for 0x%x", linear, processor.instructions(), processor.rip(), nearest.entry.pageBase()));
         }
@@ -376,7 +383,8 @@ public final class TlbCoherenceChecker {
             Tracked t = d.owner;
             Change before = t.status();
             String[] why = new String[1];
-            Change change = judge(d, newValue, why);
+            Change change = judge(d.cached, newValue, d.level, d.leaf, t.entry.size(),
+                    t.kind == Tlb.Kind.DATA && t.entry.dirty(), why);
             if (change != d.change) {
                 d.change = change;
                 d.cause = change == Change.SAME ? null
@@ -390,43 +398,45 @@ public final class TlbCoherenceChecker {
         }
     }
 
-    /** How the entry now in memory differs, for the translation {@code d} cached. */
-    private static Change judge(Dependency d, long now, String[] why) {
-        long cached = d.cached;
+    /**
+     * How an entry changed from {@code cached} (as the walk read it) to {@code now} matters to a
+     * translation cached from it ({@code leaf}: the entry mapped the page, of {@code size};
+     * {@code dirtyData}: a DTLB entry that holds the page as dirty); {@code why[0]} says what changed.
+     */
+    static Change judge(long cached, long now, PagingLevel level, boolean leaf, PageSize size, boolean dirtyData, String[] why) {
         if ((now & P) == 0) {
             why[0] = "P 1 -> 0: not present any more";
             return Change.STALE;
         }
-        long changed = (cached ^ now) & ~(d.leaf ? LEAF_BENIGN : TABLE_BENIGN);
+        long changed = (cached ^ now) & ~(leaf ? LEAF_BENIGN : TABLE_BENIGN);
         if (changed == 0) {
-            if (d.leaf && d.owner.kind == Tlb.Kind.DATA && d.owner.entry.dirty() && (now & D) == 0) {
+            if (leaf && dirtyData && (now & D) == 0) {
                 why[0] = "D 1 -> 0 while the TLB holds the page as dirty";
                 return Change.DIRTY_CLEARED;
             }
             return Change.SAME;
         }
         List<String> fields = new ArrayList<>();
-        long frameBits = changed & 0x000f_ffff_ffff_f000L & ~(d.leaf && d.level != PagingLevel.PT ? PAT_LARGE : 0);
-        if (frameBits != 0) {
-            long mask = 0x000f_ffff_ffff_f000L & ~(d.leaf ? d.owner.entry.size().offsetMask() : 0);
-            fields.add(String.format("frame 0x%x -> 0x%x", cached & mask, now & mask));
+        long frame = ADDRESS & ~(leaf ? size.offsetMask() : 0);
+        if ((changed & frame) != 0) {
+            fields.add(String.format("frame 0x%x -> 0x%x", cached & frame, now & frame));
         }
         boolean granted = (changed & ~RIGHTS) == 0;
         granted &= bit(changed, RW, cached, now, "R/W", fields, true);
         granted &= bit(changed, US, cached, now, "U/S", fields, true);
         granted &= bit(changed, XD, cached, now, "XD", fields, false);
-        if (d.leaf) {
+        if (leaf) {
             bit(changed, PWT, cached, now, "PWT", fields, true);
             bit(changed, PCD, cached, now, "PCD", fields, true);
             bit(changed, G, cached, now, "G", fields, true);
-            bit(changed, d.level == PagingLevel.PT ? BIT7 : PAT_LARGE, cached, now, "PAT", fields, true);
-            if (d.level != PagingLevel.PT) {
+            bit(changed, level == PagingLevel.PT ? BIT7 : PAT_LARGE, cached, now, "PAT", fields, true);
+            if (level != PagingLevel.PT) {
                 bit(changed, BIT7, cached, now, "PS", fields, true);
             }
         } else {
             bit(changed, BIT7, cached, now, "PS", fields, true);
         }
-        long described = 0x000f_ffff_ffff_f000L | RIGHTS | PWT | PCD | G | BIT7 | PAT_LARGE;
+        long described = frame | RIGHTS | PWT | PCD | G | BIT7 | (leaf ? PAT_LARGE : 0);
         if ((changed & ~described) != 0) {
             fields.add(String.format("bits 0x%x", changed & ~described));
         }

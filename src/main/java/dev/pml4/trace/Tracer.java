@@ -279,18 +279,18 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
                             u.access().name().toLowerCase(Locale.ROOT), u.linear(), tlbName(u.tlb()), describe(u.entry()), freshText(u.fresh()),
                             entryWriteText(u.write())),
                     "\"finding\":\"stale-use\",\"access\":\"" + u.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\"" + hex(u.linear())
-                            + "\",\"rip\":\"" + hex(u.rip()) + "\",\"tlb\":\"" + tlbName(u.tlb()) + "\",\"entry\":" + json(u.entry())
+                            + "\",\"rip\":\"" + hex(u.rip()) + "\",\"sym\":" + json(symbols.describe(u.rip()).orElse("")) + ",\"tlb\":\"" + tlbName(u.tlb()) + "\",\"entry\":" + json(u.entry())
                             + ",\"fresh\":" + freshJson(u.fresh()) + ",\"write\":" + entryWriteJson(u.write())
                             + ",\"hints\":[" + String.join(",", u.hints().stream().map(Tracer::json).toList()) + "]");
             case dev.pml4.mmu.TlbCheckFinding.DirtyBitLost d -> event(TraceOptions.Kind.STALE,
                     String.format("dirty flag lost: write 0x%x through %s; D cleared by %s", d.linear(), describe(d.entry()), entryWriteText(d.write())),
                     "\"finding\":\"dirty-bit-lost\",\"access\":\"write\",\"address\":\"" + hex(d.linear()) + "\",\"rip\":\"" + hex(d.rip())
-                            + "\",\"entry\":" + json(d.entry()) + ",\"write\":" + entryWriteJson(d.write()));
+                            + "\",\"sym\":" + json(symbols.describe(d.rip()).orElse("")) + ",\"entry\":" + json(d.entry()) + ",\"write\":" + entryWriteJson(d.write()));
             case dev.pml4.mmu.TlbCheckFinding.SpuriousFault f -> event(TraceOptions.Kind.STALE,
                     String.format("spurious #PF (SDM 4.10.4.3): %s 0x%x refused by %s; rights granted by %s",
                             f.access().name().toLowerCase(Locale.ROOT), f.linear(), describe(f.entry()), entryWriteText(f.write())),
                     "\"finding\":\"spurious-fault\",\"access\":\"" + f.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\""
-                            + hex(f.linear()) + "\",\"rip\":\"" + hex(f.rip()) + "\",\"entry\":" + json(f.entry()) + ",\"write\":" + entryWriteJson(f.write()));
+                            + hex(f.linear()) + "\",\"rip\":\"" + hex(f.rip()) + "\",\"sym\":" + json(symbols.describe(f.rip()).orElse("")) + ",\"entry\":" + json(f.entry()) + ",\"write\":" + entryWriteJson(f.write()));
         }
     }
 

@@ -91,10 +91,15 @@ public final class Guests {
 
     /** Boots {@code name} with {@code --check-tlb=MODE} and runs it to the end. */
     public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode) {
+        return runCheckingTlb(name, mode, UnaryOperator.identity());
+    }
+
+    /** The same on the default machine changed by {@code configure}. */
+    public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode, UnaryOperator<Machine.Config> configure) {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         List<String> warnings = new java.util.ArrayList<>();
         StringBuilder report = new StringBuilder();
-        try (Machine machine = new Machine(Machine.Config.defaults(serial).withWarnings(warnings::add))) {
+        try (Machine machine = new Machine(configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add)))) {
             var image = KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty());
             machine.checkTlb(mode).addListener(f -> report.append(f.describe(image.symbols())));
             machine.boot(image, null);

@@ -46,6 +46,16 @@ class TlbCheckGuestsTest {
         assertEquals(Guests.expectedReport(name), checked.report(), () -> name + ": the --check-tlb report");
     }
 
+    /** A TLB of a few entries: entries come and go all the time, and so do the frames watched for them. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.pml4.guest.GuestKernelsTest#geometryIndependent")
+    void aTinyTlbChangesNothingEither(String name) throws IOException {
+        Guests.Checked checked = Guests.runCheckingTlb(name, Mode.REPORT, c -> c.withTlb(dev.pml4.mmu.TlbConfig.tiny()));
+        assertEquals(Guests.expectedTranscript(name), checked.outcome().transcript(), () -> name + ": serial transcript");
+        assertEquals(Guests.expectedStatus(name), checked.outcome().status(), () -> checked.outcome().result().reason().describe());
+        assertEquals(Guests.expectedReport(name), checked.report(), () -> name + ": the --check-tlb report");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("staleUsers")
     void stopModeEndsWithStatus10BeforeTheStaleAccess(String name) throws IOException {
