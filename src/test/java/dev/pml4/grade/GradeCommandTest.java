@@ -239,9 +239,10 @@ class GradeCommandTest {
         Grading.Result r = Grading.grade(spec);
         assertEquals(1, r.status(), r.err());
         assertEquals("FAIL unmap without INVLPG (0/1): stale_tlb: 1 use(s) of a stale TLB entry:", r.lines().get(0));
-        assertTrue(r.lines().get(1).strip().startsWith("stale TLB entry used: instruction 5016 at RIP 0x1000d2 <read_unmapped>: read of 0x8000000000"),
+        // tlbbug_unmap (the TLB check's own kernel) reads a page it unmapped without INVLPG
+        assertTrue(r.lines().get(1).strip().matches("stale TLB entry used: instruction \\d+ at RIP 0x[0-9a-f]+ <read_unmapped>: read of 0x8000000000"),
                 r.out());
-        assertTrue(r.out().contains("made stale by instruction 4224 at RIP 0x1000bd <unmap>: PTE at 0x106000 0x103023 -> 0x0"), r.out());
+        assertTrue(r.out().matches("(?s).*made stale by instruction \\d+ at RIP 0x[0-9a-f]+ <unmap>: PTE at 0x[0-9a-f]+ 0x[0-9a-f]+ -> 0x0 .*"), r.out());
         assertTrue(r.lines().contains("PASS coherent (1/1)"), r.out());
     }
 
