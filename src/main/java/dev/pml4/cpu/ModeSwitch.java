@@ -122,7 +122,7 @@ final class ModeSwitch {
             engine.writeRegister(X86Reg.RAX, rax);
             engine.writeRegister(X86Reg.RCX, rcx);
             engine.unmap(at, 0x1000);
-            engine.removeCodeCache(at, at + 0x1000); // the next switch may put the page elsewhere
+            engine.removeCodeCache(at, at + 0x1000); // what was translated from the page goes with it
         }
         long rip = engine.readRegister(X86Reg.RIP);
         if (rip != target || (err != UcError.OK && err != UcError.FETCH_UNMAPPED)) {
