@@ -56,6 +56,8 @@ public final class Cpu {
 
     // ---- the debugger's controls (DebugControls); all off unless a debugger is attached ----------
     private boolean debugging;
+    /** {@link #debugging}, or the mode-switch trampoline is running: see {@link #unusualInstruction}. */
+    private boolean unusual;
     private final java.util.Set<Long> breakpoints = new java.util.HashSet<>();
     private final java.util.Set<Integer> caughtVectors = new java.util.HashSet<>();
     private volatile boolean interruptRequested;
@@ -171,6 +173,7 @@ public final class Cpu {
     public void enableDebugging(DebugEvents events) {
         this.debugEvents = events;
         this.debugging = true;
+        refreshUnusual();
     }
 
     public java.util.Set<Long> breakpoints() {
@@ -608,17 +611,12 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
-        if (modeSwitch.active()) {
-            if (modeSwitch.reachedTarget(rip)) {
-                engine.stop(); // the trampoline has done its far jump: the target runs later, counted
+        if (unusual) {
+            if (unusualInstruction(rip)) {
+                return;
             }
-            return;
-        }
-        if (stop != null) {
+        } else if (stop != null) {
             engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
-            return;
-        }
-        if (debugging && debugCheck(rip)) {
             return;
         }
         if (size <= 0 || size > 15) {
@@ -675,6 +673,30 @@ public final class Cpu {
             }
             raise(e, rip);
         }
+    }
+
+    /**
+     * The code hook while a debugger is attached or the mode-switch trampoline runs (one flag, so
+     * that the common path checks no more than it did before either existed). True when the
+     * instruction is not the guest's to run now.
+     */
+    private boolean unusualInstruction(long rip) {
+        if (modeSwitch.active()) {
+            if (modeSwitch.reachedTarget(rip)) {
+                engine.stop(); // the trampoline has done its far jump: the target runs later, counted
+            }
+            return true;
+        }
+        if (stop != null) {
+            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
+            return true;
+        }
+        return debugging && debugCheck(rip);
+    }
+
+    /** Debugging or a mode switch: the code hook takes {@link #unusualInstruction} first. */
+    void refreshUnusual() {
+        unusual = debugging || modeSwitch.active();
     }
 
     /** A byte of the instruction stream, read from RAM through the engine's current mapping. */

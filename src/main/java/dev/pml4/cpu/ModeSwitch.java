@@ -115,9 +115,11 @@ final class ModeSwitch {
             boolean targetLongMode = (code >>> 53 & 1) != 0;
             target = targetLongMode ? targetOffset : targetOffset & 0xffffffffL;
             active = at;
+            cpu.refreshUnusual();
             err = engine.start(at, -1L, 0, 0);
         } finally {
             active = -1;
+            cpu.refreshUnusual();
             engine.writeDescriptorRegister(X86Reg.GDTR, gdtr);
             engine.writeRegister(X86Reg.RAX, rax);
             engine.writeRegister(X86Reg.RCX, rcx);
