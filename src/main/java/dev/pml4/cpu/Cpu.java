@@ -655,12 +655,8 @@ public final class Cpu {
             if (!SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
                 return;
             }
-        } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
-            return; // group 3 other than DIV (/6) and IDIV (/7)
-        } else if (b == 0xff && (0x28 >> ((codeByte(rip + offset + 1) >> 3) & 7) & 1) == 0) {
-            return; // group 5 other than CALL far (/3) and JMP far (/5)
-        } else if ((b & 0xfe) == 0xc4 && (codeByte(rip + offset + 1) >> 6) == 3) {
-            return; // in 32-bit code, C4/C5 with a register operand are VEX prefixes, not LES/LDS
+        } else if (harmlessForm(b, rip + offset + 1)) {
+            return;
         }
         try {
             system.execute(rip, size);
@@ -697,6 +693,16 @@ public final class Cpu {
     /** Debugging or a mode switch: the code hook takes {@link #unusualInstruction} first. */
     void refreshUnusual() {
         unusual = debugging || modeSwitch.active();
+    }
+
+    /** An opcode of a sensitive group whose ModRM byte (at {@code modrm}) makes it an ordinary instruction. */
+    private boolean harmlessForm(int opcode, long modrm) {
+        return switch (opcode) {
+            case 0xf6, 0xf7 -> ((codeByte(modrm) >> 4) & 3) != 3; // group 3 other than DIV (/6) and IDIV (/7)
+            case 0xff -> (0x28 >> ((codeByte(modrm) >> 3) & 7) & 1) == 0; // group 5 other than CALL far (/3), JMP far (/5)
+            case 0xc4, 0xc5 -> (codeByte(modrm) >> 6) == 3; // in 32-bit code, VEX prefixes rather than LES/LDS
+            default -> false;
+        };
     }
 
     /** A byte of the instruction stream, read from RAM through the engine's current mapping. */
