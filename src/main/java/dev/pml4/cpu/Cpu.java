@@ -95,6 +95,7 @@ public final class Cpu {
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
     private final FetchFence fence;
+    private final TranslationGuard guard;
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -112,6 +113,7 @@ public final class Cpu {
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
         this.fence = new FetchFence(engine);
+        this.guard = new TranslationGuard(this, capstone);
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
         engine.hookPortIn((port, size) -> {
@@ -370,7 +372,7 @@ public final class Cpu {
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
             try {
-                err = engine.start(rip, -1L, 0, 0); // "until" is an address: one that can never be reached
+                err = engine.start(rip, guard.takeUntil(), 0, 0); // "until" is an address: normally one never reached
             } catch (Unicorn.HookFailure f) {
                 stop = new StopReason.InternalError("a hook failed at RIP 0x" + Long.toHexString(safeRip()), f.getCause());
                 break;
@@ -406,8 +408,12 @@ public final class Cpu {
                 }
                 continue;
             }
+            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (retranslate) {
                 retranslate = false;
+                if (idleStarts > 1000) {
+                    stop = new StopReason.InternalError(String.format("the engine translates again and again at RIP 0x%x", safeRip()), null);
+                }
                 continue;
             }
             if (err != UcError.OK) {
@@ -416,7 +422,6 @@ public final class Cpu {
                 break;
             }
             // A hook that redirected RIP makes the engine return; carry on, unless nothing moves.
-            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (idleStarts > 1000) {
                 stop = new StopReason.InternalError(String.format("the engine makes no progress at RIP 0x%x", safeRip()), null);
             }
@@ -462,6 +467,31 @@ public final class Cpu {
                     e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
         }
         engine.stop();
+    }
+
+    /**
+     * The block the engine is translating starts with an instruction it must not see: it raises
+     * #UD at its own RIP, after what happens at any instruction boundary first (a breakpoint, an
+     * interrupt: SDM 6.9 puts external interrupts before faults from decoding the next instruction).
+     */
+    void undefinedAtBlockStart(long rip, String why) {
+        if (stop != null) {
+            engine.stop();
+            return;
+        }
+        if (debugging && debugCheck(rip)) {
+            return;
+        }
+        if (now() >= interruptCheckAt && takeInterrupt(rip)) {
+            engine.stop();
+            return;
+        }
+        raise(ArchitecturalException.ud(why), rip);
+    }
+
+    /** Nothing of the block being translated runs: the engine starts again from RIP. */
+    void translateAgain() {
+        retranslate = true;
     }
 
     /** The guest's privilege level changed: what the engine maps was derived from the old one. */
@@ -619,6 +649,9 @@ public final class Cpu {
     }
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
+        if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
+            return guard.fetch(address, size, engine.readRegister(X86Reg.RIP)); // the translator at work
+        }
         codePage = -1;
         if (type.isFetch()) {
             return onFetchMiss(type, address, size);

@@ -30,12 +30,20 @@ public final class ResidentMappings {
     private final PhysicalMemory memory;
     private final PageMapper mapper;
     private final TreeMap<Long, Chunk> chunks = new TreeMap<>();
+    private final EngineMappingBudget budget;
     private long mapCount;
     private long unmapCount;
+    private long budgetUnmaps;
 
     public ResidentMappings(PhysicalMemory memory, PageMapper mapper) {
+        this(memory, mapper, EngineMappingBudget.DEFAULT_LIMIT);
+    }
+
+    /** {@code engineLimit}: at most this many chunks mapped in the engine at once (see {@link EngineMappingBudget}). */
+    public ResidentMappings(PhysicalMemory memory, PageMapper mapper, int engineLimit) {
         this.memory = memory;
         this.mapper = mapper;
+        this.budget = new EngineMappingBudget(engineLimit);
     }
 
     /**
@@ -67,9 +75,14 @@ public final class ResidentMappings {
                 }
                 chunks.put(base, new Chunk(base, chunkSize, physical, ram, perms));
             }
+            budget.used(base);
             return;
         }
         removeRange(base, base + chunkSize);
+        for (long victim; (victim = budget.victim(chunks.size(), base)) >= 0; ) {
+            removeRange(victim, victim + 1); // its TLB entries stay: the next access maps it again
+            budgetUnmaps++;
+        }
         if (ram) {
             mapper.mapRam(base, chunkSize, perms, memory.ramSlice(physical, chunkSize));
         } else {
@@ -77,6 +90,7 @@ public final class ResidentMappings {
         }
         mapCount++;
         chunks.put(base, new Chunk(base, chunkSize, physical, ram, perms));
+        budget.used(base);
     }
 
     private boolean overlapsOther(long base, long size) {
@@ -110,6 +124,7 @@ public final class ResidentMappings {
         }
         for (Chunk c : doomed) {
             chunks.remove(c.linear());
+            budget.removed(c.linear());
             mapper.unmap(c.linear(), c.size());
             unmapCount++;
         }
@@ -121,12 +136,19 @@ public final class ResidentMappings {
             unmapCount++;
         }
         chunks.clear();
+        budget.clear();
     }
 
     /** The chunk holding {@code linear}, or null. */
     public Chunk chunkAt(long linear) {
         Map.Entry<Long, Chunk> e = chunks.floorEntry(linear);
         return e != null && e.getValue().end() > linear ? e.getValue() : null;
+    }
+
+    /** Whether {@code linear} lies in RAM mapped with the right to execute (which the engine itself may not hold). */
+    public boolean executable(long linear) {
+        Chunk c = chunkAt(linear);
+        return c != null && c.ram() && (c.perms() & EXEC) != 0;
     }
 
     public List<Chunk> chunks() {
@@ -139,5 +161,15 @@ public final class ResidentMappings {
 
     public long unmapCount() {
         return unmapCount;
+    }
+
+    /** Chunks unmapped only to stay within the engine's budget (their TLB entries stayed). */
+    public long budgetUnmaps() {
+        return budgetUnmaps;
+    }
+
+    /** How many chunks the engine may hold at once. */
+    public int engineLimit() {
+        return budget.limit();
     }
 }

@@ -1,0 +1,94 @@
+package dev.pml4.cpu;
+
+import dev.pml4.ffi.capstone.Capstone;
+import dev.pml4.ffi.capstone.Instruction;
+
+/**
+ * Keeps the instructions of {@link EngineAbortForms} from ever reaching Unicorn's translator, which
+ * aborts the process on them while it translates a block, before any hook of that block runs.
+ *
+ * <p>How it sees the translator at work: the engine never maps a page executable (the
+ * {@link EnginePageMapper} withholds execute; the right to execute is kept in Java), so every
+ * code fetch the translator makes comes to the FETCH_PROT hook, and so here, before the bytes are
+ * decoded; Java answers "go on" for pages its TLB lets the guest execute. The fetches of one block
+ * are in order, so the guard follows the instruction boundaries with Capstone's lengths, from the
+ * block's start (RIP while a block is translated) onwards. Only translation pays: a translated block
+ * runs without any of this, and self-modifying code is translated, and so checked, again.
+ *
+ * <p>At the start of an instruction that would abort the engine:
+ * <ul>
+ * <li>the block's first instruction raises #UD at its own RIP (SDM: each of these is #UD);</li>
+ * <li>an instruction later in the block must let those before it run first: the translation is
+ *     abandoned, and the engine runs again from the block's start with that instruction's address
+ *     as its {@code until} address, where Unicorn ends the block before translating it. The run
+ *     after that starts a block there, which raises #UD as above. A fetch of that address while it
+ *     is the {@code until} address is one in the middle of another instruction (an instruction
+ *     start there would have ended the block), and passes.</li>
+ * </ul>
+ * When Capstone cannot decode an instruction, the boundaries after it are unknown until the next
+ * block, and every fetch is checked as if it started an instruction, which may only stop early.
+ */
+final class TranslationGuard {
+    /** No address to stop at: one that can never be reached. */
+    static final long NO_STOP = -1L;
+    private static final long UNKNOWN = Long.MIN_VALUE;
+
+    private final Cpu cpu;
+    private final Capstone capstone;
+    /** Where the next instruction of the block being translated starts. */
+    private long nextStart = UNKNOWN;
+    /** The {@code until} address for the next engine run, and the one of the run going on. */
+    private long stopAt = NO_STOP;
+    private long activeStop = NO_STOP;
+    private long blocksStopped;
+    private long undefined;
+
+    TranslationGuard(Cpu cpu, Capstone capstone) {
+        this.cpu = cpu;
+        this.capstone = capstone;
+    }
+
+    /** The {@code until} address of the engine run about to start (one run only). */
+    long takeUntil() {
+        activeStop = stopAt;
+        stopAt = NO_STOP;
+        return activeStop;
+    }
+
+    /**
+     * The translator fetches {@code [address, address + size)} of a page Java lets the guest
+     * execute, while translating the block that starts at {@code blockStart}. True lets it go on.
+     */
+    boolean fetch(long address, int size, long blockStart) {
+        boolean start = address == blockStart || address == nextStart || nextStart == UNKNOWN;
+        if (!start || address == activeStop) {
+            return true;
+        }
+        byte[] code = cpu.instructionBytes(address, 16);
+        String why = EngineAbortForms.match(code, true); // the engine runs 64-bit code only (README)
+        if (why == null) {
+            nextStart = capstone.decode(code, address).map(Instruction::length).map(n -> address + n).orElse(UNKNOWN);
+            return true;
+        }
+        nextStart = UNKNOWN;
+        if (address == blockStart) {
+            undefined++;
+            cpu.undefinedAtBlockStart(address, why);
+        } else {
+            blocksStopped++;
+            stopAt = address;
+            cpu.translateAgain();
+        }
+        return false;
+    }
+
+    /** Instructions that raised #UD here instead of reaching the engine. */
+    long undefined() {
+        return undefined;
+    }
+
+    /** Blocks cut short before such an instruction. */
+    long blocksStopped() {
+        return blocksStopped;
+    }
+}
