@@ -96,6 +96,7 @@ public final class Cpu {
     private boolean retranslate;
     private final FetchFence fence;
     private final TranslationGuard guard;
+    private final AccessFlagWatch accessFlag = new AccessFlagWatch(this);
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -590,6 +591,7 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
+        accessFlag.check();
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
             return;
@@ -618,6 +620,7 @@ public final class Cpu {
         } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
             return; // group 3 other than DIV (/6) and IDIV (/7)
         }
+        accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC
         try {
             system.execute(rip, size);
         } catch (ArchitecturalException e) {

@@ -48,7 +48,7 @@ class InterruptDeliveryTest {
         }
     }
 
-    record Outcome(int status, long rip, long rsp, long rflags, long[] frame, int cpl) {
+    record Outcome(int status, long rip, long rsp, long rflags, long[] frame, int cpl, long cr2) {
     }
 
     /** Boots {@code code} at CODE (or a user program at USER_CODE when {@code user}) with these gates. */
@@ -109,7 +109,7 @@ class InterruptDeliveryTest {
                 frame[i] = mem.read64(stopRsp + 8L * i);
             }
             return new Outcome(r.exitStatus(), m.engine().readRegister(X86Reg.RIP), stopRsp,
-                    m.engine().readRegister(X86Reg.RFLAGS), frame, m.cpu().cpl());
+                    m.engine().readRegister(X86Reg.RFLAGS), frame, m.cpu().cpl(), m.cpu().controlRegisters().cr2());
         }
     }
 
@@ -241,5 +241,26 @@ class InterruptDeliveryTest {
         assertEquals(handlerOf(handled), o.rip(), what);
         assertEquals(error, o.frame()[0], what);
         assertTrue(o.status() == 0 || o.status() == 6, "stopped in the handler");
+    }
+
+    /**
+     * A #PF while the frame of #UD is pushed: CR2 is the first slot the processor could not write,
+     * and it writes SS first, at the new stack top - 8 (QEMU and Bochs; the SDM orders the pushes
+     * SS, RSP, RFLAGS, CS, RIP, error code, 6.14.2). The #PF is delivered on IST1, as a kernel does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            // why, RSP at the #UD, CR2 expected
+            "the whole frame in a page that is not mapped, 0x10000001000, 0x10000000ff8",
+            "SS and RSP above the mapped 4 GiB the rest below, 0x100000010, 0x100000008",
+            "an unaligned RSP is aligned to 16 first, 0x1000000100c, 0x10000000ff8"})
+    void aPageFaultWhilePushingNamesTheFirstSlotWrittenInCr2(String why, String rsp, String cr2) throws Exception {
+        List<Gate> gates = List.of(Gate.interrupt(6), new Gate(14, 0xE, 0, true, 1));
+
+        Outcome o = run(UD2, false, 0x2, Long.decode(rsp), gates, 0xfff);
+
+        assertEquals(handlerOf(14), o.rip(), why);
+        assertEquals(Long.decode(cr2), o.cr2(), why);
+        assertEquals(0x2, o.frame()[0], "#PF(W=1) of a supervisor write to a page that is not present");
     }
 }
