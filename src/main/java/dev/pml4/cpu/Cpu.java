@@ -382,6 +382,10 @@ public final class Cpu {
                 break;
             }
             fence.lower();
+            if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
+                // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).
+                raise(ArchitecturalException.gp("instruction fetch from the non-canonical address 0x8000000000000000"), TranslationGuard.NO_STOP);
+            }
             if (resumeRip >= 0) {
                 engine.writeRegister(X86Reg.RIP, resumeRip);
                 resumeRip = -1;

@@ -29,8 +29,11 @@ import dev.pml4.ffi.capstone.Instruction;
  * block, and every fetch is checked as if it started an instruction, which may only stop early.
  */
 final class TranslationGuard {
-    /** No address to stop at: one that can never be reached. */
-    static final long NO_STOP = -1L;
+    /**
+     * No address to stop at: a non-canonical one, where no instruction can be fetched. (It was -1,
+     * where a jump to the last byte of the address space stopped the engine for good, issue 13.)
+     */
+    static final long NO_STOP = 0x8000_0000_0000_0000L;
     private static final long UNKNOWN = Long.MIN_VALUE;
 
     private final Cpu cpu;

@@ -204,6 +204,21 @@ class InterruptDeliveryTest {
         assertTrue(o.rip() >= 0x1000, "RIP moved on from 0: 0x" + Long.toHexString(o.rip()));
     }
 
+    /**
+     * No jump target may be the engine's "until" address: a jump to the last byte of the address
+     * space, or to a non-canonical address, faults like any other (it once ended as an internal
+     * error, 8: "the engine makes no progress at RIP 0xffffffffffffffff", issue 13).
+     */
+    @ParameterizedTest(name = "jump to {0}")
+    @CsvSource({
+            "0xffffffffffffffff, 48 c7 c0 ff ff ff ff ff e0",
+            "0x8000000000000000, 48 b8 00 00 00 00 00 00 00 80 ff e0",
+            "0x7fffffffffffffff, 48 b8 ff ff ff ff ff ff ff 7f ff e0"})
+    void aJumpToTheEndOfTheAddressSpaceOrBeyondFaults(String target, String code) throws Exception {
+        Outcome o = run(java.util.HexFormat.ofDelimiter(" ").parseHex(code), false, 0x2, KERNEL_RSP, List.of(), 0xfff);
+        assertEquals(4, o.status(), "a fault with no gates: a triple fault, not an internal error (8)");
+    }
+
     // ---- the double-fault table -------------------------------------------------------------
 
     /** SDM Table 6-5, every class pair: benign (B), contributory (C), page fault (P). */
