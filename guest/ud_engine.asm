@@ -7,6 +7,7 @@
 ; operand (Vol. 2A, CALL, JMP: FF /3 and FF /5 take m16:64 only).
 ; Every site but the first two sits in the middle of a block, after instructions that must run
 ; first (EBX counts to 2 before it); the first two are also reached by a jump (a block's start).
+; One is written over code that already ran (self-modifying code is translated, and checked, again).
 ; The last runs at CPL 3: the handler sees CS = 0x23 and the user's RIP.
 ; Expected: guest/ud_engine.expected, status 1.
 
@@ -82,6 +83,18 @@ _start:
         SITE    "LOCK BTS eax, eax (f0 0f ab c0)", 0xf0, 0x0f, 0xab, 0xc0
         SITE    "LOCK ADD eax, eax (f0 01 c0)", 0xf0, 0x01, 0xc0
 
+        lea     rax, [smc_site]                 ; self-modifying code: two NOPs that ran become
+        mov     [expect_rip], rax               ; CALL FAR rax, translated again and caught
+        lea     rax, [.smc_resume]
+        mov     [resume_rip], rax
+        call    smc_site
+        mov     word [smc_site], 0xd8ff
+        call    smc_site
+        FAIL    "the patched CALL FAR rax ran"
+.smc_resume:
+        add     rsp, 8                          ; the return address the second call pushed
+        PRINT   "  NOP NOP patched to CALL FAR rax after it ran: #UD at its own RIP", 10
+
         lea     rax, [lockable]                 ; a lockable form still runs: LOCK ADD [m], r
         mov     ecx, 5
         lock add [rax], ecx
@@ -126,8 +139,8 @@ _start:
 ; The handler resumed here at CPL 0 (it changed the frame's CS and SS back to the kernel's).
 user_done:
         PRINT   "  CALL FAR rax at CPL 3: #UD at its own RIP, CS = 0x23 in the frame", 10
-        CHECK_EQ qword [caught], 14, "#UD count"
-        PRINT   "done: 14 #UD", 10
+        CHECK_EQ qword [caught], 15, "#UD count"
+        PRINT   "done: 15 #UD", 10
         EXIT    EXIT_OK
 
 ; on_ud: rdi = frame. The RIP and CS pushed must be the site's; resume where the site says.
@@ -141,6 +154,11 @@ on_ud:
         mov     qword [rdi + F_SS], SEL_KERNEL_DATA
         lea     rax, [kernel_stack_top]
         mov     [rdi + F_RSP], rax
+        ret
+
+smc_site:
+        nop
+        nop
         ret
 
 user_start:
