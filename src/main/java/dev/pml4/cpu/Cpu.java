@@ -289,6 +289,11 @@ public final class Cpu {
         return cpl;
     }
 
+    /** How often the translator's fetches came to the {@link TranslationGuard}, and what it did. */
+    public TranslationGuard.Statistics translationGuard() {
+        return guard.statistics();
+    }
+
     public ControlRegisters controlRegisters() {
         return control;
     }

@@ -28,7 +28,7 @@ import dev.pml4.ffi.capstone.Instruction;
  * When Capstone cannot decode an instruction, the boundaries after it are unknown until the next
  * block, and every fetch is checked as if it started an instruction, which may only stop early.
  */
-final class TranslationGuard {
+public final class TranslationGuard {
     /**
      * No address to stop at: a non-canonical one, where no instruction can be fetched. (It was -1,
      * where a jump to the last byte of the address space stopped the engine for good, issue 13.)
@@ -45,6 +45,8 @@ final class TranslationGuard {
     private long activeStop = NO_STOP;
     private long blocksStopped;
     private long undefined;
+    private long fetches;
+    private long checked;
 
     TranslationGuard(Cpu cpu, Capstone capstone) {
         this.cpu = cpu;
@@ -63,10 +65,12 @@ final class TranslationGuard {
      * execute, while translating the block that starts at {@code blockStart}. True lets it go on.
      */
     boolean fetch(long address, int size, long blockStart) {
+        fetches++;
         boolean start = address == blockStart || address == nextStart || nextStart == UNKNOWN;
         if (!start || address == activeStop) {
             return true;
         }
+        checked++;
         byte[] code = cpu.instructionBytes(address, 16);
         String why = EngineAbortForms.match(code, true); // the engine runs 64-bit code only (README)
         if (why == null) {
@@ -85,13 +89,11 @@ final class TranslationGuard {
         return false;
     }
 
-    /** Instructions that raised #UD here instead of reaching the engine. */
-    long undefined() {
-        return undefined;
+    /** What the guard saw: its cost is one upcall per fetch and one decode per instruction checked. */
+    public record Statistics(long fetches, long instructionsChecked, long undefined, long blocksCutShort) {
     }
 
-    /** Blocks cut short before such an instruction. */
-    long blocksStopped() {
-        return blocksStopped;
+    Statistics statistics() {
+        return new Statistics(fetches, checked, undefined, blocksStopped);
     }
 }
