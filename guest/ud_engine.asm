@@ -83,6 +83,21 @@ _start:
         SITE    "LOCK BTS eax, eax (f0 0f ab c0)", 0xf0, 0x0f, 0xab, 0xc0
         SITE    "LOCK ADD eax, eax (f0 01 c0)", 0xf0, 0x01, 0xc0
 
+        lea     rax, [.hidden + 2]              ; LOCK CMPSB inside an immediate: an operand
+        mov     [expect_rip], rax               ; where the block runs through it, #UD where a
+        lea     rax, [.hidden_resume]           ; jump makes it an instruction
+        mov     [resume_rip], rax
+.hidden:
+        mov     eax, 0x00a6f000                 ; b8 00 f0 a6 00
+        cmp     eax, 0x00a6f000
+        jne     .hidden_wrong
+        lea     rax, [.hidden + 2]
+        jmp     rax
+.hidden_wrong:
+        FAIL    "MOV EAX, imm32 with f0 a6 inside"
+.hidden_resume:
+        PRINT   "  f0 a6 inside MOV's immediate: runs as an operand, #UD when jumped into", 10
+
         lea     rax, [smc_site]                 ; self-modifying code: two NOPs that ran become
         mov     [expect_rip], rax               ; CALL FAR rax, translated again and caught
         lea     rax, [.smc_resume]
@@ -139,8 +154,8 @@ _start:
 ; The handler resumed here at CPL 0 (it changed the frame's CS and SS back to the kernel's).
 user_done:
         PRINT   "  CALL FAR rax at CPL 3: #UD at its own RIP, CS = 0x23 in the frame", 10
-        CHECK_EQ qword [caught], 15, "#UD count"
-        PRINT   "done: 15 #UD", 10
+        CHECK_EQ qword [caught], 16, "#UD count"
+        PRINT   "done: 16 #UD", 10
         EXIT    EXIT_OK
 
 ; on_ud: rdi = frame. The RIP and CS pushed must be the site's; resume where the site says.

@@ -662,7 +662,7 @@ public final class Cpu {
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
-            return guard.fetch(address, size, engine.readRegister(X86Reg.RIP)); // the translator at work
+            return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
         if (type.isFetch()) {

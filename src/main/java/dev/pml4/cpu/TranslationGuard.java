@@ -38,8 +38,12 @@ public final class TranslationGuard {
 
     private final Cpu cpu;
     private final Capstone capstone;
-    /** Where the next instruction of the block being translated starts. */
+    /** Where the instruction last checked starts, and where the next one starts. */
+    private long lastStart = UNKNOWN;
     private long nextStart = UNKNOWN;
+    /** Where the last fetch ended: a block that starts anywhere else is a new one. */
+    private long fetchEnd = UNKNOWN;
+    private final LengthCache lengths = new LengthCache();
     /** The {@code until} address for the next engine run, and the one of the run going on. */
     private long stopAt = NO_STOP;
     private long activeStop = NO_STOP;
@@ -55,6 +59,7 @@ public final class TranslationGuard {
 
     /** The {@code until} address of the engine run about to start (one run only). */
     long takeUntil() {
+        lastStart = nextStart = fetchEnd = UNKNOWN; // a translation never spans two runs
         activeStop = stopAt;
         stopAt = NO_STOP;
         return activeStop;
@@ -64,20 +69,37 @@ public final class TranslationGuard {
      * The translator fetches {@code [address, address + size)} of a page Java lets the guest
      * execute, while translating the block that starts at {@code blockStart}. True lets it go on.
      */
-    boolean fetch(long address, int size, long blockStart) {
+    boolean fetch(long address, int size, java.util.function.LongSupplier blockStartNow) {
         fetches++;
-        boolean start = address == blockStart || address == nextStart || nextStart == UNKNOWN;
+        boolean contiguous = address == fetchEnd;
+        fetchEnd = address + size;
+        if (contiguous && address > lastStart && address < nextStart) {
+            return true; // the rest of the instruction last checked (the usual case: no register read)
+        }
+        long blockStart = address == nextStart ? Long.MIN_VALUE : blockStartNow.getAsLong();
+        boolean start = address == nextStart || address == blockStart || nextStart == UNKNOWN;
         if (!start || address == activeStop) {
             return true;
         }
         checked++;
+        lastStart = address;
         byte[] code = cpu.instructionBytes(address, 16);
+        int length = lengths.lengthOf(address, code);
+        if (length > 0) {
+            nextStart = address + length; // the same bytes here were checked before
+            return true;
+        }
         String why = EngineAbortForms.match(code, true); // the engine runs 64-bit code only (README)
         if (why == null) {
-            nextStart = capstone.decode(code, address).map(Instruction::length).map(n -> address + n).orElse(UNKNOWN);
+            length = capstone.decode(code, address).map(Instruction::length).orElse(0);
+            nextStart = length > 0 ? address + length : UNKNOWN;
+            lengths.remember(address, code, length);
             return true;
         }
         nextStart = UNKNOWN;
+        if (blockStart == Long.MIN_VALUE) {
+            blockStart = blockStartNow.getAsLong();
+        }
         if (address == blockStart) {
             undefined++;
             cpu.undefinedAtBlockStart(address, why);
@@ -95,5 +117,45 @@ public final class TranslationGuard {
 
     Statistics statistics() {
         return new Statistics(fetches, checked, undefined, blocksStopped);
+    }
+
+    /**
+     * The lengths of instructions already checked, by address and bytes: code translated again
+     * (after a CR3 switch dropped the engine's mappings, say) is neither matched nor decoded again.
+     * Direct-mapped; an entry counts only when all 16 bytes read there are the same, so code
+     * written since is checked afresh.
+     */
+    private static final class LengthCache {
+        private static final int SIZE = 4096;
+        private final long[] address = new long[SIZE];
+        private final long[] low = new long[SIZE];
+        private final long[] high = new long[SIZE];
+        private final int[] length = new int[SIZE];
+
+        private static int slot(long a) {
+            return (int) (a ^ (a >>> 12) ^ (a >>> 24)) & (SIZE - 1);
+        }
+
+        private static long word(byte[] b, int from) {
+            long v = 0;
+            for (int i = 7; i >= 0; i--) {
+                v = v << 8 | (b[from + i] & 0xff);
+            }
+            return v;
+        }
+
+        /** The length remembered for these bytes at this address, or 0. */
+        int lengthOf(long a, byte[] code) {
+            int i = slot(a);
+            return length[i] > 0 && address[i] == a && low[i] == word(code, 0) && high[i] == word(code, 8) ? length[i] : 0;
+        }
+
+        void remember(long a, byte[] code, int n) {
+            int i = slot(a);
+            address[i] = a;
+            low[i] = word(code, 0);
+            high[i] = word(code, 8);
+            length[i] = n;
+        }
     }
 }
