@@ -34,6 +34,10 @@ final class FuzzCommand implements Callable<Integer> {
             description = "The same seed makes the same cases (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--from", paramLabel = "I", defaultValue = "0",
+            description = "The first case (images and elf; default: ${DEFAULT-VALUE}), to replay one: --from I --count 1.")
+    long from;
+
     @Option(names = "--max-insns", paramLabel = "N", defaultValue = "100000",
             description = "Instruction limit of each image's run (default: ${DEFAULT-VALUE}).")
     long maxInstructions;
@@ -47,7 +51,8 @@ final class FuzzCommand implements Callable<Integer> {
     Path guests;
 
     @Option(names = "--keep", paramLabel = "DIR", defaultValue = "fuzz-failures",
-            description = "Where the images of failed cases are kept (default: ${DEFAULT-VALUE}).")
+            description = "Where the images of failed cases are kept, and the one running (KIND-SEED-running.img, "
+                    + "left behind if the JVM dies) (default: ${DEFAULT-VALUE}).")
     Path keep;
 
     @CommandLine.Spec
@@ -69,8 +74,8 @@ final class FuzzCommand implements Callable<Integer> {
         FuzzTally tally;
         try (Watchdog watchdog = new Watchdog(timeout, System.err)) {
             tally = switch (what) {
-                case "images" -> new ImageFuzzer(ImageFuzzer.Kind.IMAGES, seed, maxInstructions, Files.readAllBytes(hello), keep, watchdog).run(count);
-                case "elf" -> new ImageFuzzer(ImageFuzzer.Kind.ELF, seed, maxInstructions, Files.readAllBytes(hello), keep, watchdog).run(count);
+                case "images" -> new ImageFuzzer(ImageFuzzer.Kind.IMAGES, seed, maxInstructions, Files.readAllBytes(hello), keep, watchdog).run(from, count);
+                case "elf" -> new ImageFuzzer(ImageFuzzer.Kind.ELF, seed, maxInstructions, Files.readAllBytes(hello), keep, watchdog).run(from, count);
                 case "gdb" -> new GdbFuzzer(seed, hello, watchdog).run(count);
                 default -> null;
             };

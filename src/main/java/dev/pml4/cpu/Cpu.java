@@ -661,6 +661,12 @@ public final class Cpu {
     }
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
+        if (pending != null || retranslate) {
+            // The instruction has already faulted (or is to run again), but a helper such as
+            // FNSAVE or FXSAVE goes on storing after a refused access: it gets no more mappings.
+            // Remapping under it killed the process (qemu_ram_alloc_from_ptr, found by pml4 fuzz).
+            return false;
+        }
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }

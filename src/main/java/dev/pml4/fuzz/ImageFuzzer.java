@@ -54,11 +54,14 @@ public final class ImageFuzzer {
         return mutator.mutated(shapes[(int) (i % shapes.length)], r);
     }
 
-    public FuzzTally run(long count) throws IOException {
+    /** Runs cases {@code from} to {@code from + count - 1}. */
+    public FuzzTally run(long from, long count) throws IOException {
         FuzzTally tally = new FuzzTally(kind.name().toLowerCase() + " (seed " + seed + ")");
-        Path file = Files.createTempFile("pml4-fuzz-", ".img");
+        Files.createDirectories(failures);
+        // The case running now: what is left behind if the JVM itself dies.
+        Path file = failures.resolve(kind.name().toLowerCase() + "-" + seed + "-running.img");
         try {
-            for (long i = 0; i < count; i++) {
+            for (long i = from; i < from + count; i++) {
                 byte[] image = image(i);
                 Files.write(file, image);
                 String name = "case " + i + " (seed " + seed + ")";

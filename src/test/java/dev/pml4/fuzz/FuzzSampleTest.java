@@ -30,14 +30,14 @@ class FuzzSampleTest {
     @Test
     void randomImages() throws Exception {
         try (Watchdog w = new Watchdog(60, System.err)) {
-            assertAllWell(new ImageFuzzer(ImageFuzzer.Kind.IMAGES, 7, 20_000, Files.readAllBytes(hello()), kept, w).run(60), 60);
+            assertAllWell(new ImageFuzzer(ImageFuzzer.Kind.IMAGES, 7, 20_000, Files.readAllBytes(hello()), kept, w).run(0, 60), 60);
         }
     }
 
     @Test
     void imagesMutatedInTheirHeaders() throws Exception {
         try (Watchdog w = new Watchdog(60, System.err)) {
-            FuzzTally tally = new ImageFuzzer(ImageFuzzer.Kind.ELF, 7, 20_000, Files.readAllBytes(hello()), kept, w).run(60);
+            FuzzTally tally = new ImageFuzzer(ImageFuzzer.Kind.ELF, 7, 20_000, Files.readAllBytes(hello()), kept, w).run(0, 60);
             assertAllWell(tally, 60);
             assertTrue(tally.histogram().containsKey("status 2"), () -> "some mutants must be refused: " + tally.histogram());
         }
