@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-guests.sh — assemble and link every guest kernel, guest/*.asm, for pml4.
+# build-guests.sh — assemble and link every guest kernel, guest/*.asm and guest/labs/LAB/*.asm, for pml4.
 #
 # Usage:  toolchain/build-guests.sh [-f|--force] [-q|--quiet] [OUTDIR]
 #   OUTDIR   where the images go (default: guest/build in this repository); relative to the
@@ -8,11 +8,19 @@
 #   --quiet  print nothing but errors.
 # Runs from any directory; sources are found relative to this script (../guest).
 #
+# A lab's kernels, guest/labs/LAB/NAME.asm, go to OUTDIR/labs/LAB/ (and may include files of their
+# own folder as well as guest/lib); they are not booted by GuestKernelsTest, which takes guest/*.asm
+# only, so a lab may keep kernels that fail on purpose (a student skeleton, an engine crash).
+#
 # For each guest/NAME.asm it makes, in OUTDIR:
 #   NAME.elf   an ELF64 ET_EXEC kernel (the default):
 #                nasm -f elf64 -I guest/lib/ -o OUTDIR/NAME.o guest/NAME.asm
 #                ld -n -nostdlib -static -T toolchain/kernel.ld -o OUTDIR/NAME.elf OUTDIR/NAME.o
 #              plus NAME.o, NAME.map (ld's link map) and NAME.lst (nasm's listing)
+#   NAME.elf   an ELF32 i386 kernel (marker `; pml4-image: elf32`), for Multiboot kernels that
+#              enter in 32-bit protected mode:
+#                nasm -f elf32 -I guest/lib/ -o OUTDIR/NAME.o guest/NAME.asm
+#                ld -m elf_i386 -n -nostdlib -static -T toolchain/kernel32.ld -o OUTDIR/NAME.elf OUTDIR/NAME.o
 #   NAME.bin   a flat binary (with the marker below): nasm -f bin -I guest/lib/ ...
 #              plus NAME.lst, and NAME.map (NASM's symbol map, which pml4 reads for symbols)
 #
@@ -22,6 +30,8 @@
 #                                        line 1.
 #   ; pml4-image: elf                    build an ELF kernel, NAME.elf (also the default when
 #                                        there is no image marker).
+#   ; pml4-image: elf32                  build an ELF32 kernel, NAME.elf, linked with
+#                                        toolchain/kernel32.ld unless pml4-link says otherwise.
 #   ; pml4-link: SCRIPT.ld               link with toolchain/SCRIPT.ld instead of kernel.ld,
 #                                        e.g. `; pml4-link: kernel-higher-half.ld`. ELF only.
 #
@@ -64,7 +74,7 @@ outdir=$(cd "$outdir" && pwd)
 
 cd "$root"
 shopt -s nullglob
-sources=(guest/*.asm)
+sources=(guest/*.asm guest/labs/*/*.asm)
 ((${#sources[@]})) || die "no guest kernels: $root/guest/*.asm matches nothing"
 
 say() { ((quiet)) || echo "$@"; }
@@ -93,8 +103,13 @@ stale() {
 }
 
 failed=0 built=0 current=0
+top_outdir=$outdir
 for src in "${sources[@]}"; do
     name=$(basename "$src" .asm)
+    # guest/NAME.asm -> OUTDIR; guest/labs/LAB/NAME.asm -> OUTDIR/labs/LAB
+    srcdir=$(dirname "$src")
+    outdir=$top_outdir${srcdir#guest}
+    mkdir -p "$outdir"
     image=$(marker image "$src")
     link=$(marker link "$src")
     image=${image:-elf}
@@ -110,30 +125,34 @@ for src in "${sources[@]}"; do
         say "  NASM  $src -> $out"
         rm -f "$outdir/$name.elf" "$outdir/$name.o" "$outdir/$name.map"
         # The map file gives pml4 the flat image's symbols (tracer, debugger): NAME.map beside NAME.bin.
-        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -MD "$depfile" -l "$outdir/$name.lst" \
+        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
                 --before "[map symbols $outdir/$name.map]" -o "$out" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$out"; failed=1; continue
         fi
         ;;
-    elf)
-        ldscript="toolchain/${link:-kernel.ld}"
+    elf|elf32)
+        if [[ $image == elf32 ]]; then
+            objformat=elf32 emulation=elf_i386 ldscript="toolchain/${link:-kernel32.ld}"
+        else
+            objformat=elf64 emulation=elf_x86_64 ldscript="toolchain/${link:-kernel.ld}"
+        fi
         [[ -f $ldscript ]] || { echo "$prog: $src: linker script '$ldscript' (from '; pml4-link: $link') does not exist" >&2; failed=1; continue; }
         out="$outdir/$name.elf"
         if ! stale "$out" "${deps[@]}" "$ldscript"; then current=$((current + 1)); continue; fi
         say "  NASM  $src -> $outdir/$name.o"
         rm -f "$outdir/$name.bin"
-        if ! nasm -f elf64 -w+all -w-unknown-warning -I guest/lib/ -MD "$depfile" -l "$outdir/$name.lst" \
+        if ! nasm -f "$objformat" -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
                 -o "$outdir/$name.o" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$outdir/$name.o" "$out"; failed=1; continue
         fi
         say "  LD    $out  (${ldscript#toolchain/})"
-        if ! ld -n -nostdlib -static --no-dynamic-linker --build-id=none -z noexecstack --no-warn-rwx-segments \
+        if ! ld -m "$emulation" -n -nostdlib -static --no-dynamic-linker --build-id=none -z noexecstack --no-warn-rwx-segments \
                 -T "$ldscript" -Map "$outdir/$name.map" -o "$out" "$outdir/$name.o"; then
             echo "$prog: $src: ld failed" >&2; rm -f "$out"; failed=1; continue
         fi
         ;;
     *)
-        echo "$prog: $src: unknown image kind '; pml4-image: $image' (want elf or flat)" >&2
+        echo "$prog: $src: unknown image kind '; pml4-image: $image' (want elf, elf32 or flat)" >&2
         failed=1; continue
         ;;
     esac
@@ -144,4 +163,4 @@ if ((failed)); then
     echo "$prog: some guest kernels failed to build (see above)" >&2
     exit 1
 fi
-say "guest kernels: $built built, $current up to date, in $outdir"
+say "guest kernels: $built built, $current up to date, in $top_outdir"

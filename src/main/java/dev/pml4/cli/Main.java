@@ -12,14 +12,17 @@ import java.io.PrintWriter;
                 "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
                 ""},
         subcommands = {RunCommand.class, InspectCommand.class, DumpViews.PageTables.class, DumpViews.Walk.class,
-                DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, CommandLine.HelpCommand.class},
+                DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, dev.pml4.grade.GradeCommand.class,
+                FuzzCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
                 "  0  the guest halted with interrupts off (it powered off)",
                 "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
                 "  2  the command line or the image was refused",
                 "  4  triple fault",
                 "  6  the instruction limit was reached",
-                "  8  an internal error of pml4 (a bug)"})
+                "  8  an internal error of pml4 (a bug)",
+                " 10  --check-tlb=stop: the guest was about to use a stale TLB entry",
+                " 12  the guest used something pml4 does not model yet"})
 public final class Main implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 8;
@@ -50,7 +53,8 @@ public final class Main implements Runnable {
         }
     }
 
-    static CommandLine commandLine() {
+    /** The command line with pml4's exit statuses and error handling (tests run it with their own output writers). */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExitCodeExceptionMapper(t -> EXIT_INTERNAL);
         cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);

@@ -20,13 +20,13 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.List;
 import java.util.OptionalLong;
 import dev.pml4.machine.SymbolTable;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", sortOptions = false,
-        description = {"Boot IMAGE (an ELF64 kernel, or a flat binary) by boot protocol 1 and run it",
+        description = {"Boot IMAGE (an ELF64 kernel or a flat binary by boot protocol 1, or a kernel with a",
+                "Multiboot or Multiboot2 header, ELF32, ELF64 or flat) and run it",
                 "until it halts, writes the debug-exit port, faults beyond recovery or reaches",
                 "the instruction limit. The guest's COM1 output goes to standard output unless",
                 "--serial says otherwise.", ""},
@@ -50,7 +50,7 @@ final class RunCommand implements Callable<Integer> {
 
     // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
     // file; call() insists on it with picocli's own message.
-    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary; with a Multiboot header also ELF32.")
     Path image;
 
     @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
@@ -73,6 +73,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--cmdline", paramLabel = "TEXT", description = "The command line the kernel finds through the boot info.")
     String commandLine;
 
+    @Option(names = "--boot", paramLabel = "PROTOCOL",
+            description = {"Boot by this protocol: pml4 (boot protocol 1), multiboot or multiboot2. Default: from the",
+                    "image (a Multiboot2 header wins over a Multiboot one, which wins over protocol 1)."})
+    String boot;
+
+    @Option(names = "--module", paramLabel = "FILE[=STRING]",
+            description = {"Multiboot only, repeatable: load FILE as a boot module, page-aligned after the kernel,",
+                    "with STRING as its string (default: FILE)."})
+    List<String> modules;
+
     @Option(names = "--load-addr", paramLabel = "ADDR", converter = Sizes.Address.class,
             description = "Flat binaries only: physical load address (default 0x100000).")
     Long loadAddress;
@@ -94,8 +104,8 @@ final class RunCommand implements Callable<Integer> {
             description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
 
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io. Default: all.")
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,stale,mode",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, stale, mode. Default: all.")
     List<String> traceEvents;
 
     @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
@@ -138,6 +148,25 @@ final class RunCommand implements Callable<Integer> {
             "--trace, --trace-ring and --gdb always run precisely."})
     dev.pml4.cpu.ExecutionMode mode;
 
+    @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",
+            description = {"Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
+                    "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
+                    "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
+                    "faults, and a summary at the end, on standard error."})
+    String checkTlb;
+
+    @Option(names = "--vga", paramLabel = "FILE",
+            description = "When the run ends, write the VGA text screen to FILE: 25 lines, code page 437 as UTF-8.")
+    Path vgaOut;
+
+    @Option(names = "--screenshot", paramLabel = "FILE.png",
+            description = "When the run ends, render the VGA text screen to FILE.png (720x400, the VGA font and 16 colours).")
+    Path screenshot;
+
+    @Option(names = "--display",
+            description = "Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).")
+    boolean display;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -156,12 +185,35 @@ final class RunCommand implements Callable<Integer> {
             image = Path.of(trace); // "--trace IMAGE": the trace goes to standard error
             trace = "-";
         }
+        dev.pml4.mmu.TlbCoherenceChecker.Mode tlbCheckMode = null;
+        if (checkTlb != null) {
+            tlbCheckMode = switch (checkTlb.toLowerCase(java.util.Locale.ROOT)) {
+                case "report" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT;
+                case "stop" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.STOP;
+                default -> null;
+            };
+            if (tlbCheckMode == null && image == null) {
+                image = Path.of(checkTlb); // "--check-tlb IMAGE": the mode is report
+                tlbCheckMode = dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT;
+            } else if (tlbCheckMode == null) {
+                err.println("pml4: --check-tlb=" + checkTlb + ": use report or stop");
+                return Main.EXIT_USAGE;
+            }
+        }
         if (image == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
         }
         KernelImage kernel;
+        List<dev.pml4.machine.BootModule> bootModules;
         try {
-            kernel = KernelImages.read(image, optional(loadAddress), optional(entry));
+            java.util.Optional<dev.pml4.machine.BootMethod> method;
+            try {
+                method = bootMethod();
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            kernel = KernelImages.read(image, optional(loadAddress), optional(entry), method);
+            bootModules = bootModules();
         } catch (ImageRejectedException e) {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
@@ -181,8 +233,14 @@ final class RunCommand implements Callable<Integer> {
             }
             try (Machine machine = created) {
                 machine.cpu().setExecutionMode(mode);
+                if (tlbCheckMode != null) {
+                    machine.checkTlb(tlbCheckMode).addListener(f -> {
+                        err.print(f.describe(kernel.symbols()));
+                        err.flush();
+                    });
+                }
                 try {
-                    machine.boot(kernel, commandLine);
+                    machine.boot(kernel, commandLine, bootModules);
                 } catch (ImageRejectedException e) {
                     err.println("pml4: " + e.getMessage());
                     return Main.EXIT_USAGE;
@@ -216,12 +274,21 @@ final class RunCommand implements Callable<Integer> {
                         }
                     }
                 }
-                result = machine.run();
+                try (TerminalDisplay screen = display ? TerminalDisplay.onStandardError(machine.vga()) : null) {
+                    result = machine.run();
+                }
                 out.flush();
+                if (!writeScreen(err, machine)) {
+                    return Main.EXIT_USAGE;
+                }
                 int status = result.exitStatus();
-                boolean abnormal = status == 4 || status == 6 || status == 8;
+                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10 || status == 12;
                 if (abnormal || stats) {
                     err.println("pml4: " + result.reason().describe());
+                }
+                if (checkTlb != null) {
+                    err.print(machine.tlbCheck().summary().describe());
+                    err.flush();
                 }
                 if (stats) {
                     printStats(err, machine, result);
@@ -229,19 +296,7 @@ final class RunCommand implements Callable<Integer> {
                 if (dumpOnExit != null) {
                     machine.dump(dumpOnExit, image.toAbsolutePath().toString());
                 }
-                if (show != null) {
-                    var inspector = machine.inspector();
-                    for (String what : show) {
-                        // walk:VA on the command line is "walk VA" to the inspector.
-                        String[] words = what.strip().split(":", 2);
-                        try {
-                            err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
-                        } catch (IllegalArgumentException e) {
-                            err.println("pml4: --show " + what + ": " + e.getMessage());
-                        }
-                    }
-                    err.flush();
-                }
+                printShow(err, machine, show);
                 return status;
             }
         } catch (IOException e) {
@@ -250,7 +305,69 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
+    /** {@code --boot}: the boot protocol forced, or empty to choose it from the image. */
+    java.util.Optional<dev.pml4.machine.BootMethod> bootMethod() {
+        if (boot == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(dev.pml4.machine.BootMethod.parse(boot));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--boot " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code --module FILE[=STRING]}, read. */
+    List<dev.pml4.machine.BootModule> bootModules() throws ImageRejectedException {
+        List<dev.pml4.machine.BootModule> read = new java.util.ArrayList<>();
+        for (String m : modules == null ? List.<String>of() : modules) {
+            read.add(dev.pml4.machine.BootModule.read(m));
+        }
+        return read;
+    }
+
+    /** --vga and --screenshot; false (after a message) when a file cannot be written. */
+    private boolean writeScreen(PrintWriter err, Machine machine) {
+        var screen = machine.vga().screen();
+        if (vgaOut != null) {
+            try {
+                java.nio.file.Files.writeString(vgaOut, screen.text(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                err.println("pml4: --vga " + vgaOut + ": cannot write there (" + e.getMessage() + ")");
+                return false;
+            }
+        }
+        if (screenshot != null) {
+            try {
+                screen.writePng(screenshot, dev.pml4.devices.VgaScreen.VgaFont.standard());
+            } catch (IOException e) {
+                err.println("pml4: --screenshot " + screenshot + ": cannot write there (" + e.getMessage() + ")");
+                return false;
+            }
+        }
+        return true;
+    }
+
+
+    /** {@code --show}: the inspections asked for, when the run has ended. */
+    static void printShow(PrintWriter err, Machine machine, List<String> show) {
+        if (show == null) {
+            return;
+        }
+        var inspector = machine.inspector();
+        for (String what : show) {
+            // walk:VA on the command line is "walk VA" to the inspector.
+            String[] words = what.strip().split(":", 2);
+            try {
+                err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
+            } catch (IllegalArgumentException e) {
+                err.println("pml4: --show " + what + ": " + e.getMessage());
+            }
+        }
+        err.flush();
+    }
+
+    static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
         err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
@@ -261,6 +378,9 @@ final class RunCommand implements Callable<Integer> {
                     kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), machine.mmu().walks(kind),
                     s.fills(), s.evictions(), s.invalidations(), s.flushes());
         }
+        var guard = machine.cpu().translationGuard();
+        err.printf("pml4: translation guard: %,d code fetches, %,d instructions checked, %,d #UD raised, %,d blocks cut short%n",
+                guard.fetches(), guard.instructionsChecked(), guard.undefined(), guard.blocksCutShort());
     }
 
     private OutputStream openSerialOut() throws IOException {
@@ -301,7 +421,7 @@ final class RunCommand implements Callable<Integer> {
         return given.isEmpty() ? String.valueOf(memory) : given.getLast();
     }
 
-    private dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
+    dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
         dev.pml4.trace.TraceOptions.Format format = switch (traceFormat.toLowerCase(java.util.Locale.ROOT)) {
             case "text" -> dev.pml4.trace.TraceOptions.Format.TEXT;
             case "jsonl", "json" -> dev.pml4.trace.TraceOptions.Format.JSONL;
@@ -312,7 +432,7 @@ final class RunCommand implements Callable<Integer> {
             try {
                 kinds.add(dev.pml4.trace.TraceOptions.Kind.valueOf(k.strip().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--trace-events: '" + k + "' is not one of insn, walk, tlb, exception, cr, io");
+                throw new IllegalArgumentException("--trace-events: '" + k + "' is not one of insn, walk, tlb, exception, cr, io, stale");
             }
         }
         long start = 0;

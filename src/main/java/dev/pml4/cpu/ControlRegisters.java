@@ -99,8 +99,13 @@ public final class ControlRegisters {
         return new PagingState(cr0, cr3, cr4, efer, alignmentCheck);
     }
 
-    /** Checks a MOV to CR0 (SDM Vol. 2B "MOV—Move to/from Control Registers", protected-mode exceptions). */
-    public void checkCr0(long value) {
+    /**
+     * Checks a MOV to CR0 (SDM Vol. 2B "MOV—Move to/from Control Registers", protected-mode
+     * exceptions; Vol. 3A 9.8.5 "Initializing IA-32e Mode").
+     *
+     * @param code64 the instruction runs in 64-bit mode (CS.L = 1), where paging cannot be turned off
+     */
+    public void checkCr0(long value, boolean code64) {
         if ((value >>> 32) != 0) {
             throw ArchitecturalException.gp(String.format("MOV to CR0 sets reserved bits 63:32 (0x%x)", value));
         }
@@ -110,18 +115,33 @@ public final class ControlRegisters {
         if ((value & CR0_NW) != 0 && (value & CR0_CD) == 0) {
             throw ArchitecturalException.gp("MOV to CR0 sets NW without CD");
         }
-        if ((efer & EFER_LMA) != 0 && (value & CR0_PG) == 0) {
+        if ((efer & EFER_LMA) != 0 && (value & CR0_PG) == 0 && code64) {
             // Leaving long mode needs a compatibility-mode code segment first (SDM 9.8.5.4).
             throw ArchitecturalException.gp("MOV to CR0 clears PG while in 64-bit mode");
+        }
+        if ((cr0 & CR0_PG) == 0 && (value & CR0_PG) != 0 && (efer & EFER_LME) != 0 && (cr4 & CR4_PAE) == 0) {
+            // Activating IA-32e mode requires PAE (SDM 9.8.5, MOV CR0 #GP: "PG = 1 with LME = 1 and PAE = 0").
+            throw ArchitecturalException.gp("MOV to CR0 sets PG with EFER.LME = 1 but CR4.PAE = 0");
         }
         if ((value & CR0_PG) == 0 && (cr4 & CR4_PCIDE) != 0) {
             throw ArchitecturalException.gp("MOV to CR0 clears PG while CR4.PCIDE = 1");
         }
     }
 
-    public void setCr0(long value) {
-        checkCr0(value);
+    /**
+     * MOV to CR0. Setting PG with EFER.LME = 1 activates IA-32e mode (EFER.LMA = 1); clearing PG
+     * (from compatibility mode) deactivates it (SDM 9.8.5, 9.8.5.4).
+     */
+    public void setCr0(long value, boolean code64) {
+        checkCr0(value, code64);
+        boolean wasPaging = (cr0 & CR0_PG) != 0;
         cr0 = value | CR0_ET; // ET is hardwired to 1 (SDM 2.5).
+        boolean paging = (cr0 & CR0_PG) != 0;
+        if (!wasPaging && paging && (efer & EFER_LME) != 0) {
+            efer |= EFER_LMA;
+        } else if (wasPaging && !paging) {
+            efer &= ~EFER_LMA;
+        }
     }
 
     /** Checks a MOV to CR3: bits above MAXPHYADDR are reserved, except bit 63 under PCIDE (SDM 4.5.2, 4.10.4.1). */
@@ -144,7 +164,7 @@ public final class ControlRegisters {
             throw ArchitecturalException.gp(String.format("MOV to CR4 sets reserved bits 0x%x%s", value & ~CR4_SUPPORTED, what));
         }
         if ((efer & EFER_LMA) != 0 && (value & CR4_PAE) == 0) {
-            throw ArchitecturalException.gp("MOV to CR4 clears PAE while in 64-bit mode");
+            throw ArchitecturalException.gp("MOV to CR4 clears PAE while IA-32e mode is active (EFER.LMA = 1)");
         }
         if ((value & CR4_PCIDE) != 0 && (cr4 & CR4_PCIDE) == 0 && (cr3 & 0xfff) != 0) {
             throw ArchitecturalException.gp(String.format("MOV to CR4 sets PCIDE while CR3[11:0] = 0x%x (must be 0)", cr3 & 0xfff));

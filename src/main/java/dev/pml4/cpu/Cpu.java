@@ -56,6 +56,8 @@ public final class Cpu {
 
     // ---- the debugger's controls (DebugControls); all off unless a debugger is attached ----------
     private boolean debugging;
+    /** {@link #debugging}, or the mode-switch trampoline is running: see {@link #unusualInstruction}. */
+    private boolean unusual;
     private final java.util.Set<Long> breakpoints = new java.util.HashSet<>();
     private final java.util.Set<Integer> caughtVectors = new java.util.HashSet<>();
     private volatile boolean interruptRequested;
@@ -101,6 +103,31 @@ public final class Cpu {
     private boolean fastOn;
     private boolean codeHooked;
     private boolean fastAbandoned;
+    private final TranslationGuard guard;
+    private final AccessFlagWatch accessFlag = new AccessFlagWatch(this);
+
+    // ---- a task after the current instruction (the TLB checker's write window) ----------------
+    /** Look at {@link #afterTask} from this instruction count on; Long.MAX_VALUE while there is none. */
+    private long afterTaskFrom = Long.MAX_VALUE;
+    private long afterTaskCount;
+    private long afterTaskRip;
+    private Runnable afterTask;
+    /** Something (the TLB checker in stop mode, the debugger) stopped the run before the access being translated. */
+    private boolean stopBeforeAccess;
+
+    /** Changes the engine's code mode (64-bit or compatibility) when the guest's code segment changes size. */
+    final ModeSwitch modeSwitch = new ModeSwitch(this);
+    /** The guest's code segment, and the engine following it. */
+    final CodeSegments codeSegments = new CodeSegments(this);
+    /** The guest runs 32-bit code: a code segment with L = 0 and D = 1 (SDM Vol. 3A 3.4.5, 5.2.1). */
+    boolean code32;
+    /** The prefix and opcode tables of the current code size (REX exists in 64-bit code only). */
+    private boolean[] prefixes = SensitiveOpcodes.PREFIX;
+    private boolean[] oneByte = SensitiveOpcodes.ONE_BYTE;
+    /** The guest's SS descriptor as 32-bit code would use it ({@link ModeSwitch#FLAT_DATA_32} for a null SS). */
+    long stackShape = ModeSwitch.FLAT_DATA_32;
+    /** The bases of ES, CS, SS and DS (in segment-register encoding order) as the guest loaded them; 32-bit code adds them. */
+    final long[] segmentBase = new long[4];
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -118,6 +145,7 @@ public final class Cpu {
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
         this.fence = new FetchFence(engine);
+        this.guard = new TranslationGuard(this, capstone);
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
         this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
             if (fastOn) {
@@ -150,6 +178,37 @@ public final class Cpu {
         return new EnginePageMapper(engine, memory, warnings);
     }
 
+    /**
+     * Runs {@code task} at the first instruction boundary after the instruction executing now,
+     * whether it retired or was abandoned for another (an exception); not before its retry when the
+     * engine runs it again. Call from a memory hook.
+     */
+    public void afterCurrentInstruction(Runnable task) {
+        afterTask = task;
+        afterTaskCount = instructions;
+        afterTaskRip = engine.readRegister(X86Reg.RIP);
+        afterTaskFrom = instructions - 1;
+    }
+
+    private void runAfterTask(long rip) {
+        if (instructions >= afterTaskCount || rip != afterTaskRip) {
+            afterTaskFrom = Long.MAX_VALUE;
+            Runnable task = afterTask;
+            afterTask = null;
+            task.run();
+        }
+    }
+
+    /**
+     * Ends the run with {@code reason} before the memory access being translated now: the
+     * instruction does not run (RIP stays on it), as if it had not been reached. From a memory hook;
+     * from Java's own accesses the run ends after the instruction.
+     */
+    public void stopBeforeAccess(StopReason reason) {
+        stop(reason);
+        stopBeforeAccess = true;
+    }
+
     /** The debug-exit port was written: the run ends after this instruction. */
     public void debugExit(int value) {
         stop(new StopReason.DebugExit(value));
@@ -176,6 +235,9 @@ public final class Cpu {
 
     /** Fast mode: the instruction count that no block may run past before the Java hook looks (precise mode's checks). */
     long nextLook() {
+        if (accessFlag.armed()) {
+            return instructions; // the next instruction's hook looks at RFLAGS.AC
+        }
         long interrupt = interruptCheckAt == Long.MAX_VALUE ? Long.MAX_VALUE : interruptCheckAt - idle;
         return Math.min(interrupt, instructionLimit);
     }
@@ -197,7 +259,7 @@ public final class Cpu {
 
     private void installCodeHook() {
         codeHooked = true;
-        if (mode == ExecutionMode.FAST && fast != null && !observed && !debugging) {
+        if (mode == ExecutionMode.FAST && fast != null && !observed && !debugging && !code32) {
             fast.enable(this::onInstruction);
             fastOn = true;
         } else {
@@ -220,6 +282,7 @@ public final class Cpu {
     public void enableDebugging(DebugEvents events) {
         this.debugEvents = events;
         this.debugging = true;
+        refreshUnusual();
     }
 
     public java.util.Set<Long> breakpoints() {
@@ -349,6 +412,11 @@ public final class Cpu {
         return cpl;
     }
 
+    /** How often the translator's fetches came to the {@link TranslationGuard}, and what it did. */
+    public TranslationGuard.Statistics translationGuard() {
+        return guard.statistics();
+    }
+
     public ControlRegisters controlRegisters() {
         return control;
     }
@@ -376,6 +444,18 @@ public final class Cpu {
         if (gdt.fault() != null) {
             throw new IllegalStateException("the boot GDT is not mapped by the boot page tables: " + gdt.fault());
         }
+        // A host write of FS or GS loads the descriptor in the engine (REPORT.md Q1a), and QEMU then
+        // writes its accessed flag: set it first, as the loader's processor would have, so that
+        // nothing is written (and no memory hook fires) outside a run.
+        for (int selector : new int[]{boot.fs(), boot.gs()}) {
+            if ((selector & ~3) != 0) {
+                try {
+                    SegmentDescriptor.read(this, selector, 0, "a boot data segment").markAccessed(this);
+                } catch (ArchitecturalException e) {
+                    throw new IllegalStateException("the boot GDT does not hold the data segments: " + e.reason(), e);
+                }
+            }
+        }
         engine.writeRegister(X86Reg.CS, boot.cs());
         engine.writeRegister(X86Reg.SS, boot.ss());
         engine.writeRegister(X86Reg.DS, boot.ds());
@@ -384,6 +464,40 @@ public final class Cpu {
         engine.writeRegister(X86Reg.GS, boot.gs());
         engine.writeRegister(X86Reg.FS_BASE, 0);
         engine.writeRegister(X86Reg.GS_BASE, 0);
+        setCodeSize(false);
+        stackShape = ModeSwitch.FLAT_DATA_32;
+        java.util.Arrays.fill(segmentBase, 0);
+        codeSegments.reset(boot);
+    }
+
+    /** Which instruction tables the code hook uses: 32-bit code has no REX prefixes, and far transfers of its own. */
+    void setCodeSize(boolean bits32) {
+        code32 = bits32;
+        if (bits32 && fastOn) {
+            fast.preciseFromNextBlock(); // fast mode scans and classifies 64-bit code only
+        }
+        prefixes = bits32 ? SensitiveOpcodes.PREFIX_32 : SensitiveOpcodes.PREFIX;
+        oneByte = bits32 ? SensitiveOpcodes.ONE_BYTE_32 : SensitiveOpcodes.ONE_BYTE;
+    }
+
+    /** "64-bit mode", "compatibility mode" or "protected mode" (SDM Vol. 3A 2.2, 9.8.5): for traces and messages. */
+    public String processorMode() {
+        if ((control.efer() & ControlRegisters.EFER_LMA) == 0) {
+            return "protected mode";
+        }
+        return code32 ? "compatibility mode" : "64-bit mode";
+    }
+
+    public boolean code32() {
+        return code32;
+    }
+
+    /** Tells the tracer when the processor's mode is no longer {@code before}. */
+    void modeChanged(String before) {
+        String now = processorMode();
+        if (observed && !now.equals(before)) {
+            observer.modeSwitched(before, now, cs);
+        }
     }
 
     /**
@@ -432,6 +546,7 @@ public final class Cpu {
         }
         int idleStarts = 0;
         while (stop == null) {
+            codeSegments.followIfPending();
             long before = instructions;
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
@@ -439,7 +554,7 @@ public final class Cpu {
                 fast.beforeRun(rip);
             }
             try {
-                err = engine.start(rip, -1L, 0, 0); // "until" is an address: one that can never be reached
+                err = engine.start(rip, guard.takeUntil(), 0, 0); // "until" is an address: normally one never reached
             } catch (Unicorn.HookFailure f) {
                 stop = new StopReason.InternalError("a hook failed at RIP 0x" + Long.toHexString(safeRip()), f.getCause());
                 break;
@@ -451,6 +566,11 @@ public final class Cpu {
                 fast.afterRun(stop != null || pending != null || retranslate || resumeRip >= 0);
             }
             fence.lower();
+            stopBeforeAccess = false;
+            if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
+                // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).
+                raise(ArchitecturalException.gp("instruction fetch from the non-canonical address 0x8000000000000000"), TranslationGuard.NO_STOP);
+            }
             if (resumeRip >= 0) {
                 engine.writeRegister(X86Reg.RIP, resumeRip);
                 resumeRip = -1;
@@ -478,8 +598,12 @@ public final class Cpu {
                 }
                 continue;
             }
+            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (retranslate) {
                 retranslate = false;
+                if (idleStarts > 1000) {
+                    stop = new StopReason.InternalError(String.format("the engine translates again and again at RIP 0x%x", safeRip()), null);
+                }
                 continue;
             }
             if (err != UcError.OK) {
@@ -488,7 +612,6 @@ public final class Cpu {
                 break;
             }
             // A hook that redirected RIP makes the engine return; carry on, unless nothing moves.
-            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (idleStarts > 1000) {
                 stop = new StopReason.InternalError(String.format("the engine makes no progress at RIP 0x%x", safeRip()), null);
             }
@@ -534,6 +657,31 @@ public final class Cpu {
                     e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
         }
         engine.stop();
+    }
+
+    /**
+     * The block the engine is translating starts with an instruction it must not see: it raises
+     * #UD at its own RIP, after what happens at any instruction boundary first (a breakpoint, an
+     * interrupt: SDM 6.9 puts external interrupts before faults from decoding the next instruction).
+     */
+    void undefinedAtBlockStart(long rip, String why) {
+        if (stop != null) {
+            engine.stop();
+            return;
+        }
+        if (debugging && debugCheck(rip)) {
+            return;
+        }
+        if (now() >= interruptCheckAt && takeInterrupt(rip)) {
+            engine.stop();
+            return;
+        }
+        raise(ArchitecturalException.ud(why), rip);
+    }
+
+    /** Nothing of the block being translated runs: the engine starts again from RIP. */
+    void translateAgain() {
+        retranslate = true;
     }
 
     /** The guest's privilege level changed: what the engine maps was derived from the old one. */
@@ -597,7 +745,14 @@ public final class Cpu {
     private void deliver(InterruptDelivery.Event e) {
         long rip = e.instructionRip();
         engine.writeRegister(X86Reg.RIP, rip);
-        switch (delivery.deliver(e)) {
+        InterruptDelivery.Outcome outcome;
+        try {
+            outcome = delivery.deliver(e);
+        } catch (NotModelledException n) {
+            stop = new StopReason.NotModelled("delivering " + e + ": " + n.getMessage(), rip);
+            return;
+        }
+        switch (outcome) {
             case InterruptDelivery.Success s -> {
                 if (observed) {
                     var d = s.delivered();
@@ -615,11 +770,15 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
-        if (stop != null) {
-            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
-            return;
+        if (instructions >= afterTaskFrom && !modeSwitch.active()) {
+            runAfterTask(rip); // not on the trampoline's instructions, which are not the guest's
         }
-        if (debugging && debugCheck(rip)) {
+        if (unusual) {
+            if (unusualInstruction(rip)) {
+                return;
+            }
+        } else if (stop != null) {
+            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
             return;
         }
         if (size <= 0 || size > 15) {
@@ -632,6 +791,7 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
+        accessFlag.check();
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
             return;
@@ -645,11 +805,12 @@ public final class Cpu {
             return;
         }
         int offset = 0;
+        boolean[] prefix = prefixes;
         int b = codeByte(rip);
-        while (SensitiveOpcodes.PREFIX[b] && offset < 14) {
+        while (prefix[b] && offset < 14) {
             b = codeByte(rip + ++offset);
         }
-        if (!SensitiveOpcodes.ONE_BYTE[b]) {
+        if (!oneByte[b]) {
             if (cpl != 3 || !SensitiveOpcodes.USER_ONE_BYTE[b]) {
                 return;
             }
@@ -657,17 +818,55 @@ public final class Cpu {
             if (!SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
                 return;
             }
-        } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
-            return; // group 3 other than DIV (/6) and IDIV (/7)
+        } else if (harmlessForm(b, rip + offset + 1)) {
+            return;
         }
+        accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC
         try {
             system.execute(rip, size);
+        } catch (NotModelledException e) {
+            instructions--;
+            stop(new StopReason.NotModelled(e.getMessage(), rip));
         } catch (ArchitecturalException e) {
             if (!e.isSoftware()) {
                 instructions--; // a fault does not retire; INT n, INT3 and INT1 do (they are traps)
             }
             raise(e, rip);
         }
+    }
+
+    /**
+     * The code hook while a debugger is attached or the mode-switch trampoline runs (one flag, so
+     * that the common path checks no more than it did before either existed). True when the
+     * instruction is not the guest's to run now.
+     */
+    private boolean unusualInstruction(long rip) {
+        if (modeSwitch.active()) {
+            if (modeSwitch.reachedTarget(rip)) {
+                engine.stop(); // the trampoline has done its far jump: the target runs later, counted
+            }
+            return true;
+        }
+        if (stop != null) {
+            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
+            return true;
+        }
+        return debugging && debugCheck(rip);
+    }
+
+    /** Debugging or a mode switch: the code hook takes {@link #unusualInstruction} first. */
+    void refreshUnusual() {
+        unusual = debugging || modeSwitch.active();
+    }
+
+    /** An opcode of a sensitive group whose ModRM byte (at {@code modrm}) makes it an ordinary instruction. */
+    private boolean harmlessForm(int opcode, long modrm) {
+        return switch (opcode) {
+            case 0xf6, 0xf7 -> ((codeByte(modrm) >> 4) & 3) != 3; // group 3 other than DIV (/6) and IDIV (/7)
+            case 0xff -> (0x28 >> ((codeByte(modrm) >> 3) & 7) & 1) == 0; // group 5 other than CALL far (/3), JMP far (/5)
+            case 0xc4, 0xc5 -> (codeByte(modrm) >> 6) == 3; // in 32-bit code, VEX prefixes rather than LES/LDS
+            default -> false;
+        };
     }
 
     /** A byte of the instruction stream, read from RAM through the engine's current mapping. */
@@ -691,7 +890,19 @@ public final class Cpu {
     }
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
+        if (pending != null || retranslate) {
+            // The instruction has already faulted (or is to run again), but a helper such as
+            // FNSAVE or FXSAVE goes on storing after a refused access: it gets no more mappings.
+            // Remapping under it killed the process (qemu_ram_alloc_from_ptr, found by pml4 fuzz).
+            return false;
+        }
+        if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
+            return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
+        }
         codePage = -1;
+        if (modeSwitch.active()) {
+            return false; // the trampoline's target is fetched later, by the guest's own run
+        }
         if (type.isFetch()) {
             return onFetchMiss(type, address, size);
         }
@@ -707,6 +918,11 @@ public final class Cpu {
             return false;
         }
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
+        if (stopBeforeAccess) {
+            instructions--; // it does not run; it runs on resume (the debugger)
+            resumeRip = engine.readRegister(X86Reg.RIP);
+            return false;
+        }
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
@@ -735,6 +951,10 @@ public final class Cpu {
             return false;
         }
         Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());
+        if (stopBeforeAccess) {
+            resumeRip = blockStart; // nothing of the block has run
+            return false;
+        }
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.FETCH_UNMAPPED) {
                 return true; // the fetch is retried and finds the new mapping

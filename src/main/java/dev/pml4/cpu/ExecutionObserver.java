@@ -23,6 +23,14 @@ public interface ExecutionObserver {
     default void controlRegister(String register, long oldValue, long newValue) {
     }
 
+    /**
+     * The processor's mode changed ({@code "64-bit mode"}, {@code "compatibility mode"},
+     * {@code "protected mode"}): a far transfer, an event delivery or IRET to a code segment of
+     * another size, or CR0.PG activating IA-32e mode. {@code cs} is the code segment now.
+     */
+    default void modeSwitched(String from, String to, int cs) {
+    }
+
     /** IN or OUT. */
     default void port(boolean out, int port, int size, long value) {
     }

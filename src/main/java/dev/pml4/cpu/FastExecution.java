@@ -75,6 +75,7 @@ final class FastExecution {
     private boolean running;
     /** Whole-cache flushes because a block would not leave the cache (see pml4_block). */
     private long flushes;
+    private boolean givingUp;
 
     private FastExecution(Cpu cpu, Unicorn engine, Capstone capstone, Library lib, Hooks.MemoryEvent javaMemoryHook) {
         this.cpu = cpu;
@@ -148,12 +149,14 @@ final class FastExecution {
             cpu.instructions = state.get(JAVA_LONG, TOTAL);
             long pc = state.get(JAVA_LONG, STOP_PC);
             engine.writeRegister(X86Reg.RIP, pc); // RIP read back may be stale (REPORT.md section 8)
-            if (stopped == STOP_LIMIT) {
+            if (stopped == STOP_LIMIT && givingUp) {
+                hookEveryInstruction();
+            } else if (stopped == STOP_LIMIT) {
                 stretch(pc, state.get(JAVA_INT, STOP_SIZE));
             } else if (stopped == STOP_FLUSH) {
                 engine.flushCodeCache(); // the window stays open for the block's next translation
                 state.set(JAVA_INT, ARMED_OUTSIDE, 1);
-                if (++flushes > FLUSHES_BEFORE_PRECISE) {
+                if (++flushes > FLUSHES_BEFORE_PRECISE || givingUp) {
                     hookEveryInstruction();
                 }
             }
@@ -203,8 +206,16 @@ final class FastExecution {
         state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE); // the block hook lets it in; its first hook sets the limit
     }
 
+    /** The guest went to 32-bit code: the run goes on in precise mode from the next block. */
+    void preciseFromNextBlock() {
+        givingUp = true;
+        state.set(JAVA_LONG, LIMIT, 0);
+    }
+
     void updateLimit() {
-        if (enabled) {
+        if (givingUp) {
+            state.set(JAVA_LONG, LIMIT, 0);
+        } else if (enabled) {
             state.set(JAVA_LONG, LIMIT, cpu.nextLook());
         }
     }

@@ -142,23 +142,30 @@ final class InterruptDelivery {
         int vector = e.vector();
         int ext = e.source() == Source.SOFTWARE ? 0 : 1;
         int idtError = vector << 3 | 2 | ext; // error code naming an IDT entry (SDM 6.13)
+        // IA-32e mode has 16-byte gates; protected mode 8-byte ones (SDM 6.10, 6.14.1).
+        boolean ia32e = (cpu.control.efer() & ControlRegisters.EFER_LMA) != 0;
+        int gateSize = ia32e ? 16 : 8;
         DescriptorRegister idtr = cpu.engine.readDescriptorRegister(X86Reg.IDTR);
-        if ((long) vector * 16 + 15 > idtr.limit()) {
+        if ((long) vector * gateSize + gateSize - 1 > idtr.limit()) {
             throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
                     "IDT entry %d lies beyond the IDT limit 0x%x", vector, idtr.limit()));
         }
-        ByteBuffer gate = implicitRead(idtr.base() + 16L * vector, 16);
+        ByteBuffer gate = implicitRead(idtr.base() + (long) gateSize * vector, gateSize);
         long low = gate.getLong(0);
-        long high = gate.getLong(8);
+        long high = ia32e ? gate.getLong(8) : 0;
         int type = (int) (low >>> 40) & 0xf;
         int dpl = (int) (low >>> 45) & 3;
         boolean present = (low >>> 47 & 1) != 0;
         int selector = (int) (low >>> 16) & 0xffff;
-        int ist = (int) (low >>> 32) & 7;
+        int ist = ia32e ? (int) (low >>> 32) & 7 : 0;
         long offset = (low & 0xffff) | (low >>> 48 & 0xffff) << 16 | (high & 0xffffffffL) << 32;
+        if (!ia32e && (type == 0x5 || type == 0x6 || type == 0x7)) {
+            throw new NotModelledException(String.format("IDT entry %d is a %s gate: only 32-bit interrupt and trap gates are modelled",
+                    vector, type == 0x5 ? "task" : "16-bit"));
+        }
         if (type != GATE_INTERRUPT && type != GATE_TRAP) {
             throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
-                    "IDT entry %d has type 0x%x, not a 64-bit interrupt (0xE) or trap (0xF) gate", vector, type));
+                    "IDT entry %d has type 0x%x, not a %s interrupt (0xE) or trap (0xF) gate", vector, type, ia32e ? "64-bit" : "32-bit"));
         }
         if (e.source() == Source.SOFTWARE && dpl < cpu.cpl) {
             throw new ArchitecturalException(ArchitecturalException.GP, vector << 3 | 2, 0, String.format(
@@ -170,9 +177,12 @@ final class InterruptDelivery {
         }
 
         SegmentDescriptor code = SegmentDescriptor.read(cpu, selector, ext, "the gate's code segment");
-        if (!code.isCode() || !code.longMode()) {
+        if (!code.isCode() || (ia32e && !code.longMode())) {
             throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
-                    "selector 0x%x of IDT entry %d is not a 64-bit code segment", selector, vector));
+                    "selector 0x%x of IDT entry %d is not a %s code segment", selector, vector, ia32e ? "64-bit" : ""));
+        }
+        if (!ia32e) {
+            code = system32Code(code, selector);
         }
         if (code.dpl() > cpu.cpl) {
             throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
@@ -188,6 +198,9 @@ final class InterruptDelivery {
         }
         int newCpl = code.conforming() ? cpu.cpl : code.dpl();
         boolean privilegeChange = newCpl < cpu.cpl;
+        if (!ia32e) {
+            return protectedMode(e, type, selector, code, offset, newCpl, ext);
+        }
 
         long oldRsp = cpu.engine.readRegister(X86Reg.RSP);
         long rsp;
@@ -214,8 +227,13 @@ final class InterruptDelivery {
             bytes.putLong(v);
         }
         // The pushes are supervisor accesses when the handler runs at CPL 0 (SDM 4.6: implicit
-        // accesses to the stack during delivery use the new privilege level).
-        cpu.writeLinear(frameAddress, bytes.array(), newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR);
+        // accesses to the stack during delivery use the new privilege level). They go one slot at a
+        // time from SS down, as the processor pushes: a #PF names the first slot it could not
+        // write in CR2 (SS at the new stack top - 8 when that page is missing), as QEMU and Bochs do.
+        AccessMode pushes = newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR;
+        for (int slot = frame.length - 1; slot >= 0; slot--) {
+            cpu.writeLinear(frameAddress + 8L * slot, java.util.Arrays.copyOfRange(bytes.array(), 8 * slot, 8 * slot + 8), pushes);
+        }
 
         // Committed: nothing below can fault.
         long newFlags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
@@ -225,23 +243,116 @@ final class InterruptDelivery {
         int oldCpl = cpu.cpl;
         cpu.engine.writeRegister(X86Reg.RSP, frameAddress);
         cpu.engine.writeRegister(X86Reg.RFLAGS, newFlags);
-        cpu.engine.writeRegister(X86Reg.RIP, offset);
         cpu.cs = (selector & ~3) | newCpl;
         if (privilegeChange) {
             cpu.ss = newCpl; // a NULL selector with RPL = the new CPL (SDM 6.14.4)
+            cpu.stackShape = ModeSwitch.FLAT_DATA_32;
         }
+        cpu.codeSegments.load(code, ModeSwitch.FLAT_DATA_32, offset); // from compatibility mode, the engine switches
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }
 
-    /** A stack pointer from the 64-bit TSS at {@code offset}. */
-    private long tssStack(int offset, int ext, String field) {
+    /** A handler's code segment in protected mode: 32-bit code of base 0 (what pml4 models), L ignored. */
+    private static SegmentDescriptor system32Code(SegmentDescriptor code, int selector) {
+        if (!code.big()) {
+            throw new NotModelledException(String.format("the handler's code segment 0x%x is 16-bit code", selector));
+        }
+        if (code.base() != 0) {
+            throw new NotModelledException(String.format("the handler's code segment 0x%x has base 0x%x: code segments with a base other than 0 are not modelled",
+                    selector, code.base()));
+        }
+        return new SegmentDescriptor(code.selector(), code.raw() & ~(1L << 53));
+    }
+
+    /**
+     * The rest of a delivery in protected mode (SDM Vol. 3A 6.12.1, Figure 6-4): to an inner
+     * privilege level the stack is SS0:ESP0 (or SS1/SS2) from the 32-bit TSS, and SS, ESP are
+     * pushed first; then EFLAGS, CS, EIP and the error code, four bytes each.
+     */
+    private Delivered protectedMode(Event e, int type, int selector, SegmentDescriptor code, long offset, int newCpl, int ext) {
+        if (offset > code.limit()) {
+            throw new ArchitecturalException(ArchitecturalException.GP, ext, 0, String.format(
+                    "IDT entry %d points at 0x%x, beyond the limit 0x%x of its code segment", e.vector(), offset, code.limit()));
+        }
+        FarTransfers far = cpu.system.far();
+        boolean privilegeChange = newCpl < cpu.cpl;
+        long oldEsp = far.stackPointer();
+        long esp = oldEsp;
+        long stackBase = cpu.segmentBase[SegmentLoads.SS];
+        int newSs = cpu.ss;
+        long stack = cpu.stackShape;
+        if (privilegeChange) {
+            ByteBuffer tss = tssRead(4 + 8 * newCpl, 6, ext, "SS" + newCpl + ":ESP" + newCpl); // SDM 7.2.1, Figure 7-2
+            esp = tss.getInt(0) & 0xffffffffL;
+            newSs = tss.getShort(4) & 0xffff;
+            int error = (newSs & ~3) | ext;
+            if ((newSs & ~3) == 0) {
+                throw new ArchitecturalException(ArchitecturalException.TS, ext, 0, "the TSS's SS" + newCpl + " is null");
+            }
+            SegmentDescriptor ss = SegmentDescriptor.read(cpu, newSs, ext, "the TSS's SS" + newCpl);
+            if ((newSs & 3) != newCpl || ss.dpl() != newCpl || !ss.isWritableData()) {
+                throw new ArchitecturalException(ArchitecturalException.TS, error, 0, String.format(
+                        "the TSS's SS%d 0x%x is not a writable data segment of DPL %d", newCpl, newSs, newCpl));
+            }
+            if (!ss.present()) {
+                throw new ArchitecturalException(ArchitecturalException.SS, error, 0, String.format("the TSS's SS%d 0x%x is not present", newCpl, newSs));
+            }
+            if (!ss.big()) {
+                throw new NotModelledException(String.format("the TSS's SS%d 0x%x is a 16-bit stack", newCpl, newSs));
+            }
+            ss.markAccessed(cpu);
+            stack = ss.raw() | SegmentDescriptor.ACCESSED;
+            stackBase = ss.base();
+        }
+        long rflags = cpu.engine.readRegister(X86Reg.RFLAGS);
+        List<Long> pushed = new ArrayList<>();
+        if (e.errorCode() >= 0) {
+            pushed.add(e.errorCode() & 0xffffffffL);
+        }
+        pushed.addAll(List.of(e.returnRip() & 0xffffffffL, (long) cpu.cs, rflags & 0xffffffffL));
+        if (privilegeChange) {
+            pushed.addAll(List.of(oldEsp, (long) cpu.ss));
+        }
+        long[] frame = pushed.stream().mapToLong(Long::longValue).toArray();
+        long frameEsp = (esp - 4L * frame.length) & 0xffffffffL;
+        ByteBuffer bytes = ByteBuffer.allocate(4 * frame.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : frame) {
+            bytes.putInt((int) v);
+        }
+        long frameAddress = (stackBase + frameEsp) & 0xffffffffL;
+        cpu.writeLinear(frameAddress, bytes.array(), newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR);
+
+        // Committed: nothing below can fault.
+        long newFlags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+        if (type == GATE_INTERRUPT) {
+            newFlags &= ~RFLAGS_IF;
+        }
+        int oldCpl = cpu.cpl;
+        cpu.engine.writeRegister(X86Reg.RSP, frameEsp);
+        cpu.engine.writeRegister(X86Reg.RFLAGS, newFlags);
+        cpu.cs = (selector & ~3) | newCpl;
+        cpu.ss = newSs;
+        cpu.stackShape = stack;
+        cpu.segmentBase[SegmentLoads.SS] = stackBase;
+        cpu.codeSegments.load(code, stack, offset);
+        cpu.setCpl(newCpl, oldCpl);
+        return new Delivered(e, offset, newCpl, frameAddress, frame);
+    }
+
+    /** {@code length} bytes of the current TSS at {@code offset}, #TS when it has no such field. */
+    private ByteBuffer tssRead(int offset, int length, int ext, String field) {
         DescriptorRegister tr = cpu.engine.readDescriptorRegister(X86Reg.TR);
-        if (offset + 7 > tr.limit() || (tr.selector() & ~3) == 0) {
+        if (offset + length - 1 > tr.limit() || (tr.selector() & ~3) == 0) {
             throw new ArchitecturalException(ArchitecturalException.TS, (tr.selector() & ~3) | ext, 0, String.format(
                     "the TSS (TR 0x%x, limit 0x%x) has no %s field", tr.selector(), tr.limit(), field));
         }
-        return implicitRead(tr.base() + offset, 8).getLong(0);
+        return implicitRead(tr.base() + offset, length);
+    }
+
+    /** A stack pointer from the 64-bit TSS at {@code offset}. */
+    private long tssStack(int offset, int ext, String field) {
+        return tssRead(offset, 8, ext, field).getLong(0);
     }
 
     private ByteBuffer implicitRead(long linear, int length) {

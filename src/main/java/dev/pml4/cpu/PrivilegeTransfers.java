@@ -25,6 +25,7 @@ final class PrivilegeTransfers {
 
     static final int IA32_STAR = 0xc0000081;
     static final int IA32_LSTAR = 0xc0000082;
+    static final int IA32_CSTAR = 0xc0000083;
     static final int IA32_FMASK = 0xc0000084;
 
     private final Cpu cpu;
@@ -47,64 +48,52 @@ final class PrivilegeTransfers {
         return (int) ((reg(X86Reg.RFLAGS) & RFLAGS_IOPL) >>> IOPL_SHIFT);
     }
 
-    /** IRETQ (64-bit operand size) in IA-32e mode: pops RIP, CS, RFLAGS, RSP, SS. */
-    void iretq(long rip) {
+    /**
+     * IRET, IRETD and IRETQ (SDM Vol. 2A IRET), {@code width} bytes a slot. Pops RIP, CS and RFLAGS,
+     * and RSP and SS too when it returns to an outer privilege level or began in 64-bit mode (IRET
+     * from compatibility or protected mode at the same level pops three slots only). The target may
+     * be 64-bit or 32-bit code: the engine follows through {@link CodeSegments#load}.
+     */
+    void iret(long rip, int width) {
+        String what = width == 8 ? "IRETQ" : "IRETD";
+        if (width == 2) {
+            throw new NotModelledException("IRET with a 16-bit operand size");
+        }
+        boolean ia32e = (cpu.control.efer() & ControlRegisters.EFER_LMA) != 0;
         long rflags = reg(X86Reg.RFLAGS);
         if ((rflags & RFLAGS_NT) != 0) {
-            throw ArchitecturalException.gp("IRETQ with RFLAGS.NT = 1 (a task return, which IA-32e mode does not have)");
+            if (ia32e) {
+                throw ArchitecturalException.gp(what + " with RFLAGS.NT = 1 (a task return, which IA-32e mode does not have)");
+            }
+            throw new NotModelledException(what + " with RFLAGS.NT = 1: task returns are not modelled");
         }
-        long rsp = reg(X86Reg.RSP);
-        ByteBuffer frame = ByteBuffer.wrap(cpu.readVirtual(rsp, 40)).order(ByteOrder.LITTLE_ENDIAN);
-        long newRip = frame.getLong(0);
-        int newCs = (int) frame.getLong(8) & 0xffff;
-        long newFlags = frame.getLong(16);
-        long newRsp = frame.getLong(24);
-        int newSs = (int) frame.getLong(32) & 0xffff;
-
+        FarTransfers far = system.far();
+        long sp = far.stackPointer();
+        ByteBuffer frame = ByteBuffer.wrap(cpu.readVirtual(far.stackLinear(sp), 3 * width)).order(ByteOrder.LITTLE_ENDIAN);
+        long newRip = FarTransfers.slot(frame, width, 0);
+        int newCs = (int) FarTransfers.slot(frame, width, 1) & 0xffff;
+        long newFlags = FarTransfers.slot(frame, width, 2);
+        if (!ia32e && (newFlags & RFLAGS_VM) != 0 && cpu.cpl == 0) {
+            throw new NotModelledException(what + " to virtual-8086 mode");
+        }
+        SegmentDescriptor code = far.returnTarget(newCs, what + "'s CS");
         int rpl = newCs & 3;
-        if ((newCs & ~3) == 0) {
-            throw ArchitecturalException.gp("IRETQ to a null CS selector");
-        }
-        if (rpl < cpu.cpl) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, whose RPL %d is below CPL %d", newCs, rpl, cpu.cpl));
-        }
-        SegmentDescriptor code = SegmentDescriptor.read(cpu, newCs, 0, "IRETQ's CS");
-        if (!code.isCode() || (!code.conforming() && code.dpl() != rpl) || (code.conforming() && code.dpl() > rpl)) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, which is not a code segment of DPL %d", newCs, rpl));
-        }
-        if (!code.present()) {
-            throw new ArchitecturalException(ArchitecturalException.NP, newCs & ~3, 0, String.format("IRETQ to CS 0x%x, which is not present", newCs));
-        }
-        if (!code.longMode()) {
-            throw new ArchitecturalException(ArchitecturalException.GP, newCs & ~3, 0, String.format(
-                    "IRETQ to CS 0x%x, a compatibility-mode segment (L = 0): pml4 runs 64-bit code only", newCs));
-        }
-        if (rpl > cpu.cpl || (newSs & ~3) != 0) {
-            // Returning outward needs a usable stack segment of the new privilege (SDM IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL).
-            if ((newSs & ~3) == 0) {
-                if (rpl == 3) {
-                    throw ArchitecturalException.gp("IRETQ to CPL 3 with a null SS selector");
-                }
+        boolean into64 = ia32e && code.longMode();
+        boolean popsStack = rpl > cpu.cpl || (ia32e && !cpu.code32);
+        long newRsp = sp + 3L * width;
+        int newSs = cpu.ss;
+        long stack = cpu.stackShape;
+        if (popsStack) {
+            ByteBuffer outer = ByteBuffer.wrap(cpu.readVirtual(far.stackLinear(sp + 3L * width), 2 * width)).order(ByteOrder.LITTLE_ENDIAN);
+            newRsp = FarTransfers.slot(outer, width, 0);
+            newSs = (int) FarTransfers.slot(outer, width, 1) & 0xffff;
+            if (rpl > cpu.cpl || (newSs & ~3) != 0) {
+                stack = far.outerStack(newSs, rpl, into64, what);
             } else {
-                if ((newSs & 3) != rpl) {
-                    throw new ArchitecturalException(ArchitecturalException.GP, newSs & ~3, 0, String.format(
-                            "IRETQ with SS 0x%x whose RPL differs from CS RPL %d", newSs, rpl));
-                }
-                SegmentDescriptor stack = SegmentDescriptor.read(cpu, newSs, 0, "IRETQ's SS");
-                if (!stack.isWritableData() || stack.dpl() != rpl) {
-                    throw new ArchitecturalException(ArchitecturalException.GP, newSs & ~3, 0, String.format(
-                            "IRETQ with SS 0x%x, which is not a writable data segment of DPL %d", newSs, rpl));
-                }
-                if (!stack.present()) {
-                    throw new ArchitecturalException(ArchitecturalException.SS, newSs & ~3, 0, String.format("IRETQ with SS 0x%x, which is not present", newSs));
-                }
+                stack = ModeSwitch.FLAT_DATA_32; // a null SS at CPL 0 in 64-bit code (SDM 6.14.4)
             }
         }
-        if (!SystemInstructions.canonical(newRip)) {
-            throw ArchitecturalException.gp(String.format("IRETQ to the non-canonical RIP 0x%x", newRip));
-        }
+        far.checkOffset(code, newRip, what);
         long loadable = RFLAGS_LOADABLE & ~RFLAGS_VM;
         if (cpu.cpl > 0) {
             loadable &= ~RFLAGS_IOPL; // only CPL 0 changes IOPL
@@ -112,56 +101,65 @@ final class PrivilegeTransfers {
                 loadable &= ~RFLAGS_IF; // and IF only when CPL <= IOPL
             }
         }
+        if (width == 4) {
+            loadable &= 0xffffffffL;
+        }
         long flags = (rflags & ~loadable) | (newFlags & loadable) | 2;
-        int oldCpl = cpu.cpl;
         set(X86Reg.RFLAGS, flags);
-        set(X86Reg.RSP, newRsp);
-        set(X86Reg.RIP, newRip);
-        cpu.cs = newCs;
         cpu.ss = newSs;
-        cpu.setCpl(rpl, oldCpl);
+        cpu.stackShape = stack;
+        far.enter(newCs, code, newRip, rpl, stack, what);
+        set(X86Reg.RSP, into64 ? newRsp : newRsp & 0xffffffffL);
     }
 
-    /** SYSCALL in 64-bit mode (SDM Vol. 2B SYSCALL). */
+    /**
+     * SYSCALL in 64-bit or compatibility mode (SDM Vol. 2B SYSCALL): to IA32_LSTAR, or IA32_CSTAR
+     * from compatibility mode, in the flat 64-bit code segment STAR[47:32] names (SYSCALL loads
+     * fixed descriptor values, it reads no GDT).
+     */
     void syscall(long next) {
-        if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
-            throw ArchitecturalException.ud("SYSCALL with EFER.SCE = 0");
+        if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0 || (cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
+            throw ArchitecturalException.ud("SYSCALL with EFER.SCE = 0 or outside IA-32e mode");
         }
         long star = system.rdmsr(IA32_STAR);
         long rflags = reg(X86Reg.RFLAGS);
         set(X86Reg.RCX, next);
         set(X86Reg.R11, rflags & ~RFLAGS_RF);
         set(X86Reg.RFLAGS, (rflags & ~system.rdmsr(IA32_FMASK) & ~RFLAGS_RF) | 2);
-        set(X86Reg.RIP, system.rdmsr(IA32_LSTAR));
+        long target = system.rdmsr(cpu.code32 ? IA32_CSTAR : IA32_LSTAR);
         int selector = (int) (star >>> 32) & 0xfffc;
         int oldCpl = cpu.cpl;
         cpu.cs = selector;
         cpu.ss = selector + 8;
+        cpu.stackShape = ModeSwitch.FLAT_DATA_32;
+        cpu.codeSegments.load(new SegmentDescriptor(selector, ModeSwitch.FLAT_CODE_64), ModeSwitch.FLAT_DATA_32, target);
         cpu.setCpl(0, oldCpl);
     }
 
-    /** SYSRET with REX.W: back to 64-bit code at CPL 3 (SDM Vol. 2B SYSRET). */
+    /**
+     * SYSRET (SDM Vol. 2B SYSRET): with REX.W to 64-bit code at STAR[63:48] + 16, without it to
+     * 32-bit compatibility-mode code at STAR[63:48] (EIP = ECX), both at CPL 3 with flat segments.
+     */
     void sysret(boolean rexW) {
         if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
             throw ArchitecturalException.ud("SYSRET with EFER.SCE = 0");
         }
-        if (cpu.cpl != 0) {
-            throw ArchitecturalException.gp("SYSRET at CPL " + cpu.cpl);
+        if (cpu.cpl != 0 || cpu.code32) {
+            throw ArchitecturalException.gp("SYSRET at CPL " + cpu.cpl + " or outside 64-bit mode");
         }
         long rcx = reg(X86Reg.RCX);
-        if (!rexW) {
-            throw ArchitecturalException.gp("SYSRET without REX.W returns to compatibility mode, which pml4 does not model (use SYSRETQ / o64 sysret)");
-        }
-        if (!SystemInstructions.canonical(rcx)) {
+        if (rexW && !SystemInstructions.canonical(rcx)) {
             throw ArchitecturalException.gp(String.format("SYSRET to the non-canonical RCX 0x%x", rcx));
         }
         long star = system.rdmsr(IA32_STAR);
         int base = (int) (star >>> 48) & 0xffff;
         set(X86Reg.RFLAGS, (reg(X86Reg.R11) & SYSRET_RFLAGS_MASK) | 2);
-        set(X86Reg.RIP, rcx);
         int oldCpl = cpu.cpl;
-        cpu.cs = ((base + 16) & 0xfffc) | 3;
+        cpu.cs = ((rexW ? base + 16 : base) & 0xfffc) | 3;
         cpu.ss = ((base + 8) & 0xfffc) | 3;
+        cpu.stackShape = ModeSwitch.FLAT_DATA_32;
+        long code = rexW ? ModeSwitch.FLAT_CODE_64 : ModeSwitch.FLAT_CODE_32;
+        cpu.codeSegments.load(new SegmentDescriptor(cpu.cs, code), ModeSwitch.FLAT_DATA_32, rexW ? rcx : rcx & 0xffffffffL);
         cpu.setCpl(3, oldCpl);
     }
 
@@ -177,10 +175,11 @@ final class PrivilegeTransfers {
      * POPF). The engine, at its own CPL 0, would change them, so it is done here.
      */
     void popfUser(long next, boolean operand16) {
-        long rsp = reg(X86Reg.RSP);
-        int size = operand16 ? 2 : 8;
-        ByteBuffer b = ByteBuffer.wrap(cpu.readVirtual(rsp, size)).order(ByteOrder.LITTLE_ENDIAN);
-        long value = operand16 ? b.getShort(0) & 0xffffL : b.getLong(0);
+        FarTransfers stack = system.far();
+        long rsp = stack.stackPointer();
+        int size = operand16 ? 2 : cpu.code32 ? 4 : 8;
+        ByteBuffer b = ByteBuffer.wrap(cpu.readVirtual(stack.stackLinear(rsp), size)).order(ByteOrder.LITTLE_ENDIAN);
+        long value = operand16 ? b.getShort(0) & 0xffffL : size == 4 ? b.getInt(0) & 0xffffffffL : b.getLong(0);
         long rflags = reg(X86Reg.RFLAGS);
         long loadable = (RFLAGS_LOADABLE & ~RFLAGS_IOPL & ~RFLAGS_RF & ~RFLAGS_VM) & ~(0x3L << 19); // VIF, VIP kept
         if (cpu.cpl > iopl()) {
@@ -190,7 +189,7 @@ final class PrivilegeTransfers {
             loadable &= 0xffff;
         }
         set(X86Reg.RFLAGS, (rflags & ~loadable) | (value & loadable) | 2);
-        set(X86Reg.RSP, rsp + size);
+        stack.setStackPointer(rsp + size);
         set(X86Reg.RIP, next);
     }
 }

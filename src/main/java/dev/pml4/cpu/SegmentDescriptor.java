@@ -8,10 +8,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A code- or data-segment descriptor from the GDT, as far as 64-bit mode looks at it (SDM Vol. 3A
- * 3.4.5, 5.2.1): present, DPL, code or data, conforming, L.
+ * A code- or data-segment descriptor from the GDT (SDM Vol. 3A 3.4.5, Figure 3-8; 5.2.1): present,
+ * DPL, code or data, conforming, L, D/B, base, limit and the accessed flag.
  */
 record SegmentDescriptor(int selector, long raw) {
+    /** Bit 40 of the descriptor (type bit 0): accessed (SDM 3.4.5.1). */
+    static final long ACCESSED = 1L << 40;
+
     boolean present() {
         return (raw >>> 47 & 1) != 0;
     }
@@ -25,9 +28,19 @@ record SegmentDescriptor(int selector, long raw) {
         return (raw >>> 44 & 1) != 0 && (raw >>> 43 & 1) != 0;
     }
 
+    /** S = 1 and type bit 3 clear: a data segment. */
+    boolean isData() {
+        return (raw >>> 44 & 1) != 0 && (raw >>> 43 & 1) == 0;
+    }
+
     /** S = 1, a data segment with type bit 1 (writable). */
     boolean isWritableData() {
-        return (raw >>> 44 & 1) != 0 && (raw >>> 43 & 1) == 0 && (raw >>> 41 & 1) != 0;
+        return isData() && (raw >>> 41 & 1) != 0;
+    }
+
+    /** A data segment, or a code segment with type bit 1 (readable): what DS, ES, FS and GS may hold (SDM 5.5). */
+    boolean isReadable() {
+        return isData() || (isCode() && (raw >>> 41 & 1) != 0);
     }
 
     boolean conforming() {
@@ -37,6 +50,34 @@ record SegmentDescriptor(int selector, long raw) {
     /** The L flag: a 64-bit code segment. */
     boolean longMode() {
         return (raw >>> 53 & 1) != 0;
+    }
+
+    /** The D/B flag: 32-bit default operand size for code, a 32-bit stack (ESP) for a stack segment. */
+    boolean big() {
+        return (raw >>> 54 & 1) != 0;
+    }
+
+    boolean accessed() {
+        return (raw & ACCESSED) != 0;
+    }
+
+    /** Base bits 15:0 at 31:16, 23:16 at 39:32, 31:24 at 63:56. */
+    long base() {
+        return (raw >>> 16 & 0xffffff) | (raw >>> 56 & 0xff) << 24;
+    }
+
+    /** The limit in bytes: the 20-bit field, scaled by 4 KiB when G (bit 55) is set. */
+    long limit() {
+        long field = (raw & 0xffff) | (raw >>> 48 & 0xf) << 16;
+        return (raw >>> 55 & 1) != 0 ? field << 12 | 0xfff : field;
+    }
+
+    /** "64-bit code", "32-bit code", "16-bit code", "data", "system descriptor": for messages. */
+    String kind() {
+        if (isCode()) {
+            return longMode() ? "64-bit code" : big() ? "32-bit code" : "16-bit code";
+        }
+        return isData() ? "data" : String.format("system descriptor (type 0x%x)", raw >>> 40 & 0xf);
     }
 
     /**
@@ -60,5 +101,18 @@ record SegmentDescriptor(int selector, long raw) {
         }
         byte[] bytes = cpu.readLinear(gdtr.base() + index, 8, AccessMode.IMPLICIT_SUPERVISOR);
         return new SegmentDescriptor(selector, ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong());
+    }
+
+    /**
+     * Sets the accessed flag in the GDT as the processor does when it loads a segment register
+     * (SDM 3.4.5.1), so that the engine, loading the same descriptor, finds it set and writes nothing.
+     */
+    void markAccessed(Cpu cpu) {
+        if (accessed()) {
+            return;
+        }
+        DescriptorRegister gdtr = cpu.engine.readDescriptorRegister(X86Reg.GDTR);
+        byte type = (byte) ((raw >>> 40) | 1);
+        cpu.writeLinear(gdtr.base() + (selector & ~7) + 5, new byte[]{type}, AccessMode.IMPLICIT_SUPERVISOR);
     }
 }

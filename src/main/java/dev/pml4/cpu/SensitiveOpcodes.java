@@ -7,10 +7,17 @@ package dev.pml4.cpu;
  * instruction hook pays one or two table lookups for the common case.
  */
 final class SensitiveOpcodes {
-    /** Legacy prefixes (SDM Vol. 2A 2.1.1) and REX (2.2.1). */
+    /** Legacy prefixes (SDM Vol. 2A 2.1.1) and REX (2.2.1): the prefixes of 64-bit code. */
     static final boolean[] PREFIX = new boolean[256];
-    /** One-byte opcodes handled in Java; 0x0F defers to {@link #TWO_BYTE}. */
+    /** Legacy prefixes only: in 32-bit code 0x40-0x4F are INC and DEC (SDM Vol. 2A 2.2.1). */
+    static final boolean[] PREFIX_32 = new boolean[256];
+    /** One-byte opcodes handled in Java in 64-bit code; 0x0F defers to {@link #TWO_BYTE}. */
     static final boolean[] ONE_BYTE = new boolean[256];
+    /**
+     * One-byte opcodes handled in Java in 32-bit code: those of 64-bit code, plus the far transfers
+     * and segment loads that 64-bit mode does not have (they are #UD there, which the engine reports).
+     */
+    static final boolean[] ONE_BYTE_32 = new boolean[256];
     /** Second byte of 0x0F-escaped opcodes handled in Java. */
     static final boolean[] TWO_BYTE = new boolean[256];
     /** One-byte opcodes that are ordinary at CPL 0 but governed by IOPL at CPL 3. */
@@ -20,6 +27,7 @@ final class SensitiveOpcodes {
         for (int b : new int[]{0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3}) {
             PREFIX[b] = true;
         }
+        System.arraycopy(PREFIX, 0, PREFIX_32, 0, 256);
         for (int b = 0x40; b <= 0x4f; b++) {
             PREFIX[b] = true;
         }
@@ -35,6 +43,13 @@ final class SensitiveOpcodes {
         ONE_BYTE[0x8e] = true; // MOV Sreg, r/m: loading SS at CPL 3 would fault in the engine
         ONE_BYTE[0xfb] = true; // STI: interrupts are looked for after the next instruction
         ONE_BYTE[0x9d] = true; // POPF: IF may come on (and at CPL 3, IOPL rules)
+        ONE_BYTE[0xca] = true; // RETF imm16, RETF: a far transfer, checked in Java (FarTransfers)
+        ONE_BYTE[0xcb] = true;
+        ONE_BYTE[0xff] = true; // group 5: CALL far (/3) and JMP far (/5); the rest is let through
+        System.arraycopy(ONE_BYTE, 0, ONE_BYTE_32, 0, 256);
+        for (int b : new int[]{0xea, 0x9a, 0x07, 0x17, 0x1f, 0xc4, 0xc5}) {
+            ONE_BYTE_32[b] = true; // JMP ptr16:32, CALL ptr16:32, POP ES/SS/DS, LES, LDS
+        }
         for (int b : new int[]{0xfa, 0xfb, 0x9d, 0xe4, 0xe5, 0xe6, 0xe7, 0xec, 0xed, 0xee, 0xef, 0x6c, 0x6d, 0x6e, 0x6f}) {
             USER_ONE_BYTE[b] = true; // CLI, STI, POPF, IN, OUT, INS, OUTS
         }
@@ -58,6 +73,11 @@ final class SensitiveOpcodes {
         TWO_BYTE[0x35] = true; // SYSEXIT
         TWO_BYTE[0x38] = true; // 66 0F 38 82: INVPCID (other 0F 38 run natively)
         TWO_BYTE[0xa2] = true; // CPUID: pml4's processor, not the engine's
+        TWO_BYTE[0xa1] = true; // POP FS: a segment load, checked in Java
+        TWO_BYTE[0xa9] = true; // POP GS
+        TWO_BYTE[0xb2] = true; // LSS
+        TWO_BYTE[0xb4] = true; // LFS
+        TWO_BYTE[0xb5] = true; // LGS
 
     }
 

@@ -49,12 +49,20 @@ final class SystemInstructions {
 
     private final PrivilegeTransfers privilege;
     private final DivideCheck divide;
+    private final FarTransfers far;
+    private final SegmentLoads segments;
 
     SystemInstructions(Cpu cpu, Capstone capstone) {
         this.cpu = cpu;
         this.capstone = capstone;
         this.privilege = new PrivilegeTransfers(cpu, this);
         this.divide = new DivideCheck(cpu, this);
+        this.far = new FarTransfers(cpu, this);
+        this.segments = new SegmentLoads(cpu, this);
+    }
+
+    FarTransfers far() {
+        return far;
     }
 
     /** Emulates the sensitive instruction at {@code rip}; instructions in a sensitive group that are harmless run natively. */
@@ -64,7 +72,7 @@ final class SystemInstructions {
         boolean rexW = false, rexR = false, rexB = false, opsize = false;
         for (; i < bytes.length; i++) {
             int b = bytes[i] & 0xff;
-            if (b >= 0x40 && b <= 0x4f) {
+            if (b >= 0x40 && b <= 0x4f && !cpu.code32) { // REX: 64-bit code only (INC/DEC in 32-bit code)
                 rexW = (b & 8) != 0;
                 rexR = (b & 4) != 0;
                 rexB = (b & 1) != 0;
@@ -76,23 +84,32 @@ final class SystemInstructions {
         }
         int op = bytes[i] & 0xff;
         long next = rip + length;
+        // Far transfers: 32-bit operands unless REX.W (64-bit code) or 66 (16-bit, not modelled).
+        int farWidth = rexW ? 8 : opsize ? 2 : 4;
+        // POP Sreg: 64-bit code pops 8 bytes, 32-bit code 4.
+        int popWidth = opsize ? 2 : cpu.code32 ? 4 : 8;
+        int modrm1 = i + 1 < bytes.length ? bytes[i + 1] & 0xff : 0;
         if (op != 0x0f) {
             switch (op) {
+                case 0xea, 0x9a -> far.direct(rip, next, bytes, i, farWidth, op == 0x9a);
+                case 0xff -> far.indirect(rip, next, modrm1, farWidth, ((modrm1 >> 3) & 7) == 3);
+                case 0xca, 0xcb -> far.farReturn(farWidth, op == 0xca ? (bytes[i + 1] & 0xff) | (bytes[i + 2] & 0xff) << 8 : 0);
+                case 0x07 -> segments.pop(next, SegmentLoads.ES, popWidth);
+                case 0x17 -> segments.pop(next, SegmentLoads.SS, popWidth);
+                case 0x1f -> segments.pop(next, SegmentLoads.DS, popWidth);
+                case 0xc4, 0xc5 -> segments.loadFarPointer(rip, next, op == 0xc4 ? SegmentLoads.ES : SegmentLoads.DS, modrm1, farWidth, rexR);
                 case 0xf4 -> hlt(rip, next);
                 case 0xcc -> throw ArchitecturalException.software(ArchitecturalException.BP, next, "INT3");
                 case 0xcd -> throw ArchitecturalException.software(bytes[i + 1] & 0xff, next, "INT " + (bytes[i + 1] & 0xff));
                 case 0xf1 -> throw ArchitecturalException.icebp(next);
                 case 0xcf -> {
-                    if (!rexW) {
-                        throw ArchitecturalException.gp("IRET with a 32-bit operand size: pml4 returns with IRETQ only (write iretq)");
-                    }
                     requireNoLock(bytes, i);
-                    privilege.iretq(rip);
+                    privilege.iret(rip, farWidth);
                     cpu.requestInterruptCheck();
                 }
                 case 0xf6, 0xf7 -> divide.check(rip, bytes, i, op == 0xf6, rexW, rexB, opsize);
                 case 0x8c -> movFromSegment(rip, next, bytes[i + 1] & 0xff, rexW, rexB, opsize);
-                case 0x8e -> movToSegment(rip, next, bytes[i + 1] & 0xff, rexB);
+                case 0x8e -> segments.mov(rip, next, bytes[i + 1] & 0xff, rexB);
                 case 0xfa -> privilege.requireIopl("CLI");
                 case 0xfb -> {
                     if (cpu.cpl == 3) {
@@ -120,7 +137,7 @@ final class SystemInstructions {
             case 0x01 -> group7(rip, next, modrm, rm);
             case 0x06 -> {
                 requireCpl0("CLTS");
-                cpu.control.setCr0(cpu.control.cr0() & ~ControlRegisters.CR0_TS);
+                cpu.control.setCr0(cpu.control.cr0() & ~ControlRegisters.CR0_TS, !cpu.code32);
                 cpu.mirrorFpuControl();
                 advance(next);
             }
@@ -181,7 +198,10 @@ final class SystemInstructions {
                 if ((reg6 == 2 || reg6 == 3) && cpu.cpl != 0) {
                     throw ArchitecturalException.gp((reg6 == 2 ? "LLDT" : "LTR") + " at CPL " + cpu.cpl);
                 }
-                // SLDT, STR, VERR, VERW, and LLDT/LTR at CPL 0, run natively.
+                if (reg6 == 3 && (cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
+                    ltr32(rip, next, modrm, rexB);
+                }
+                // SLDT, STR, VERR, VERW, and LLDT/LTR at CPL 0 in IA-32e mode, run natively.
             }
             case 0x08, 0x09 -> {
                 requireCpl0(op2 == 8 ? "INVD" : "WBINVD");
@@ -197,6 +217,11 @@ final class SystemInstructions {
                 }
                 // Other 0F 38 instructions are ordinary: let the engine run them.
             }
+            case 0xa1 -> segments.pop(next, SegmentLoads.FS, popWidth);
+            case 0xa9 -> segments.pop(next, SegmentLoads.GS, popWidth);
+            case 0xb2 -> segments.loadFarPointer(rip, next, SegmentLoads.SS, modrm, farWidth, rexR);
+            case 0xb4 -> segments.loadFarPointer(rip, next, SegmentLoads.FS, modrm, farWidth, rexR);
+            case 0xb5 -> segments.loadFarPointer(rip, next, SegmentLoads.GS, modrm, farWidth, rexR);
             case 0xa2 -> {
                 int[] r = Cpuid.query((int) readGpr(0), (int) readGpr(1));
                 writeGpr(0, r[0] & 0xffffffffL);
@@ -227,12 +252,15 @@ final class SystemInstructions {
         }
     }
 
+    /** A general-purpose register as the current code reads it: all 64 bits, or the low 32 in 32-bit code. */
     long readGpr(int encoding) {
-        return cpu.engine.readRegister(X86Reg.GPR_BY_ENCODING[encoding]);
+        long v = cpu.engine.readRegister(X86Reg.GPR_BY_ENCODING[encoding]);
+        return cpu.code32 ? v & 0xffffffffL : v;
     }
 
+    /** Writes a register as a 64-bit (or, in 32-bit code, zero-extended 32-bit) destination. */
     private void writeGpr(int encoding, long value) {
-        cpu.engine.writeRegister(X86Reg.GPR_BY_ENCODING[encoding], value);
+        cpu.engine.writeRegister(X86Reg.GPR_BY_ENCODING[encoding], cpu.code32 ? value & 0xffffffffL : value);
     }
 
     private int debugIndex(int reg) {
@@ -280,7 +308,16 @@ final class SystemInstructions {
         switch (n) {
             case 0 -> {
                 long old = cr.cr0();
-                cr.setCr0(value);
+                if ((old & ControlRegisters.CR0_PG) == 0 && (value & ControlRegisters.CR0_PG) != 0
+                        && (cr.efer() & ControlRegisters.EFER_LME) == 0) {
+                    cr.checkCr0(value, !cpu.code32); // its #GP first, as the processor would
+                    throw new NotModelledException(String.format("MOV to CR0 = 0x%x sets PG with EFER.LME = 0, which selects %s: "
+                            + "only 4-level paging (CR4.PAE = 1, EFER.LME = 1) is modelled so far",
+                            value, (cr.cr4() & ControlRegisters.CR4_PAE) != 0 ? "PAE paging" : "32-bit paging"));
+                }
+                String mode = cpu.processorMode();
+                cr.setCr0(value, !cpu.code32);
+                cpu.modeChanged(mode);
                 long changed = old ^ cr.cr0();
                 if ((changed & ControlRegisters.CR0_PG) != 0) {
                     mmu.invalidate("MOV to CR0 (PG)", mmu.tlb().flushAll());
@@ -346,17 +383,11 @@ final class SystemInstructions {
     }
 
     /**
-     * MOV SS, r/m: checked as the processor checks it (SDM Vol. 2B MOV, "IF SS is loaded") and kept
-     * in Java; the engine's SS stays its own CPL 0 one. Other segment registers load natively.
+     * LTR in protected mode (SDM Vol. 2A LTR): an available 32-bit TSS (type 9), marked busy. The
+     * engine, always in IA-32e mode, would read a 16-byte TSS descriptor (and fault on the next
+     * descriptor's bits), so TR is loaded from Java.
      */
-    private void movToSegment(long rip, long next, int modrm, boolean rexB) {
-        int sreg = (modrm >> 3) & 7;
-        if (sreg == 1) {
-            throw ArchitecturalException.ud("MOV to CS");
-        }
-        if (sreg != 2) {
-            return;
-        }
+    private void ltr32(long rip, long next, int modrm, boolean rexB) {
         int selector;
         if ((modrm >> 6) == 3) {
             selector = (int) readGpr((modrm & 7) | (rexB ? 8 : 0)) & 0xffff;
@@ -364,21 +395,23 @@ final class SystemInstructions {
             byte[] b = cpu.readVirtual(effectiveAddress(rip), 2);
             selector = (b[0] & 0xff) | (b[1] & 0xff) << 8;
         }
-        if ((selector & ~3) == 0) {
-            if (cpu.cpl == 3 || (selector & 3) != cpu.cpl) {
-                throw ArchitecturalException.gp("MOV SS of a null selector at CPL " + cpu.cpl);
-            }
-        } else {
-            SegmentDescriptor d = SegmentDescriptor.read(cpu, selector, 0, "MOV SS");
-            if ((selector & 3) != cpu.cpl || d.dpl() != cpu.cpl || !d.isWritableData()) {
-                throw new ArchitecturalException(ArchitecturalException.GP, selector & ~3, 0, String.format(
-                        "MOV SS, 0x%x: not a writable data segment with RPL = DPL = CPL %d", selector, cpu.cpl));
-            }
-            if (!d.present()) {
-                throw new ArchitecturalException(ArchitecturalException.SS, selector & ~3, 0, String.format("MOV SS, 0x%x: not present", selector));
-            }
+        SegmentDescriptor d = SegmentDescriptor.read(cpu, selector, 0, "LTR");
+        int type = (int) (d.raw() >>> 40) & 0x1f; // S and type
+        if (type == 0x01 || type == 0x03) {
+            throw new NotModelledException(String.format("LTR 0x%x: a 16-bit TSS", selector));
         }
-        cpu.ss = selector;
+        if (type != 0x09) {
+            throw new ArchitecturalException(ArchitecturalException.GP, selector & ~3, 0, String.format(
+                    "LTR 0x%x: a %s, not an available 32-bit TSS", selector, d.kind()));
+        }
+        if (!d.present()) {
+            throw new ArchitecturalException(ArchitecturalException.NP, selector & ~3, 0, String.format("LTR 0x%x: not present", selector));
+        }
+        var gdtr = cpu.engine.readDescriptorRegister(X86Reg.GDTR);
+        cpu.writeLinear(gdtr.base() + (selector & ~7) + 5, new byte[]{(byte) ((d.raw() >>> 40) | 2)}, dev.pml4.mmu.AccessMode.IMPLICIT_SUPERVISOR);
+        // The engine's flags are the descriptor's bits 55:40 where they stand in its high dword (QEMU's SegmentCache).
+        int flags = (int) (d.raw() >>> 32) & 0x00f0ff00 | 0x200;
+        cpu.engine.writeDescriptorRegister(X86Reg.TR, new dev.pml4.ffi.unicorn.DescriptorRegister(selector, d.base(), (int) d.limit(), flags));
         advance(next);
     }
 
@@ -443,10 +476,13 @@ final class SystemInstructions {
             advance(next);
         } else if (reg == 6) { // LMSW: may set PE and change MP, EM, TS; never clears PE (SDM Vol. 2A LMSW)
             requireCpl0("LMSW");
+            long source;
             if (memory) {
-                throw new UnsupportedOperationException("LMSW with a memory operand is not emulated yet");
+                byte[] word = cpu.readVirtual(effectiveAddress(rip), 2);
+                source = word[0] & 0xf;
+            } else {
+                source = readGpr(rm) & 0xf;
             }
-            long source = readGpr(rm) & 0xf;
             long cr0 = cpu.control.cr0();
             writeCr(0, (cr0 & ~0xeL) | source | (cr0 & 1));
             advance(next);
@@ -464,38 +500,61 @@ final class SystemInstructions {
 
     long effectiveAddress(long rip) {
         byte[] bytes = cpu.instructionBytes(rip, 15);
-        Instruction insn = capstone.decode(bytes, rip).orElseThrow(
-                () -> new IllegalStateException("Capstone cannot decode the instruction at 0x" + Long.toHexString(rip)));
+        // An encoding Capstone cannot decode (MOV Sreg with REX.R, say) is no instruction: #UD, as QEMU gives.
+        Instruction insn = capstone.decode(bytes, rip, cpu.code32).orElseThrow(
+                () -> ArchitecturalException.ud("an encoding that decodes as no instruction"));
         for (Operand op : insn.operands()) {
             if (op instanceof Operand.Memory m) {
                 long ea = m.displacement();
+                boolean address32 = false; // a 67 prefix: 32-bit registers, and the sum wraps at 4 GiB (SDM Vol. 1 3.3.7)
                 if (m.base() != null) {
-                    ea += "rip".equals(m.base()) ? rip + insn.length() : register(m.base());
+                    address32 = m.base().equals("eip") || GPR32_NAMES.contains(m.base());
+                    ea += m.base().endsWith("ip") ? rip + insn.length() : register(m.base());
                 }
                 if (m.index() != null) {
+                    address32 |= GPR32_NAMES.contains(m.index());
                     ea += register(m.index()) * m.scale();
+                }
+                if (address32) {
+                    ea &= 0xffffffffL;
                 }
                 if ("fs".equals(m.segment())) {
                     ea += cpu.engine.readRegister(X86Reg.FS_BASE);
                 } else if ("gs".equals(m.segment())) {
                     ea += cpu.engine.readRegister(X86Reg.GS_BASE);
+                } else if (cpu.code32) {
+                    // 32-bit code adds the segment's base (SDM Vol. 3A 3.4): SS for ESP/EBP bases, else DS.
+                    String segment = m.segment() != null ? m.segment()
+                            : "esp".equals(m.base()) || "ebp".equals(m.base()) ? "ss" : "ds";
+                    ea += cpu.segmentBase[SEGMENT_NAMES.indexOf(segment)];
                 }
-                return ea;
+                return cpu.code32 ? ea & 0xffffffffL : ea;
             }
         }
-        throw new IllegalStateException("no memory operand in " + insn.mnemonic() + " " + insn.operandText());
+        throw ArchitecturalException.ud("no memory operand in " + insn.mnemonic() + " " + insn.operandText());
     }
 
     private static final List<String> GPR_NAMES = List.of("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
 
+    /** ES, CS, SS, DS in segment-register encoding order: the index into {@link Cpu#segmentBase}. */
+    private static final List<String> SEGMENT_NAMES = List.of("es", "cs", "ss", "ds");
+
+    /** An address register by Capstone's name: rax..r15, or eax..r15d in 32-bit code or under a 67 prefix (zero-extended). */
     private long register(String name) {
         int i = GPR_NAMES.indexOf(name);
         if (i >= 0) {
             return readGpr(i);
         }
-        throw new UnsupportedOperationException("address register " + name + " is not supported in emulated instructions");
+        i = GPR32_NAMES.indexOf(name);
+        if (i >= 0) {
+            return readGpr(i) & 0xffffffffL;
+        }
+        throw ArchitecturalException.ud("address register " + name + " in an emulated instruction");
     }
+
+    private static final List<String> GPR32_NAMES = List.of("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+            "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d");
 
     // ---- MSRs and time ------------------------------------------------------------------------
 

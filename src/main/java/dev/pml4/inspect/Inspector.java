@@ -6,6 +6,7 @@ import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
 import dev.pml4.mmu.PageFault;
 import dev.pml4.mmu.PageWalker;
+import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
 import dev.pml4.mmu.Tlb;
 import dev.pml4.mmu.TlbEntry;
@@ -31,6 +32,8 @@ public final class Inspector {
     private final SymbolTable symbols;
     private final long idtBase;
     private final int idtLimit;
+    /** Why a TLB entry is stale (the TLB checker), or null; marks it in {@link #tlbEntries}. */
+    private java.util.function.Function<TlbEntry, String> tlbMarks = e -> null;
 
     public Inspector(PhysicalMemory memory, PageWalker walker, PagingState state, Tlb tlb, SymbolTable symbols,
                      long idtBase, int idtLimit) {
@@ -43,6 +46,13 @@ public final class Inspector {
         this.idtLimit = idtLimit;
     }
 
+    /** The same views, with the TLB entries {@code marks} has something to say about marked. */
+    public Inspector withTlbMarks(java.util.function.Function<TlbEntry, String> marks) {
+        Inspector marked = new Inspector(memory, walker, state, tlb, symbols, idtBase, idtLimit);
+        marked.tlbMarks = marks;
+        return marked;
+    }
+
     /** What {@link #answer} understands, for usage messages. */
     public static final String QUERIES = "pt, pt-dot, tlb, idt, walk VA [read|write|fetch] [user]";
 
@@ -53,6 +63,10 @@ public final class Inspector {
      * @throws IllegalArgumentException naming what is wrong with the query
      */
     public String answer(String what, List<String> args) {
+        String unpaged = unpaged(what, args);
+        if (unpaged != null) {
+            return unpaged;
+        }
         return switch (what) {
             case "pt" -> pageTables();
             case "pt-dot" -> pageTablesDot();
@@ -77,6 +91,28 @@ public final class Inspector {
             }
             default -> throw new IllegalArgumentException("'" + what + "' is not one of " + QUERIES);
         };
+    }
+
+    /**
+     * The page-table views when there are no 4-level tables to show: paging off (a kernel in 32-bit
+     * protected mode before it enables paging) says so; other paging modes are not modelled yet.
+     * Null when the views apply.
+     */
+    private String unpaged(String what, List<String> args) {
+        PagingMode mode = state.mode();
+        if (mode == PagingMode.FOUR_LEVEL || !(what.equals("pt") || what.equals("pt-dot") || what.equals("walk"))) {
+            return null;
+        }
+        String why = mode == PagingMode.NONE ? "paging is off (CR0.PG=0): linear addresses are physical addresses"
+                : mode.description() + " is in use, which pml4 cannot show yet";
+        if (what.equals("pt-dot")) {
+            return "digraph pagetables {\n  label=\"" + why + "\";\n}\n";
+        }
+        if (what.equals("walk") && !args.isEmpty() && mode == PagingMode.NONE) {
+            long linear = parseAddress(args.getFirst());
+            return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (no walk, no TLB entry)%n", linear, why, linear);
+        }
+        return why + "\n";
     }
 
     /**
@@ -237,9 +273,10 @@ public final class Inspector {
             List<TlbEntry> entries = tlb.entries(kind);
             out.append(String.format("%s: %d entries%n", kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", entries.size()));
             for (TlbEntry e : entries) {
-                out.append(String.format("  %-7s 0x%016x -> 0x%010x  %s%s%s%s%s pcid %d%n", e.size().label(), e.pageBase(), e.frameBase(),
+                String mark = tlbMarks.apply(e);
+                out.append(String.format("  %-7s 0x%016x -> 0x%010x  %s%s%s%s%s pcid %d%s%n", e.size().label(), e.pageBase(), e.frameBase(),
                         e.rights().writable() ? "RW" : "RO", e.rights().user() ? " U" : " S", e.rights().executable() ? " X" : " NX",
-                        e.global() ? " G" : "", e.dirty() ? " D" : "", e.pcid()));
+                        e.global() ? " G" : "", e.dirty() ? " D" : "", e.pcid(), mark == null ? "" : "  " + mark));
             }
         }
         return out.toString();

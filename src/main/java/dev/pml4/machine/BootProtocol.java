@@ -3,7 +3,7 @@ package dev.pml4.machine;
 /**
  * Every address and value of pml4 boot protocol version 1, in one place.
  *
- * <p>The contract is /work/shared/BOOT.md (the project's BOOT.md); each constant below cites the
+ * <p>The contract is docs/boot.md (boot protocol 1, BOOT.md for short); each constant below cites the
  * section it comes from. Kernels written elsewhere rely on these values to the letter, so a change
  * here is a change of protocol and needs a new version number there first.
  */

@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An ELF64 x86-64 executable (BOOT.md, "Images"), parsed and validated by hand: the loader needs a
+ * An ELF64 x86-64 executable (BOOT.md, "Images"), or an ELF32 i386 one for a Multiboot loader, parsed and validated by hand: the loader needs a
  * dozen fields and exact messages about the ones that are wrong, which no library gives.
  *
  * <p>Field offsets and constants come from the System V gABI ("ELF Header", "Program Header",
@@ -32,74 +32,108 @@ public final class ElfImage implements KernelImage {
     private static final int EV_CURRENT = 1;
 
     // Elf64_Ehdr
-    private static final int EHDR_SIZE = 64;
     private static final int E_TYPE = 16;
     private static final int E_MACHINE = 18;
     private static final int E_VERSION = 20;
-    private static final int E_ENTRY = 24;
-    private static final int E_PHOFF = 32;
-    private static final int E_SHOFF = 40;
-    private static final int E_PHENTSIZE = 54;
-    private static final int E_PHNUM = 56;
-    private static final int E_SHENTSIZE = 58;
-    private static final int E_SHNUM = 60;
     private static final int ET_REL = 1;
     private static final int ET_EXEC = 2;
     private static final int ET_DYN = 3;
     private static final int ET_CORE = 4;
     private static final int EM_X86_64 = 62;
+    private static final int EM_386 = 3;
     /** gABI: e_phnum of 0xffff means the real count is in section 0's sh_info. */
     private static final int PN_XNUM = 0xffff;
 
     // Elf64_Phdr
-    private static final int PHDR_SIZE = 56;
     private static final int P_TYPE = 0;
-    private static final int P_FLAGS = 4;
-    private static final int P_OFFSET = 8;
-    private static final int P_VADDR = 16;
-    private static final int P_PADDR = 24;
-    private static final int P_FILESZ = 32;
-    private static final int P_MEMSZ = 40;
     private static final int PT_LOAD = 1;
     private static final int PT_INTERP = 3;
     private static final int PF_X = 1;
     private static final int PF_W = 2;
 
     // Elf64_Shdr
-    private static final int SHDR_SIZE = 64;
     private static final int SH_TYPE = 4;
-    private static final int SH_OFFSET = 24;
-    private static final int SH_SIZE = 32;
-    private static final int SH_LINK = 40;
-    private static final int SH_ENTSIZE = 56;
     private static final int SHT_SYMTAB = 2;
     private static final int SHT_STRTAB = 3;
 
     // Elf64_Sym
-    private static final int SYM_SIZE = 24;
     private static final int ST_NAME = 0;
-    private static final int ST_INFO = 4;
-    private static final int ST_SHNDX = 6;
-    private static final int ST_VALUE = 8;
-    private static final int ST_SIZE = 16;
     private static final int SHN_UNDEF = 0;
     private static final int SHN_ABS = 0xfff1;
     private static final int SHN_COMMON = 0xfff2;
+
+    /**
+     * Where the fields lie in one ELF class: the gABI's Elf32_* and Elf64_* structures ("ELF
+     * Header", "Program Header", "Sections", "Symbol Table") differ in word size and order.
+     * {@code machine} is the one e_machine a class may carry here: EM_386 for ELFCLASS32 (i386
+     * psABI), EM_X86_64 for ELFCLASS64 (x86-64 psABI).
+     */
+    private record Layout(int bits, int machine, String machineName, int ehdrSize, int eEntry, int ePhoff,
+                          int eShoff, int ePhentsize, int ePhnum, int eShentsize, int eShnum, int eShstrndx,
+                          int phdrSize, int pFlags, int pOffset, int pVaddr, int pPaddr, int pFilesz, int pMemsz,
+                          int shdrSize, int shFlags, int shAddr, int shOffset, int shSize, int shLink, int shEntsize,
+                          int symSize, int stInfo, int stShndx, int stValue, int stSize) {
+    }
+
+    private static final Layout ELF64 = new Layout(64, EM_X86_64, "EM_X86_64", 64, 24, 32, 40, 54, 56, 58, 60, 62,
+            56, 4, 8, 16, 24, 32, 40, 64, 8, 16, 24, 32, 40, 56, 24, 4, 6, 8, 16);
+    private static final Layout ELF32 = new Layout(32, EM_386, "EM_386", 52, 24, 28, 32, 42, 44, 46, 48, 50,
+            32, 24, 4, 8, 12, 16, 20, 40, 8, 12, 16, 20, 24, 36, 16, 12, 14, 4, 8);
+
+    /**
+     * The section header table as the file has it, for a Multiboot loader's ELF-sections
+     * information (Multiboot 0.6.96 section 3.3 flags bit 5; Multiboot2 section 3.6.7).
+     *
+     * @param count       e_shnum (or section 0's sh_size under extended numbering)
+     * @param entrySize   e_shentsize
+     * @param stringIndex e_shstrndx
+     * @param headers     the {@code count * entrySize} bytes of the table
+     */
+    public record SectionTable(int count, int entrySize, int stringIndex, byte[] headers) {
+        public static final SectionTable NONE = new SectionTable(0, 0, 0, new byte[0]);
+    }
 
     private final String name;
     private final List<LoadSegment> segments;
     private final long entry;
     private final SymbolTable symbols;
+    private final int bits;
+    private final byte[] file;
+    private final SectionTable sections;
 
-    private ElfImage(String name, List<LoadSegment> segments, long entry, SymbolTable symbols) {
+    private ElfImage(String name, List<LoadSegment> segments, long entry, SymbolTable symbols, int bits, byte[] file,
+                     SectionTable sections) {
         this.name = name;
         this.segments = List.copyOf(segments);
         this.entry = entry;
         this.symbols = symbols;
+        this.bits = bits;
+        this.file = file;
+        this.sections = sections;
+    }
+
+    /** 32 for an ELFCLASS32 (EM_386) file, 64 for ELFCLASS64 (EM_X86_64). */
+    public int bits() {
+        return bits;
+    }
+
+    /** The section header table, or {@link SectionTable#NONE} when the file has none. */
+    public SectionTable sectionTable() {
+        return sections;
+    }
+
+    /** {@code length} bytes of the file from {@code offset} (a section's contents), zero-filled past its end. */
+    public byte[] fileBytes(long offset, long length) {
+        byte[] out = new byte[(int) length];
+        if (offset >= 0 && offset < file.length) {
+            System.arraycopy(file, (int) offset, out, 0, (int) Math.min(length, file.length - offset));
+        }
+        return out;
     }
 
     /**
-     * Parses and validates an ELF64 executable.
+     * Parses and validates an ELF64 x86-64 or ELF32 i386 executable. Boot protocol 1 takes ELF64
+     * only (see {@link KernelImages}); a Multiboot loader takes both.
      *
      * @param name how messages name the file
      * @throws ImageRejectedException when the file is not a loadable ELF64 x86-64 ET_EXEC, naming
@@ -148,6 +182,7 @@ public final class ElfImage implements KernelImage {
         private final String name;
         private final byte[] file;
         private final ByteBuffer buf;
+        private Layout L = ELF64;
 
         Parser(String name, byte[] file) {
             this.name = name;
@@ -160,10 +195,11 @@ public final class ElfImage implements KernelImage {
             checkHeader();
             List<LoadSegment> segments = readSegments();
             checkOverlaps(segments);
-            long entry = u64(E_ENTRY);
+            long entry = word(L.eEntry());
             checkEntry(entry, segments);
             List<SymbolTable.Symbol> symbols = readSymbols();
-            return new ElfImage(name, segments, entry, SymbolTable.of(symbols, segments));
+            return new ElfImage(name, segments, entry, SymbolTable.of(symbols, segments), L.bits(), file,
+                    sectionTable());
         }
 
         private void checkIdent() throws ImageRejectedException {
@@ -174,13 +210,10 @@ public final class ElfImage implements KernelImage {
                 throw truncatedHeader();
             }
             int elfClass = u8(EI_CLASS);
-            if (elfClass == ELFCLASS32) {
-                throw reject("a 32-bit ELF file (EI_CLASS is ELFCLASS32); pml4 boots ELF64 kernels only "
-                        + "(assemble with nasm -f elf64, link with ld -m elf_x86_64)");
+            if (elfClass != ELFCLASS64 && elfClass != ELFCLASS32) {
+                throw reject("EI_CLASS is " + elfClass + ", expected 2 (ELFCLASS64) or 1 (ELFCLASS32)");
             }
-            if (elfClass != ELFCLASS64) {
-                throw reject("EI_CLASS is " + elfClass + ", expected 2 (ELFCLASS64)");
-            }
+            L = elfClass == ELFCLASS32 ? ELF32 : ELF64;
             int data = u8(EI_DATA);
             if (data == ELFDATA2MSB) {
                 throw reject("a big-endian ELF file (EI_DATA is ELFDATA2MSB); x86-64 ELF files are little-endian");
@@ -195,12 +228,13 @@ public final class ElfImage implements KernelImage {
         }
 
         private void checkHeader() throws ImageRejectedException {
-            if (file.length < EHDR_SIZE) {
+            if (file.length < L.ehdrSize()) {
                 throw truncatedHeader();
             }
             int machine = u16(E_MACHINE);
-            if (machine != EM_X86_64) {
-                throw reject("e_machine is " + machine + machineName(machine) + ", expected 62 (EM_X86_64)");
+            if (machine != L.machine()) {
+                throw reject("e_machine is " + machine + machineName(machine) + ", expected " + L.machine()
+                        + " (" + L.machineName() + ")" + (L.bits() == 32 ? " for an ELFCLASS32 file" : ""));
             }
             int type = u16(E_TYPE);
             if (type == ET_DYN || type == ET_REL) {
@@ -220,9 +254,9 @@ public final class ElfImage implements KernelImage {
         }
 
         private List<LoadSegment> readSegments() throws ImageRejectedException {
-            long phoff = u64(E_PHOFF);
-            int phentsize = u16(E_PHENTSIZE);
-            int phnum = u16(E_PHNUM);
+            long phoff = word(L.ePhoff());
+            int phentsize = u16(L.ePhentsize());
+            int phnum = u16(L.ePhnum());
             if (phnum == 0) {
                 throw reject("no program headers (e_phnum is 0), so nothing to load: "
                         + "an ELF kernel needs at least one PT_LOAD segment");
@@ -230,17 +264,17 @@ public final class ElfImage implements KernelImage {
             if (phnum == PN_XNUM) {
                 throw reject("e_phnum is 0xffff (PN_XNUM, extended program header numbering), which pml4 does not support");
             }
-            if (phentsize != PHDR_SIZE) {
-                throw reject("e_phentsize is " + phentsize + ", expected 56 (the size of an Elf64_Phdr)");
+            if (phentsize != L.phdrSize()) {
+                throw reject("e_phentsize is " + phentsize + ", expected " + L.phdrSize() + " (the size of an Elf" + L.bits() + "_Phdr)");
             }
-            if (!inFile(phoff, (long) phnum * PHDR_SIZE)) {
+            if (!inFile(phoff, (long) phnum * L.phdrSize())) {
                 throw reject("the program header table (e_phoff " + hex(phoff) + ", " + phnum
-                        + " entries of 56 bytes) does not lie inside the file (" + file.length + " bytes)");
+                        + " entries of " + L.phdrSize() + " bytes) does not lie inside the file (" + file.length + " bytes)");
             }
             List<LoadSegment> segments = new ArrayList<>();
             int loads = 0;
             for (int i = 0; i < phnum; i++) {
-                int base = (int) phoff + i * PHDR_SIZE;
+                int base = (int) phoff + i * L.phdrSize();
                 long type = u32(base + P_TYPE);
                 if (type == PT_INTERP) {
                     throw reject("program header " + i + " is PT_INTERP: the file is dynamically linked and "
@@ -251,12 +285,12 @@ public final class ElfImage implements KernelImage {
                 }
                 loads++;
                 String where = "PT_LOAD segment " + i;
-                long flags = u32(base + P_FLAGS);
-                long offset = u64(base + P_OFFSET);
-                long vaddr = u64(base + P_VADDR);
-                long paddr = u64(base + P_PADDR);
-                long filesz = u64(base + P_FILESZ);
-                long memsz = u64(base + P_MEMSZ);
+                long flags = u32(base + L.pFlags());
+                long offset = word(base + L.pOffset());
+                long vaddr = word(base + L.pVaddr());
+                long paddr = word(base + L.pPaddr());
+                long filesz = word(base + L.pFilesz());
+                long memsz = word(base + L.pMemsz());
                 if (Long.compareUnsigned(filesz, memsz) > 0) {
                     throw reject(where + ": p_filesz " + hex(filesz) + " is larger than p_memsz " + hex(memsz)
                             + " (the file holds more bytes than the segment has room for)");
@@ -327,27 +361,27 @@ public final class ElfImage implements KernelImage {
          * refused rather than half-read.
          */
         private List<SymbolTable.Symbol> readSymbols() throws ImageRejectedException {
-            long shoff = u64(E_SHOFF);
+            long shoff = word(L.eShoff());
             if (shoff == 0) {
                 return List.of(); // gABI: e_shoff 0 means no section header table
             }
-            int shentsize = u16(E_SHENTSIZE);
-            if (shentsize != SHDR_SIZE) {
-                throw reject("e_shentsize is " + shentsize + ", expected 64 (the size of an Elf64_Shdr)");
+            int shentsize = u16(L.eShentsize());
+            if (shentsize != L.shdrSize()) {
+                throw reject("e_shentsize is " + shentsize + ", expected " + L.shdrSize() + " (the size of an Elf" + L.bits() + "_Shdr)");
             }
-            long count = u16(E_SHNUM);
+            long count = u16(L.eShnum());
             if (count == 0) {
                 // gABI: e_shnum 0 with a table present means the count is in section 0's sh_size.
-                if (!inFile(shoff, SHDR_SIZE)) {
+                if (!inFile(shoff, L.shdrSize())) {
                     throw sectionTableOutside(shoff, 1);
                 }
-                count = u64((int) shoff + SH_SIZE);
+                count = word((int) shoff + L.shSize());
             }
-            if (Long.compareUnsigned(count, file.length / SHDR_SIZE) > 0 || !inFile(shoff, count * SHDR_SIZE)) {
+            if (Long.compareUnsigned(count, file.length / L.shdrSize()) > 0 || !inFile(shoff, count * L.shdrSize())) {
                 throw sectionTableOutside(shoff, count);
             }
             for (int j = 0; j < count; j++) {
-                int header = (int) shoff + j * SHDR_SIZE;
+                int header = (int) shoff + j * L.shdrSize();
                 if (u32(header + SH_TYPE) == SHT_SYMTAB) {
                     return readSymtab(j, header, count, shoff);
                 }
@@ -358,15 +392,15 @@ public final class ElfImage implements KernelImage {
         private List<SymbolTable.Symbol> readSymtab(int index, int header, long count, long shoff)
                 throws ImageRejectedException {
             String symtab = ".symtab (section " + index + ")";
-            long offset = u64(header + SH_OFFSET);
-            long size = u64(header + SH_SIZE);
-            long entsize = u64(header + SH_ENTSIZE);
-            long link = u32(header + SH_LINK);
-            if (entsize != SYM_SIZE) {
-                throw reject(symtab + ": sh_entsize is " + entsize + ", expected 24 (the size of an Elf64_Sym)");
+            long offset = word(header + L.shOffset());
+            long size = word(header + L.shSize());
+            long entsize = word(header + L.shEntsize());
+            long link = u32(header + L.shLink());
+            if (entsize != L.symSize()) {
+                throw reject(symtab + ": sh_entsize is " + entsize + ", expected " + L.symSize() + " (the size of an Elf" + L.bits() + "_Sym)");
             }
-            if (Long.remainderUnsigned(size, SYM_SIZE) != 0) {
-                throw reject(symtab + ": sh_size " + hex(size) + " is not a whole number of 24-byte symbols");
+            if (Long.remainderUnsigned(size, L.symSize()) != 0) {
+                throw reject(symtab + ": sh_size " + hex(size) + " is not a whole number of " + L.symSize() + "-byte symbols");
             }
             if (!inFile(offset, size)) {
                 throw reject(symtab + ": sh_offset " + hex(offset) + " + sh_size " + hex(size)
@@ -375,26 +409,26 @@ public final class ElfImage implements KernelImage {
             if (link == 0 || link >= count) {
                 throw reject(symtab + ": sh_link " + link + " is not a section index, so it names no string table");
             }
-            int strHeader = (int) shoff + (int) link * SHDR_SIZE;
+            int strHeader = (int) shoff + (int) link * L.shdrSize();
             String strtab = ".strtab (section " + link + ", the sh_link of .symtab)";
             long strType = u32(strHeader + SH_TYPE);
             if (strType != SHT_STRTAB) {
                 throw reject("section " + link + ", the sh_link of " + symtab + ", is not a string table (sh_type "
                         + strType + ", expected 3, SHT_STRTAB)");
             }
-            long strOffset = u64(strHeader + SH_OFFSET);
-            long strSize = u64(strHeader + SH_SIZE);
+            long strOffset = word(strHeader + L.shOffset());
+            long strSize = word(strHeader + L.shSize());
             if (!inFile(strOffset, strSize)) {
                 throw reject(strtab + ": sh_offset " + hex(strOffset) + " + sh_size " + hex(strSize)
                         + " extends past the end of the file (" + file.length + " bytes)");
             }
             List<SymbolTable.Symbol> symbols = new ArrayList<>();
-            int n = (int) (size / SYM_SIZE);
+            int n = (int) (size / L.symSize());
             for (int s = 1; s < n; s++) { // symbol 0 is the gABI's reserved null symbol
-                int sym = (int) offset + s * SYM_SIZE;
+                int sym = (int) offset + s * L.symSize();
                 long nameOffset = u32(sym + ST_NAME);
-                int info = u8(sym + ST_INFO);
-                int shndx = u16(sym + ST_SHNDX);
+                int info = u8(sym + L.stInfo());
+                int shndx = u16(sym + L.stShndx());
                 SymbolTable.Kind kind = switch (info & 0xf) {
                     case 0 -> SymbolTable.Kind.NOTYPE;
                     case 1 -> SymbolTable.Kind.OBJECT;
@@ -428,19 +462,19 @@ public final class ElfImage implements KernelImage {
                             + " runs to the end of " + strtab + " without a NUL");
                 }
                 String symbolName = new String(file, start, end - start, StandardCharsets.UTF_8);
-                symbols.add(new SymbolTable.Symbol(symbolName, u64(sym + ST_VALUE), u64(sym + ST_SIZE), kind, binding));
+                symbols.add(new SymbolTable.Symbol(symbolName, word(sym + L.stValue()), word(sym + L.stSize()), kind, binding));
             }
             return symbols;
         }
 
         private ImageRejectedException sectionTableOutside(long shoff, long count) {
             return reject("the section header table (e_shoff " + hex(shoff) + ", " + Long.toUnsignedString(count)
-                    + " entries of 64 bytes) does not lie inside the file (" + file.length + " bytes)");
+                    + " entries of " + L.shdrSize() + " bytes) does not lie inside the file (" + file.length + " bytes)");
         }
 
         private ImageRejectedException truncatedHeader() {
             return reject("ELF header truncated: the file is " + file.length
-                    + " bytes, an ELF64 header needs 64");
+                    + " bytes, an ELF" + L.bits() + " header needs " + L.ehdrSize());
         }
 
         private ImageRejectedException reject(String reason) {
@@ -463,6 +497,29 @@ public final class ElfImage implements KernelImage {
 
         private long u32(int offset) {
             return buf.getInt(offset) & 0xffff_ffffL;
+        }
+
+        /** An address-sized field: Elf32_Addr/Elf32_Off/Elf32_Word (4 bytes) or their 8-byte Elf64 kinds. */
+        private long word(int offset) {
+            return L.bits() == 32 ? u32(offset) : u64(offset);
+        }
+
+        /**
+         * The section header table for {@link ElfImage#sectionTable()}; read after
+         * {@link #readSymbols()} has validated it (its size and place in the file).
+         */
+        private SectionTable sectionTable() {
+            long shoff = word(L.eShoff());
+            if (shoff == 0) {
+                return SectionTable.NONE;
+            }
+            long count = u16(L.eShnum());
+            if (count == 0) {
+                count = word((int) shoff + L.shSize());
+            }
+            int size = (int) count * L.shdrSize();
+            return new SectionTable((int) count, L.shdrSize(), u16(L.eShstrndx()),
+                    Arrays.copyOfRange(file, (int) shoff, (int) shoff + size));
         }
 
         private long u64(int offset) {

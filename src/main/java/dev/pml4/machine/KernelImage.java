@@ -7,7 +7,7 @@ import java.util.List;
  * and, for an ELF file, its symbols. Images are validated as files when they are made; whether they
  * fit the machine (RAM size, loader area) is {@link BootLoader}'s to decide.
  */
-public sealed interface KernelImage permits ElfImage, FlatImage {
+public sealed interface KernelImage permits ElfImage, FlatImage, MultibootImage {
     /** The name messages use for it, normally the path as the user gave it. */
     String name();
 

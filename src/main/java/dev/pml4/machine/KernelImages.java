@@ -29,6 +29,17 @@ public final class KernelImages {
      */
     public static KernelImage read(Path file, OptionalLong loadAddress, OptionalLong entry)
             throws ImageRejectedException {
+        return read(file, loadAddress, entry, java.util.Optional.empty());
+    }
+
+    /**
+     * As {@link #read(Path, OptionalLong, OptionalLong)}, choosing the boot protocol: {@code method}
+     * when given ({@code --boot}), else from the image: a Multiboot2 header (Multiboot2 2.0,
+     * section 3.1.1: its magic 8-byte aligned in the first 32 KiB) wins over a Multiboot one (0.6.96
+     * section 3.1.1: 4-byte aligned in the first 8 KiB), which wins over boot protocol 1.
+     */
+    public static KernelImage read(Path file, OptionalLong loadAddress, OptionalLong entry,
+                                   java.util.Optional<BootMethod> method) throws ImageRejectedException {
         String name = file.toString();
         byte[] bytes;
         try {
@@ -49,6 +60,20 @@ public final class KernelImages {
         }
         if (bytes.length == 0) {
             throw new ImageRejectedException(name, "the file is empty: there is nothing to load");
+        }
+        BootMethod chosen = method.orElseGet(() -> detect(bytes));
+        if (chosen != BootMethod.PML4) {
+            if (loadAddress.isPresent() || entry.isPresent()) {
+                throw new ImageRejectedException(name, (loadAddress.isPresent() ? "--load-addr" : "--entry")
+                        + " is for flat binaries under boot protocol 1 only: a " + (chosen == BootMethod.MULTIBOOT2
+                        ? "Multiboot2" : "Multiboot") + " kernel's header or ELF file gives its load addresses and entry");
+            }
+            return MultibootImage.of(name, bytes, chosen);
+        }
+        if (isElf(bytes) && bytes.length > 4 && bytes[4] == 1) {
+            throw new ImageRejectedException(name, "a 32-bit ELF file (EI_CLASS is ELFCLASS32); boot protocol 1 boots "
+                    + "ELF64 kernels only (assemble with nasm -f elf64, link with ld -m elf_x86_64), and a 32-bit "
+                    + "kernel needs a Multiboot or Multiboot2 header");
         }
         if (isElf(bytes)) {
             // Name only the option(s) given: "--load-addr and --entry" for a lone --entry reads as if
@@ -75,6 +100,17 @@ public final class KernelImages {
             }
         }
         return flat;
+    }
+
+    /** The protocol the image's own headers ask for (see {@link #read(Path, OptionalLong, OptionalLong, java.util.Optional)}). */
+    public static BootMethod detect(byte[] bytes) {
+        if (Multiboot2Header.find(bytes).isPresent()) {
+            return BootMethod.MULTIBOOT2;
+        }
+        if (MultibootHeader.find(bytes).isPresent()) {
+            return BootMethod.MULTIBOOT;
+        }
+        return BootMethod.PML4;
     }
 
     /** The ELF magic, gABI "ELF Identification": 0x7f 'E' 'L' 'F'. */

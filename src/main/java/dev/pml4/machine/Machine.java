@@ -86,9 +86,11 @@ public final class Machine implements AutoCloseable {
     private final Mmu mmu;
     private final Cpu cpu;
     private final Uart16550 com1;
+    private final dev.pml4.devices.VgaText vga;
     private BootState bootState;
     private KernelImage image;
     private dev.pml4.trace.Tracer tracer;
+    private dev.pml4.mmu.TlbCoherenceChecker tlbChecker;
 
     public Machine(Config config) {
         PhysicalMemory mem = new PhysicalMemory(config.ramSize());
@@ -131,6 +133,11 @@ public final class Machine implements AutoCloseable {
             ports.attach(Pit8254.PORT, Pit8254.CONTROL_PORT, timerPorts);
             ports.attach(Pit8254.PORT_B, Pit8254.PORT_B, timerPorts);
             cpu.attachInterrupts(pic, pit);
+            // VGA text mode: the buffer at 0xB8000 is RAM, blank as a BIOS leaves it; the adapter
+            // reads it when the screen is shown (VgaText, "The model").
+            this.vga = new dev.pml4.devices.VgaText(mem::readBytes);
+            mem.writeBytes(dev.pml4.devices.VgaText.BUFFER, dev.pml4.devices.VgaText.blankBuffer());
+            ports.attach(dev.pml4.devices.VgaText.FIRST_PORT, dev.pml4.devices.VgaText.LAST_PORT, vga);
         } catch (RuntimeException | Error e) {
             if (cs != null) {
                 cs.close();
@@ -143,12 +150,75 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Turns the TLB-coherence checker on (--check-tlb); before {@link #boot}. In {@code STOP} mode
+     * the first stale use ends the run before the access, with exit status 10.
+     */
+    public dev.pml4.mmu.TlbCoherenceChecker checkTlb(dev.pml4.mmu.TlbCoherenceChecker.Mode mode) {
+        if (bootState != null) {
+            throw new IllegalStateException("turn the TLB check on before booting");
+        }
+        cpu.setExecutionMode(dev.pml4.cpu.ExecutionMode.PRECISE); // its write windows close after each instruction
+        tlbChecker = dev.pml4.mmu.TlbCoherenceChecker.attach(mode, mmu, memory, new dev.pml4.mmu.TlbCoherenceChecker.Processor() {
+            public long instructions() {
+                return cpu.instructions();
+            }
+
+            public long rip() {
+                return engine.readRegister(dev.pml4.ffi.unicorn.X86Reg.RIP);
+            }
+
+            public void afterCurrentInstruction(Runnable task) {
+                cpu.afterCurrentInstruction(task);
+            }
+        });
+        if (mode == dev.pml4.mmu.TlbCoherenceChecker.Mode.STOP) {
+            tlbChecker.addListener(f -> {
+                if (f instanceof dev.pml4.mmu.TlbCheckFinding.StaleUse u) {
+                    cpu.stopBeforeAccess(new StopReason.StaleTranslation(u.rip(), u.linear(), u.access().name().toLowerCase(java.util.Locale.ROOT)));
+                }
+            });
+        }
+        return tlbChecker;
+    }
+
+    /** What the TLB-coherence checker found so far (an empty report with {@code enabled} false when it is off). */
+    public dev.pml4.mmu.TlbCheckFinding.Report tlbCheck() {
+        return tlbChecker != null ? tlbChecker.report() : new dev.pml4.mmu.TlbCheckFinding.Report(false, java.util.List.of());
+    }
+
     /** Loads {@code image} by boot protocol version 1 and puts the processor at its entry. */
     public BootState boot(KernelImage image, String commandLine) throws ImageRejectedException {
-        bootState = BootLoader.load(memory, image, commandLine);
+        return boot(image, commandLine, java.util.List.of());
+    }
+
+    /**
+     * Loads {@code image} by the protocol it was read for: a {@link MultibootImage} by Multiboot 1
+     * or 2 with {@code modules}, anything else by boot protocol 1 (which has no modules).
+     */
+    public BootState boot(KernelImage image, String commandLine, java.util.List<BootModule> modules)
+            throws ImageRejectedException {
+        if (image instanceof MultibootImage multiboot) {
+            bootState = MultibootLoader.load(memory, multiboot, commandLine, modules);
+        } else if (!modules.isEmpty()) {
+            throw new ImageRejectedException(image.name(), "--module is for Multiboot kernels: boot protocol 1 has "
+                    + "no modules (the image has no Multiboot header; --boot multiboot or multiboot2 needs one)");
+        } else {
+            bootState = BootLoader.load(memory, image, commandLine);
+        }
         this.image = image;
         cpu.reset(bootState);
         return bootState;
+    }
+
+    /**
+     * Puts the processor at {@code state}, which a loader (or a test) has already laid out in
+     * memory for {@code image}: the entry of a boot protocol other than version 1.
+     */
+    public void enter(BootState state, KernelImage image) {
+        this.bootState = state;
+        this.image = image;
+        cpu.reset(state);
     }
 
     /** One instruction (for the debugger), or until something stops the machine. */
@@ -161,10 +231,13 @@ public final class Machine implements AutoCloseable {
             throw new IllegalStateException("boot an image before running");
         }
         StopReason reason = cpu.run();
+        if (tlbChecker != null) {
+            tlbChecker.finish();
+        }
         com1.flush();
         if (tracer != null) {
             int status = reason.exitStatus();
-            tracer.close(status == 4 || status == 6 || status == 8);
+            tracer.close(status == 4 || status == 6 || status == 8 || status == 10 || status == 12);
         }
         return new RunResult(reason, cpu.instructions());
     }
@@ -177,18 +250,35 @@ public final class Machine implements AutoCloseable {
         tracer = new dev.pml4.trace.Tracer(cpu, capstone, image.symbols(), options, out);
         cpu.setObserver(tracer);
         mmu.setListener(tracer);
+        if (tlbChecker != null) {
+            tlbChecker.addListener(tracer::tlbCheck);
+        }
         return tracer;
     }
 
     /** Views of the MMU state as it is now (after a run, or while the debugger holds the machine). */
     public dev.pml4.inspect.Inspector inspector() {
         var idtr = engine.readDescriptorRegister(dev.pml4.ffi.unicorn.X86Reg.IDTR);
-        return new dev.pml4.inspect.Inspector(memory, mmu.walker(), cpu.pagingState(), mmu.tlb(),
+        var inspector = new dev.pml4.inspect.Inspector(memory, mmu.walker(), cpu.pagingState(), mmu.tlb(),
                 image != null ? image.symbols() : SymbolTable.empty(), idtr.base(), idtr.limit());
+        return tlbChecker != null ? inspector.withTlbMarks(tlbChecker::staleMark) : inspector;
     }
 
     /** Writes RAM and the processor's state for {@code pml4 inspect} ({@code image}: where the kernel came from, for symbols). */
     public void dump(java.nio.file.Path file, String image) throws java.io.IOException {
+        var tlbEntries = new java.util.EnumMap<Tlb.Kind, java.util.List<dev.pml4.mmu.TlbEntry>>(Tlb.Kind.class);
+        for (Tlb.Kind k : Tlb.Kind.values()) {
+            tlbEntries.put(k, mmu.tlb().entries(k));
+        }
+        dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(registers(), tlbEntries, mmu.tlb().config(), image));
+    }
+
+    /**
+     * The processor's registers by lower-case name: the general-purpose registers, rip, rflags,
+     * cs, ss, cpl, cr0, cr2, cr3, cr4, cr8, efer, and the base, limit and selector of gdtr, idtr
+     * and tr (as {@code gdtr_base} ...), in that order.
+     */
+    public java.util.SequencedMap<String, Long> registers() {
         var regs = new java.util.LinkedHashMap<String, Long>();
         for (var r : dev.pml4.ffi.unicorn.X86Reg.GPR_BY_ENCODING) {
             regs.put(r.name().toLowerCase(java.util.Locale.ROOT), engine.readRegister(r));
@@ -212,11 +302,17 @@ public final class Machine implements AutoCloseable {
             regs.put(n + "_limit", (long) v.limit());
             regs.put(n + "_selector", (long) v.selector());
         }
-        var tlbEntries = new java.util.EnumMap<Tlb.Kind, java.util.List<dev.pml4.mmu.TlbEntry>>(Tlb.Kind.class);
-        for (Tlb.Kind k : Tlb.Kind.values()) {
-            tlbEntries.put(k, mmu.tlb().entries(k));
-        }
-        dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(regs, tlbEntries, mmu.tlb().config(), image));
+        return regs;
+    }
+
+    /** The booted kernel's symbols (empty before boot, or when it has none). */
+    public SymbolTable symbols() {
+        return image != null ? image.symbols() : SymbolTable.empty();
+    }
+
+    /** The VGA adapter, whose {@code screen()} shows the text screen as it is now. */
+    public dev.pml4.devices.VgaText vga() {
+        return vga;
     }
 
     public PhysicalMemory memory() {

@@ -118,12 +118,28 @@ public final class PageWalker {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(state, "state");
-        if (!state.pagingEnabled()) {
-            long base = linearAddress & ~PageSize.SIZE_4K.offsetMask();
-            return new Translation(linearAddress, linearAddress, base, base, PageSize.SIZE_4K,
-                    PageRights.FULL, false, true, List.of());
-        }
-        requireFourLevelPaging(state);
+        return switch (state.mode()) {
+            case NONE -> identity(linearAddress);
+            case FOUR_LEVEL -> walkFourLevel(linearAddress, type, mode, state, setFlags);
+            // Issue 9 adds these to this switch; until then the processor stops before enabling them.
+            case BITS_32, PAE, FIVE_LEVEL -> throw new UnsupportedOperationException(
+                    state.mode().description() + " is not yet supported; only 4-level paging is");
+        };
+    }
+
+    /**
+     * Paging off (CR0.PG = 0): the linear address is the physical address (SDM 4.1.1), a 4-KiB
+     * "page" with full rights and no steps. Linear addresses are 32 bits wide then (IA-32e mode
+     * needs paging), so the sum of a segment base and an offset has already wrapped at 4 GiB.
+     */
+    private static Translation identity(long linearAddress) {
+        long base = linearAddress & ~PageSize.SIZE_4K.offsetMask();
+        return new Translation(linearAddress, linearAddress, base, base, PageSize.SIZE_4K,
+                PageRights.FULL, false, true, List.of());
+    }
+
+    private WalkResult walkFourLevel(long linearAddress, AccessType type, AccessMode mode, PagingState state,
+                                     boolean setFlags) {
 
         long frameMask = frameMask(maxPhysAddr);
         // SDM 4.5: bits 51:MAXPHYADDR of a present entry are reserved; so is XD while NXE=0.
@@ -206,22 +222,6 @@ public final class PageWalker {
                 long current = memory.read64(step.entryAddress());
                 memory.write8(step.entryAddress(), (int) ((current | wanted) & 0xff));
             }
-        }
-    }
-
-    private static void requireFourLevelPaging(PagingState state) {
-        // SDM Vol. 3A 4.1.1 and Table 4-1: which paging mode CR0.PG, CR4.PAE, EFER.LME, CR4.LA57 select.
-        if (!state.pae()) {
-            throw new UnsupportedOperationException(
-                    "32-bit paging (CR0.PG=1, CR4.PAE=0) is not yet supported; only 4-level paging is");
-        }
-        if (!state.lme()) {
-            throw new UnsupportedOperationException(
-                    "PAE paging (CR4.PAE=1, IA32_EFER.LME=0) is not yet supported; only 4-level paging is");
-        }
-        if (state.la57()) {
-            throw new UnsupportedOperationException(
-                    "5-level paging (CR4.LA57=1) is not yet supported; only 4-level paging is");
         }
     }
 

@@ -96,6 +96,11 @@ public record PagingState(long cr0, long cr3, long cr4, long efer, boolean align
         return pagingEnabled() && pae() && lme() && !la57();
     }
 
+    /** The paging mode these registers select (SDM Table 4-1). */
+    public PagingMode mode() {
+        return PagingMode.of(this);
+    }
+
     /** The current PCID: CR3 bits 11:0 while CR4.PCIDE=1, else 0 (SDM 4.10.1). */
     public int pcid() {
         return pcide() ? (int) (cr3 & CR3_PCID_MASK) : 0;

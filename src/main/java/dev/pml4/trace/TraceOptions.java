@@ -31,7 +31,11 @@ public record TraceOptions(Format format, Set<Kind> kinds, long fromInstruction,
         /** Writes of CR0, CR2, CR3, CR4, CR8 and EFER. */
         CR,
         /** Port I/O. */
-        IO
+        IO,
+        /** The TLB checker's findings (--check-tlb): stale uses, dirty flags lost, spurious faults. */
+        STALE,
+        /** Changes of the processor's mode: protected, compatibility and 64-bit mode. */
+        MODE
     }
 
     public TraceOptions {

@@ -37,6 +37,9 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
     private static final HexFormat HEX = HexFormat.of();
     private static final String[] REGISTER_NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rflags"};
+    /** The same registers as 32-bit code names them (R8-R15 do not exist there). */
+    private static final String[] REGISTER_NAMES_32 = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+            "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d", "eflags"};
 
     private final Cpu cpu;
     private final Capstone capstone;
@@ -51,6 +54,8 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
     private long current;
     private long currentRip;
     private int currentSize;
+    /** The pending instruction is 32-bit code: disassembled as such, with 32-bit register names. */
+    private boolean currentCode32;
     private byte[] waitingBytes;
     private byte[] currentBytes;
     private boolean currentTraced;
@@ -98,6 +103,7 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         current = count;
         currentRip = rip;
         currentSize = size;
+        currentCode32 = cpu.code32();
         currentTraced = active(count, rip);
         if (currentTraced && wants(TraceOptions.Kind.INSN)) {
             currentBytes = cpu.instructionBytes(rip, size);
@@ -139,21 +145,25 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
     }
 
     private String instructionLine() {
-        String disassembly = capstone.decode(currentBytes, currentRip).map(Instruction::text).orElse("(bad)");
+        String disassembly = capstone.decode(currentBytes, currentRip, currentCode32).map(Instruction::text).orElse("(bad)");
         String symbol = symbols.describe(currentRip).orElse("");
         StringBuilder changed = new StringBuilder();
+        String[] names = currentCode32 ? REGISTER_NAMES_32 : REGISTER_NAMES;
+        long mask = currentCode32 ? 0xffffffffL : -1L;
         if (options.format() == TraceOptions.Format.TEXT) {
             for (int i = 0; i < before.length; i++) {
                 if (before[i] != after[i]) {
-                    changed.append(' ').append(REGISTER_NAMES[i]).append("=0x").append(Long.toHexString(after[i]));
+                    changed.append(' ').append(names[i]).append("=0x").append(Long.toHexString(after[i] & mask));
                 }
             }
-            // The same columns as "%10d  %016x %-24s %-30s %-40s", without String.format's cost per line.
+            // The same columns as "%10d  %016x %-24s %-30s %-40s", without String.format's cost per line;
+            // in 32-bit code the address is EIP, eight digits in the same column.
             StringBuilder line = new StringBuilder(160);
             String count = Long.toString(current);
             line.repeat(' ', Math.max(0, 10 - count.length())).append(count).append("  ");
             String rip = Long.toHexString(currentRip);
-            line.repeat('0', 16 - rip.length()).append(rip).append(' ');
+            int digits = currentCode32 ? 8 : 16;
+            line.repeat('0', Math.max(0, digits - rip.length())).append(rip).repeat(' ', 16 - Math.max(digits, rip.length())).append(' ');
             pad(line, symbol, 24);
             pad(line, spaced(currentBytes), 30);
             line.append(disassembly).repeat(' ', Math.max(0, 40 - disassembly.length()));
@@ -164,8 +174,8 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
         for (int i = 0; i < before.length; i++) {
             if (before[i] != after[i]) {
-                changed.append(changed.isEmpty() ? "" : ",").append('"').append(REGISTER_NAMES[i]).append("\":\"0x")
-                        .append(Long.toHexString(after[i])).append('"');
+                changed.append(changed.isEmpty() ? "" : ",").append('"').append(names[i]).append("\":\"0x")
+                        .append(Long.toHexString(after[i] & mask)).append('"');
             }
         }
         return "{\"type\":\"insn\",\"n\":" + current + ",\"rip\":\"" + hex(currentRip) + "\",\"sym\":" + json(symbol)
@@ -247,8 +257,13 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
         StringBuilder f = new StringBuilder();
         StringBuilder fj = new StringBuilder();
-        String[] names = frame.length == 6 ? new String[]{"error", "rip", "cs", "rflags", "rsp", "ss"}
-                : new String[]{"rip", "cs", "rflags", "rsp", "ss"};
+        // IA-32e mode pushes five 8-byte slots; protected mode three 4-byte ones, five on a stack switch.
+        List<String> slots = new ArrayList<>("protected mode".equals(cpu.processorMode())
+                ? List.of("eip", "cs", "eflags", "esp", "ss") : List.of("rip", "cs", "rflags", "rsp", "ss"));
+        if (errorCode >= 0) {
+            slots.addFirst("error");
+        }
+        String[] names = slots.subList(0, frame.length).toArray(String[]::new);
         for (int i = 0; i < frame.length; i++) {
             f.append(' ').append(names[i]).append("=0x").append(Long.toHexString(frame[i]));
             fj.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":\"").append(hex(frame[i])).append('"');
@@ -266,9 +281,63 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
     }
 
     @Override
+    public void modeSwitched(String from, String to, int cs) {
+        event(TraceOptions.Kind.MODE, String.format("mode %s -> %s (CS 0x%x)", from, to, cs),
+                String.format("\"from\":\"%s\",\"to\":\"%s\",\"cs\":\"0x%x\"", from, to, cs));
+    }
+
+    @Override
     public void port(boolean isOut, int port, int size, long value) {
         event(TraceOptions.Kind.IO, String.format("%s port 0x%x (%d byte%s) 0x%x", isOut ? "out" : "in", port, size, size == 1 ? "" : "s", value),
                 String.format("\"dir\":\"%s\",\"port\":\"0x%x\",\"size\":%d,\"value\":\"%s\"", isOut ? "out" : "in", port, size, hex(value)));
+    }
+
+    /** A finding of the TLB checker (--check-tlb): one {@code stale} line. */
+    public void tlbCheck(dev.pml4.mmu.TlbCheckFinding finding) {
+        switch (finding) {
+            case dev.pml4.mmu.TlbCheckFinding.StaleUse u -> event(TraceOptions.Kind.STALE,
+                    String.format("stale use: %s 0x%x through %s %s; fresh walk: %s; made stale by %s",
+                            u.access().name().toLowerCase(Locale.ROOT), u.linear(), tlbName(u.tlb()), describe(u.entry()), freshText(u.fresh()),
+                            entryWriteText(u.write())),
+                    "\"finding\":\"stale-use\",\"access\":\"" + u.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\"" + hex(u.linear())
+                            + "\",\"rip\":\"" + hex(u.rip()) + "\",\"sym\":" + json(symbols.describe(u.rip()).orElse("")) + ",\"tlb\":\"" + tlbName(u.tlb()) + "\",\"entry\":" + json(u.entry())
+                            + ",\"fresh\":" + freshJson(u.fresh()) + ",\"write\":" + entryWriteJson(u.write())
+                            + ",\"hints\":[" + String.join(",", u.hints().stream().map(Tracer::json).toList()) + "]");
+            case dev.pml4.mmu.TlbCheckFinding.DirtyBitLost d -> event(TraceOptions.Kind.STALE,
+                    String.format("dirty flag lost: write 0x%x through %s; D cleared by %s", d.linear(), describe(d.entry()), entryWriteText(d.write())),
+                    "\"finding\":\"dirty-bit-lost\",\"access\":\"write\",\"address\":\"" + hex(d.linear()) + "\",\"rip\":\"" + hex(d.rip())
+                            + "\",\"sym\":" + json(symbols.describe(d.rip()).orElse("")) + ",\"entry\":" + json(d.entry()) + ",\"write\":" + entryWriteJson(d.write()));
+            case dev.pml4.mmu.TlbCheckFinding.SpuriousFault f -> event(TraceOptions.Kind.STALE,
+                    String.format("spurious #PF (SDM 4.10.4.3): %s 0x%x refused by %s; rights granted by %s",
+                            f.access().name().toLowerCase(Locale.ROOT), f.linear(), describe(f.entry()), entryWriteText(f.write())),
+                    "\"finding\":\"spurious-fault\",\"access\":\"" + f.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\""
+                            + hex(f.linear()) + "\",\"rip\":\"" + hex(f.rip()) + "\",\"sym\":" + json(symbols.describe(f.rip()).orElse("")) + ",\"entry\":" + json(f.entry()) + ",\"write\":" + entryWriteJson(f.write()));
+        }
+    }
+
+    private String entryWriteText(dev.pml4.mmu.TlbCheckFinding.EntryWrite w) {
+        return String.format("instruction %d at 0x%x%s: %s@0x%x 0x%x -> 0x%x (%s)", w.instruction(), w.rip(),
+                symbols.describe(w.rip()).map(s -> " <" + s + ">").orElse(""), w.level().entryName(), w.entryAddress(),
+                w.oldValue(), w.newValue(), w.change());
+    }
+
+    private String entryWriteJson(dev.pml4.mmu.TlbCheckFinding.EntryWrite w) {
+        return "{\"n\":" + w.instruction() + ",\"rip\":\"" + hex(w.rip()) + "\",\"sym\":" + json(symbols.describe(w.rip()).orElse(""))
+                + ",\"level\":\"" + w.level().entryName() + "\",\"entry\":\"" + hex(w.entryAddress()) + "\",\"old\":\"" + hex(w.oldValue())
+                + "\",\"new\":\"" + hex(w.newValue()) + "\",\"change\":" + json(w.change()) + "}";
+    }
+
+    private static String freshText(WalkResult r) {
+        return r instanceof Translation t ? String.format("0x%x -> 0x%x (%s page)", t.linearAddress(), t.physicalAddress(), t.size().label())
+                : String.format("#PF(0x%x) %s", ((PageFault) r).errorCode(), ((PageFault) r).reason());
+    }
+
+    private static String freshJson(WalkResult r) {
+        if (r instanceof Translation t) {
+            return "{\"result\":\"ok\",\"physical\":\"" + hex(t.physicalAddress()) + "\",\"size\":\"" + t.size().label() + "\"}";
+        }
+        PageFault f = (PageFault) r;
+        return "{\"result\":\"fault\",\"error\":\"" + hex(f.errorCode()) + "\",\"reason\":" + json(f.reason()) + "}";
     }
 
     // ---- output ---------------------------------------------------------------------------------

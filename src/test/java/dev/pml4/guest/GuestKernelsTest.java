@@ -17,9 +17,9 @@ class GuestKernelsTest {
         return names;
     }
 
-    /** The kernels whose transcripts do not depend on what the TLB keeps (the tlb_* ones do, by design). */
+    /** The kernels whose transcripts do not depend on what the TLB keeps (the tlb_* and tlbbug_* ones do, by design). */
     static List<String> geometryIndependent() {
-        return guests().stream().filter(n -> !n.startsWith("tlb_") && !n.equals("compute") && !n.endsWith("_loop")).toList();
+        return guests().stream().filter(n -> !n.startsWith("tlb") && !n.equals("compute") && !n.endsWith("_loop")).toList();
     }
 
     /** A TLB of a few entries evicts all the time: mappings come and go under running code. */
@@ -38,5 +38,27 @@ class GuestKernelsTest {
         assertEquals(Guests.expectedTranscript(name), outcome.transcript(), () -> name + ": serial transcript");
         assertEquals(Guests.expectedStatus(name), outcome.status(),
                 () -> name + ": exit status; the run ended with: " + outcome.result().reason().describe());
+        var screen = Guests.expectedScreen(name);
+        if (screen.isPresent()) {
+            assertEquals(screen.get(), outcome.screen(), () -> name + ": VGA screen (NAME.expected-vga)");
+        }
+    }
+
+    /** The Multiboot guests and the VGA guest touch only the VGA ports pml4 answers: no warnings. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("screens")
+    void touchesNoUnansweredPort(String name) {
+        Guests.Outcome outcome = Guests.run(name);
+        assertEquals(List.of(), outcome.warnings(), name);
+    }
+
+    static List<String> screens() {
+        return guests().stream().filter(n -> {
+            try {
+                return Guests.expectedScreen(n).isPresent();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).toList();
     }
 }

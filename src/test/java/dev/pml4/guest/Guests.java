@@ -63,10 +63,19 @@ public final class Guests {
         return Integer.parseInt(Files.readString(sourceDir().resolve(name + ".expected-status")).strip());
     }
 
-    /** What one run of a guest gave. */
-    /** {@code fastMode}: fast mode's counters when the run used it (even if it gave up later), else empty. */
+    /** The screen NAME.expected-vga says the guest leaves (as {@code --vga} writes it), if there is one. */
+    public static java.util.Optional<String> expectedScreen(String name) throws IOException {
+        Path file = sourceDir().resolve(name + ".expected-vga");
+        return Files.exists(file) ? java.util.Optional.of(Files.readString(file, StandardCharsets.UTF_8))
+                : java.util.Optional.empty();
+    }
+
+    /**
+     * What one run of a guest gave; {@code screen} is the VGA text screen at the end; {@code fastMode}
+     * fast mode's counters when the run used it (even if it gave up later), else empty.
+     */
     public record Outcome(String transcript, Machine.RunResult result, List<String> warnings, String statistics,
-                          java.util.Optional<String> fastMode) {
+                          String screen, java.util.Optional<String> fastMode) {
         public int status() {
             return result.exitStatus();
         }
@@ -74,6 +83,45 @@ public final class Guests {
 
     public static Outcome run(String name) {
         return run(name, UnaryOperator.identity());
+    }
+
+    /**
+     * The report pml4 prints with {@code --check-tlb} (findings, then the summary), as the guest
+     * expects it: NAME.expected-report, or, for a guest without one, the summary of a run in which
+     * nothing was found.
+     */
+    public static String expectedReport(String name) throws IOException {
+        Path file = sourceDir().resolve(name + ".expected-report");
+        return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8)
+                : new dev.pml4.mmu.TlbCheckFinding.Summary(0, 0, 0).describe();
+    }
+
+    /** A run with the TLB-coherence checker on: the run, the checker's findings, and its report as pml4 prints it. */
+    public record Checked(Outcome outcome, dev.pml4.mmu.TlbCheckFinding.Report findings, String report) {
+    }
+
+    /** Boots {@code name} with {@code --check-tlb=MODE} and runs it to the end. */
+    public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode) {
+        return runCheckingTlb(name, mode, UnaryOperator.identity());
+    }
+
+    /** The same on the default machine changed by {@code configure}. */
+    public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode, UnaryOperator<Machine.Config> configure) {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        List<String> warnings = new java.util.ArrayList<>();
+        StringBuilder report = new StringBuilder();
+        try (Machine machine = new Machine(configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add)))) {
+            var image = KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty());
+            machine.checkTlb(mode).addListener(f -> report.append(f.describe(image.symbols())));
+            machine.boot(image, null);
+            Machine.RunResult result = machine.run();
+            report.append(machine.tlbCheck().summary().describe());
+            Outcome outcome = new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), "",
+                    machine.vga().screen().text(), machine.cpu().fastModeStatistics());
+            return new Checked(outcome, machine.tlbCheck(), report.toString());
+        } catch (ImageRejectedException e) {
+            throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
+        }
     }
 
     /** Boots {@code name} with the default machine, changed by {@code configure}, and runs it to the end. */
@@ -98,7 +146,7 @@ public final class Guests {
                     + " ITLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.INSTRUCTION)
                     + " DTLB " + machine.mmu().tlb().statistics(dev.pml4.mmu.Tlb.Kind.DATA);
             return new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), statistics,
-                    machine.cpu().fastModeStatistics());
+                    machine.vga().screen().text(), machine.cpu().fastModeStatistics());
         } catch (ImageRejectedException e) {
             throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
         }

@@ -29,6 +29,19 @@ class InspectorTest {
         }
     }
 
+    /** A Multiboot kernel enters with paging off: the views say so instead of walking CR3 = 0. */
+    @Test
+    void withPagingOffTheViewsSaySo() throws Exception {
+        try (Machine m = new Machine(Machine.Config.defaults(OutputStream.nullOutputStream()))) {
+            m.boot(KernelImages.read(Guests.image("mb1_vga32"), OptionalLong.empty(), OptionalLong.empty()), null);
+            Inspector inspector = m.inspector();
+            assertEquals("paging is off (CR0.PG=0): linear addresses are physical addresses\n",
+                    inspector.answer("pt", List.of()));
+            assertTrue(inspector.answer("walk", List.of("0xb8000")).contains("-> physical 0xb8000"));
+            assertTrue(inspector.answer("pt-dot", List.of()).startsWith("digraph"));
+        }
+    }
+
     @Test
     void pageTablesMergeRangesAndShowTheAlias() throws Exception {
         afterRun("demo", m -> {

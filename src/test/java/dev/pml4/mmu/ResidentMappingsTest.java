@@ -310,4 +310,81 @@ class ResidentMappingsTest {
         assertEquals(code - LINEAR, engine.physical(code));
         assertEquals(data - LINEAR, engine.physical(data));
     }
+
+    // ---- write-watched frames (the TLB checker's live paging structures) ----------------------------
+
+    /** A 2 MiB page over a watched frame maps 4 KiB at a time; the watched page alone is read-only. */
+    @Test
+    void aWatchedFrameIsReadOnlyAndSplitsLargePagesAround() {
+        TlbEntry e = entry(LINEAR, 0x200000, PageSize.SIZE_2M);
+        mappings.install(LINEAR + 0x5000, e, null, READ | WRITE);
+        assertEquals(List.of("map 0x7f0000000000+0x200000 rw- @0x200000"), engine.log());
+        engine.clear();
+        mappings.watchWrites(0x205000);
+        assertEquals(List.of("unmap 0x7f0000000000+0x200000 ---"), engine.log(), "a writable chunk onto the frame goes");
+        assertTrue(mappings.isWriteWatched(0x205ff8));
+        assertFalse(mappings.isWriteWatched(0x206000));
+        engine.clear();
+        mappings.install(LINEAR + 0x5000, e, null, READ | WRITE);
+        mappings.install(LINEAR + 0x6000, e, null, READ | WRITE);
+        assertEquals(List.of("map 0x7f0000005000+0x1000 r-- @0x205000", "map 0x7f0000006000+0x1000 rw- @0x206000"), engine.log());
+    }
+
+    /** A write window makes the watched page writable for one write, then read-only again; unwatched, it gains write on its next install. */
+    @Test
+    void aWriteWindowOpensAndClosesAndUnwatchingGivesWriteBack() {
+        TlbEntry e = entry(LINEAR, 0x205000, PageSize.SIZE_4K);
+        mappings.watchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        assertFalse(engine.allows(LINEAR, WRITE));
+        mappings.openWriteWindow(LINEAR + 0x10);
+        assertTrue(engine.allows(LINEAR, WRITE));
+        mappings.closeWriteWindow(LINEAR);
+        assertFalse(engine.allows(LINEAR, WRITE));
+        assertTrue(engine.allows(LINEAR, READ));
+        mappings.unwatchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        assertTrue(engine.allows(LINEAR, WRITE));
+    }
+
+    /** A window whose chunk was unmapped meanwhile protects nothing when it closes. */
+    @Test
+    void aWindowOverAChunkThatWentClosesQuietly() {
+        TlbEntry e = entry(LINEAR, 0x205000, PageSize.SIZE_4K);
+        mappings.watchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        mappings.openWriteWindow(LINEAR);
+        mappings.removeRange(LINEAR, LINEAR + 0x1000);
+        engine.clear();
+        mappings.closeWriteWindow(LINEAR);
+        assertEquals(List.of(), engine.log());
+    }
+
+    /**
+     * The engine holds at most a budget of chunks (Unicorn 2.0.1 aborts before 4,096 regions,
+     * DESIGN.md fact 13): mapping one more unmaps the least recently mapped or re-permitted one.
+     */
+    @Test
+    void theEngineHoldsNoMoreChunksThanItsBudgetAndDropsTheLeastRecentlyUsed() {
+        ResidentMappings bounded = new ResidentMappings(memory, engine, 4);
+        for (int i = 0; i < 4; i++) {
+            bounded.install(LINEAR + i * 0x1000L, entry(LINEAR + i * 0x1000L, 0x10000 + i * 0x1000L, PageSize.SIZE_4K), null, READ);
+        }
+        // Page 0 gains a right: it becomes the most recently used, page 1 the least.
+        bounded.install(LINEAR, entry(LINEAR, 0x10000, PageSize.SIZE_4K), null, READ | WRITE);
+        engine.calls.clear();
+
+        bounded.install(LINEAR + 0x4000, entry(LINEAR + 0x4000, 0x14000, PageSize.SIZE_4K), null, READ);
+
+        assertEquals(List.of(new RecordingMapper.Call("unmap", LINEAR + 0x1000, 0x1000, 0, -1),
+                new RecordingMapper.Call("map", LINEAR + 0x4000, 0x1000, READ, 0x14000)), engine.calls);
+        assertEquals(4, bounded.chunks().size());
+        assertNull(bounded.chunkAt(LINEAR + 0x1000));
+        assertEquals(1, bounded.budgetUnmaps());
+    }
+
+    @Test
+    void aBudgetTooSmallForOneInstructionIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new ResidentMappings(memory, engine, 3));
+    }
 }

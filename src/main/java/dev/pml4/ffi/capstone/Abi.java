@@ -26,6 +26,10 @@ final class Abi {
     static final int CS_ARCH_X86 = 3;
     /** {@code cs_mode.CS_MODE_64 = 1 << 3} (capstone.h). */
     static final int CS_MODE_64 = 1 << 3;
+    /** {@code cs_mode.CS_MODE_32 = 1 << 2} (capstone.h). */
+    static final int CS_MODE_32 = 1 << 2;
+    /** {@code cs_opt_type.CS_OPT_MODE = 3} (capstone.h): changes the mode of an open handle. */
+    static final int CS_OPT_MODE = 3;
     /** {@code cs_opt_type.CS_OPT_DETAIL} (capstone.h: INVALID=0, SYNTAX=1, DETAIL=2). */
     static final int CS_OPT_DETAIL = 2;
     /** {@code cs_opt_value.CS_OPT_ON = 3} (capstone.h). */

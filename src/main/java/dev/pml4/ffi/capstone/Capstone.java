@@ -128,6 +128,8 @@ public final class Capstone implements AutoCloseable {
     /** cs_reg_name for every x86 register id; null where capstone has no name. */
     private final String[] registerNames;
     private boolean closed;
+    /** The handle decodes 32-bit code now ({@code CS_MODE_32}) rather than 64-bit. */
+    private boolean mode32;
 
     private Capstone(Arena arena, long handle, MemorySegment handleCell) {
         this.arena = arena;
@@ -227,6 +229,18 @@ public final class Capstone implements AutoCloseable {
      */
     public Optional<Instruction> decode(MemorySegment code, long address) {
         checkOpen();
+        setMode32(false);
+        return disassemble(code, address);
+    }
+
+    private void setMode32(boolean bits32) {
+        if (bits32 != mode32) {
+            check(callOption(Abi.CS_OPT_MODE, bits32 ? Abi.CS_MODE_32 : Abi.CS_MODE_64), "cs_option(CS_OPT_MODE)");
+            mode32 = bits32;
+        }
+    }
+
+    private Optional<Instruction> disassemble(MemorySegment code, long address) {
         int n = (int) Math.min(code.byteSize(), MAX_INSTRUCTION_LENGTH);
         if (n == 0) {
             return Optional.empty();
@@ -253,6 +267,17 @@ public final class Capstone implements AutoCloseable {
     /** {@link #decode(MemorySegment, long)} over the start of a byte array. */
     public Optional<Instruction> decode(byte[] code, long address) {
         return decode(MemorySegment.ofArray(code), address);
+    }
+
+    /**
+     * Decodes as {@link #decode(byte[], long)} does, as 32-bit code ({@code bits32}: register names
+     * such as {@code eax}, 0x40-0x4F as INC/DEC) or as 64-bit code. The handle's mode is changed
+     * with {@code cs_option(CS_OPT_MODE)} only when it differs from the last call's.
+     */
+    public Optional<Instruction> decode(byte[] code, long address, boolean bits32) {
+        checkOpen();
+        setMode32(bits32);
+        return disassemble(MemorySegment.ofArray(code), address);
     }
 
     /**
