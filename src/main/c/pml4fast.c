@@ -50,7 +50,7 @@ extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
 typedef int (*scan_fn)(uint64_t pc, uint32_t size, uint32_t icount);
 typedef bool (*mem_fn)(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, void *user);
 
-#define TABLE_BITS 14
+#define TABLE_BITS 12
 typedef struct { uint64_t pc; uint32_t size, icount; } block_t;
 
 /* Shared with Java (FastExecution.State): keep the two layouts equal. */

@@ -42,8 +42,15 @@ public final class Benchmarks {
     /** The same, with the TLB-coherence checker on in {@code check} mode (null: off). */
     public static GuestRun runGuest(Path image, long instructionLimit, dev.pml4.mmu.TlbCoherenceChecker.Mode check)
             throws ImageRejectedException {
+        return runGuest(image, instructionLimit, check, dev.pml4.cpu.ExecutionMode.FAST);
+    }
+
+    /** The same, in {@code mode} (the TLB checker always runs in precise mode). */
+    public static GuestRun runGuest(Path image, long instructionLimit, dev.pml4.mmu.TlbCoherenceChecker.Mode check,
+                                    dev.pml4.cpu.ExecutionMode mode) throws ImageRejectedException {
         Machine.Config config = Machine.Config.defaults(OutputStream.nullOutputStream()).withInstructionLimit(instructionLimit);
         try (Machine machine = new Machine(config)) {
+            machine.cpu().setExecutionMode(mode);
             if (check != null) {
                 machine.checkTlb(check);
             }

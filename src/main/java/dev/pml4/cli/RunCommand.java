@@ -370,8 +370,6 @@ final class RunCommand implements Callable<Integer> {
     static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
-        err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
-                machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             Tlb.Statistics s = machine.mmu().tlb().statistics(kind);
             err.printf("pml4: %s: %,d hits, %,d misses, %,d walks, %,d fills, %,d evictions, %,d invalidated by %,d flushes%n",
@@ -381,6 +379,8 @@ final class RunCommand implements Callable<Integer> {
         var guard = machine.cpu().translationGuard();
         err.printf("pml4: translation guard: %,d code fetches, %,d instructions checked, %,d #UD raised, %,d blocks cut short%n",
                 guard.fetches(), guard.instructionsChecked(), guard.undefined(), guard.blocksCutShort());
+        err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
+                machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
     }
 
     private OutputStream openSerialOut() throws IOException {

@@ -247,6 +247,19 @@ public final class Cpu {
         return fence.up() && (fence.covers(start) || fence.covers(start + size - 1));
     }
 
+    /**
+     * The code hook must see every instruction from now on (ModeSwitch's trampoline stops on its
+     * target there): installs the precise hook if none is yet, or ends fast mode for this run.
+     */
+    void requireEveryInstruction() {
+        if (!codeHooked) {
+            codeHooked = true;
+            engine.hookCode(1, 0, this::onInstruction);
+        } else if (fastOn) {
+            fast.hookEveryInstruction();
+        }
+    }
+
     /** Fast mode gave up for this run (FastExecution): every instruction goes through the hook from now on. */
     void fastModeAbandoned() {
         fastOn = false;

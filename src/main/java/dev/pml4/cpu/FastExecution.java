@@ -68,7 +68,6 @@ final class FastExecution {
     private final Unicorn engine;
     private final Capstone capstone;
     private final MemorySegment state;
-    private final Arena arena = Arena.ofAuto();
     /** Instruction offsets of each scanned block (by start address), then its size. */
     private final Map<Long, int[]> blocks = new HashMap<>();
     private boolean enabled;
@@ -81,7 +80,7 @@ final class FastExecution {
         this.cpu = cpu;
         this.engine = engine;
         this.capstone = capstone;
-        this.state = arena.allocate(lib.stateSize(), 64).fill((byte) 0);
+        this.state = engine.allocateForHooks(lib.stateSize());
         state.set(JAVA_LONG, JAVA_MEM, engine.memoryEventStub(javaMemoryHook).address());
         engine.hookNative(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, lib.mem(), state, 1, 0);
     }
@@ -108,8 +107,7 @@ final class FastExecution {
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
-        state.set(JAVA_LONG, SCAN, Linker.nativeLinker().upcallStub(scan,
-                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT), arena).address());
+        state.set(JAVA_LONG, SCAN, engine.upcallStub(scan, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT)).address());
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
             beforeInstruction(rip);
@@ -117,7 +115,11 @@ final class FastExecution {
             afterInstruction(rip);
         });
         state.set(JAVA_LONG, WINDOW, window.id());
-        engine.hookNative(Unicorn.HOOK_BLOCK, lib.block(), state, 1, 0);
+        if (JAVA_BLOCK_HOOK) {
+            engine.hookBlock(1, 0, this::javaBlock); // for `pml4 bench` only: the cost of an upcall per block
+        } else {
+            engine.hookNative(Unicorn.HOOK_BLOCK, lib.block(), state, 1, 0);
+        }
         engine.hookNative(Unicorn.HOOK_EDGE_GENERATED, lib.edge(), state, 1, 0);
         state.set(JAVA_INT, RESTORE, 1);
         enabled = true;
@@ -125,6 +127,33 @@ final class FastExecution {
 
     boolean enabled() {
         return enabled;
+    }
+
+    /**
+     * -Dpml4.fastBlockHook=java: the block hook as an FFM upcall, doing pml4_block's counting and
+     * limit check (without its re-arming of unscanned blocks), to measure what the native helper saves.
+     */
+    static final boolean JAVA_BLOCK_HOOK = "java".equals(System.getProperty("pml4.fastBlockHook"));
+
+    private void javaBlock(long pc, int size) {
+        int[] offsets = blocks.get(pc);
+        if (offsets == null || offsets[offsets.length - 1] != size) {
+            offsets = decode(pc, size).offsets;
+            blocks.put(pc, offsets);
+        }
+        int icount = offsets.length - 1;
+        long total = state.get(JAVA_LONG, TOTAL);
+        if (total + icount > state.get(JAVA_LONG, LIMIT)) {
+            state.set(JAVA_LONG, STOP_PC, pc);
+            state.set(JAVA_INT, STOP_SIZE, size);
+            state.set(JAVA_INT, STOPPED, STOP_LIMIT);
+            engine.stop();
+            return;
+        }
+        state.set(JAVA_LONG, BASE, total);
+        state.set(JAVA_LONG, CUR_PC, pc);
+        state.set(JAVA_INT, CUR_SIZE, size);
+        state.set(JAVA_LONG, TOTAL, total + icount);
     }
 
     // ---- around each engine run -----------------------------------------------------------------
@@ -172,7 +201,7 @@ final class FastExecution {
      * Gives fast mode up for the rest of the run: the code hook's window covers every address and
      * nothing is counted natively any more, so the processor is in precise mode from here on.
      */
-    private void hookEveryInstruction() {
+    void hookEveryInstruction() {
         enabled = false;
         state.set(JAVA_INT, RESTORE, 0);
         state.set(JAVA_INT, KEEP_WINDOW, 1);

@@ -93,6 +93,7 @@ final class ModeSwitch {
      * @param guestSs      the selector the guest sees in SS afterwards
      */
     void load(long code, long stack, long targetOffset, int guestCs, int guestSs) {
+        cpu.requireEveryInstruction(); // the trampoline's run ends in the code hook of its target
         Unicorn engine = cpu.engine;
         long at = freePage();
         long pointer = at + POINTER_OFFSET;

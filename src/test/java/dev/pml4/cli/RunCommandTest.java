@@ -493,7 +493,7 @@ class RunCommandTest {
         assertEquals(Guests.expectedTranscript("hello"), Files.readString(serialOut, ISO_8859_1));
         List<String> lines = r.errLines();
         String n = "[0-9][0-9,.'\\u00a0\\u202f ]*";
-        assertEquals(5, lines.size(), r.err());
+        assertEquals(6, lines.size(), r.err());
         assertEquals("pml4: the guest wrote 0x0 to the debug-exit port: exit status 1", lines.get(0));
         assertTrue(lines.get(1).matches("pml4: " + n + " instructions, " + n + " page walks, " + n + " page faults"),
                 lines.get(1));
@@ -508,6 +508,9 @@ class RunCommandTest {
         assertTrue(lines.get(4).matches("pml4: translation guard: " + n + " code fetches, " + n + " instructions checked, "
                 + n + " #UD raised, " + n + " blocks cut short"), lines.get(4));
         assertFalse(lines.get(4).startsWith("pml4: translation guard: 0 "), lines.get(4));
+        // Which mode ran: fast by default (with make's native helper), with its counters.
+        assertTrue(lines.get(5).matches("pml4: fast mode; " + n + " blocks, " + n + " translations scanned, " + n
+                + " memory events made exact, " + n + " cache flushes"), lines.get(5));
         assertEquals("", r.out());
     }
 
@@ -576,7 +579,7 @@ class RunCommandTest {
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
             "--load-addr", "--entry", "--tlb", "--trace", "--trace-format", "--trace-events", "--trace-from", "--trace-range",
             "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--check-tlb", "--stats", "--help",
-            "--boot", "--module", "--vga", "--screenshot", "--display");
+            "--boot", "--module", "--vga", "--screenshot", "--display", "--mode");
 
     /** So that a new option cannot be left out of the help test below. */
     @Test

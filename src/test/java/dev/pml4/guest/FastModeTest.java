@@ -23,7 +23,10 @@ class FastModeTest {
         Guests.Outcome precise = Guests.run(name, ExecutionMode.PRECISE);
         Guests.Outcome fast = Guests.run(name, ExecutionMode.FAST);
         assertTrue(precise.fastMode().isEmpty(), () -> name + ": the precise run used fast mode");
-        assertTrue(fast.fastMode().isPresent(), () -> name + ": fast mode was not used (is target/libpml4fast.so built? run make)");
+        // Multiboot kernels enter in 32-bit protected mode, where fast mode does not start (it scans 64-bit code).
+        boolean entersIn32BitCode = name.startsWith("mb1_") || name.startsWith("mb2_");
+        assertEquals(!entersIn32BitCode, fast.fastMode().isPresent(),
+                () -> name + ": fast mode used: " + fast.fastMode() + " (is target/libpml4fast.so built? run make)");
         assertEquals(precise.transcript(), fast.transcript(), () -> name + ": serial transcript");
         assertEquals(precise.status(), fast.status(), () -> name + ": exit status; fast: " + fast.result().reason().describe());
         assertEquals(precise.result().instructions(), fast.result().instructions(), () -> name + ": instruction count");

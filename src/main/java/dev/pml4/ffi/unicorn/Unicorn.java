@@ -396,6 +396,16 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
+    /** Native memory that lives exactly as long as this engine (state shared with native hooks). */
+    public MemorySegment allocateForHooks(long size) {
+        return arena.allocate(size, 64).fill((byte) 0);
+    }
+
+    /** An upcall stub that lives exactly as long as this engine. */
+    public MemorySegment upcallStub(MethodHandle target, FunctionDescriptor descriptor) {
+        return Native.LINKER.upcallStub(target, descriptor, arena);
+    }
+
     /** The native entry point of a memory-event hook, for a native hook that calls Java after its own work. */
     public MemorySegment memoryEventStub(Hooks.MemoryEvent hook) {
         return stub(new MemoryEventTrampoline(this, hook), NATIVE.memEventTarget, NATIVE.memEventDesc);
