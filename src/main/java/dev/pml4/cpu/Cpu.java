@@ -818,13 +818,15 @@ public final class Cpu {
             // Remapping under it killed the process (qemu_ram_alloc_from_ptr, found by pml4 fuzz).
             return false;
         }
+        if (modeSwitch.active()) {
+            // The trampoline's target is fetched later, by the guest's own run (and checked by the
+            // translation guard then, in the target's code size).
+            return false;
+        }
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
-        if (modeSwitch.active()) {
-            return false; // the trampoline's target is fetched later, by the guest's own run
-        }
         if (type.isFetch()) {
             return onFetchMiss(type, address, size);
         }
