@@ -54,7 +54,7 @@ public final class ResidentMappings {
         // it, and until it does not swallow a differently shaped chunk (code and data of different
         // page sizes in one region would otherwise unmap each other in turn).
         while (chunkSize > PhysicalMemory.PAGE_SIZE && (!uniform(physical, chunkSize) || overlapsOther(base, chunkSize))) {
-            chunkSize = chunkSize == PageSize.SIZE_1G.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
+            chunkSize = chunkSize > PageSize.SIZE_2M.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
             base = linear & -chunkSize;
             physical = any.physicalAddress(base);
         }
