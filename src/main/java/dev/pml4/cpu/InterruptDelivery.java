@@ -11,7 +11,9 @@ import java.util.List;
 
 /**
  * Delivers exceptions and interrupts through the guest's IDT as a processor in IA-32e mode does
- * (SDM Vol. 3A 6.14 "Exception and Interrupt Handling in 64-bit Mode", 6.12.1), all in Java: the
+ * (SDM Vol. 3A 6.14 "Exception and Interrupt Handling in 64-bit Mode", 6.12.1), or in protected
+ * mode (EFER.LMA = 0: 8-byte gates, the 32-bit TSS's SS0:ESP0, a 32-bit frame; SDM 6.11, 6.12.1,
+ * 7.2.1), all in Java: the
  * engine never raises an exception itself (DESIGN.md, fact 1). A fault during delivery is combined
  * with the one being delivered by the double-fault rules (SDM Vol. 3A 6.15, interrupt 8, Table
  * 6-5); a fault while delivering #DF is a triple fault, which ends the run.
@@ -62,6 +64,10 @@ final class InterruptDelivery {
     // Gate and descriptor types (SDM Vol. 3A 3.5, Table 3-2, 64-bit mode).
     private static final int GATE_INTERRUPT = 0xE;
     private static final int GATE_TRAP = 0xF;
+    /** Protected mode only (SDM Table 3-2): a task gate, 16-bit interrupt and trap gates. */
+    private static final int GATE_TASK = 0x5;
+    private static final int GATE_INTERRUPT_16 = 0x6;
+    private static final int GATE_TRAP_16 = 0x7;
 
     private final Cpu cpu;
 
@@ -139,6 +145,9 @@ final class InterruptDelivery {
 
     /** One attempt: reads the gate and descriptors, switches stacks, pushes the frame, enters the handler. */
     private Delivered attempt(Event e) {
+        if ((cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
+            return attemptProtected(e);
+        }
         int vector = e.vector();
         int ext = e.source() == Source.SOFTWARE ? 0 : 1;
         int idtError = vector << 3 | 2 | ext; // error code naming an IDT entry (SDM 6.13)
@@ -182,7 +191,7 @@ final class InterruptDelivery {
             throw new ArchitecturalException(ArchitecturalException.NP, (selector & ~3) | ext, 0, String.format(
                     "the handler's code segment 0x%x is not present", selector));
         }
-        if (!SystemInstructions.canonical(offset)) {
+        if (!cpu.canonical(offset)) {
             throw new ArchitecturalException(ArchitecturalException.GP, ext, 0, String.format(
                     "IDT entry %d points at the non-canonical address 0x%x", vector, offset));
         }
@@ -199,7 +208,7 @@ final class InterruptDelivery {
             rsp = oldRsp;
         }
         rsp &= ~0xfL; // 64-bit mode aligns the new stack to 16 bytes (SDM 6.14.2)
-        if (!SystemInstructions.canonical(rsp - 48)) {
+        if (!cpu.canonical(rsp - 48)) {
             throw new ArchitecturalException(ArchitecturalException.SS, ext, 0, String.format(
                     "the handler's stack 0x%x is not canonical", rsp));
         }
@@ -233,6 +242,159 @@ final class InterruptDelivery {
         cpu.loadCodeSegment(code, ModeSwitch.FLAT_DATA_32, offset); // from compatibility mode, the engine switches
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
+    }
+
+    /**
+     * Protected mode (SDM 6.11, 6.12.1): an 8-byte gate; a 32-bit interrupt or trap gate enters a
+     * 32-bit code segment; to an inner level the stack comes from the 32-bit TSS (SS0:ESP0 for
+     * CPL 0, SDM 7.2.1 Figure 7-2) and SS:ESP are pushed too; the frame is 32-bit slots. Task gates
+     * (a task switch) and 16-bit gates are not modelled: the run stops and says so.
+     */
+    private Delivered attemptProtected(Event e) {
+        int vector = e.vector();
+        int ext = e.source() == Source.SOFTWARE ? 0 : 1;
+        int idtError = vector << 3 | 2 | ext;
+        DescriptorRegister idtr = cpu.engine.readDescriptorRegister(X86Reg.IDTR);
+        if ((long) vector * 8 + 7 > idtr.limit()) {
+            throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
+                    "IDT entry %d lies beyond the IDT limit 0x%x", vector, idtr.limit()));
+        }
+        long gate = implicitRead(idtr.base() + 8L * vector, 8).getLong(0);
+        int type = (int) (gate >>> 40) & 0x1f; // with the S bit, which must be 0
+        int dpl = (int) (gate >>> 45) & 3;
+        boolean present = (gate >>> 47 & 1) != 0;
+        int selector = (int) (gate >>> 16) & 0xffff;
+        long offset = (gate & 0xffff) | (gate >>> 48 & 0xffff) << 16;
+        if (type != GATE_INTERRUPT && type != GATE_TRAP && type != GATE_TASK && type != GATE_INTERRUPT_16 && type != GATE_TRAP_16) {
+            throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
+                    "IDT entry %d has type 0x%x, not an interrupt, trap or task gate", vector, type));
+        }
+        if (e.source() == Source.SOFTWARE && dpl < cpu.cpl) {
+            throw new ArchitecturalException(ArchitecturalException.GP, vector << 3 | 2, 0, String.format(
+                    "INT %d from CPL %d through a gate of DPL %d", vector, cpu.cpl, dpl));
+        }
+        if (!present) {
+            throw new ArchitecturalException(ArchitecturalException.NP, idtError, 0, String.format(
+                    "IDT entry %d is not present", vector));
+        }
+        if (type == GATE_TASK) {
+            throw new NotModelledException(String.format("delivering %s through IDT entry %d, a task gate (TSS selector 0x%x): "
+                    + "task switches are not modelled", e, vector, selector));
+        }
+        if (type != GATE_INTERRUPT && type != GATE_TRAP) {
+            throw new NotModelledException(String.format("delivering %s through IDT entry %d, a 16-bit gate: 16-bit code is not modelled",
+                    e, vector));
+        }
+        SegmentDescriptor code = SegmentDescriptor.read(cpu, selector, ext, "the gate's code segment");
+        if (!code.isCode() || code.longMode()) {
+            throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
+                    "selector 0x%x of IDT entry %d is not a 32-bit code segment", selector, vector));
+        }
+        if (code.dpl() > cpu.cpl) {
+            throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
+                    "the handler's code segment 0x%x has DPL %d above CPL %d", selector, code.dpl(), cpu.cpl));
+        }
+        if (!code.present()) {
+            throw new ArchitecturalException(ArchitecturalException.NP, (selector & ~3) | ext, 0, String.format(
+                    "the handler's code segment 0x%x is not present", selector));
+        }
+        if (!code.big()) {
+            throw new NotModelledException(String.format("IDT entry %d enters the 16-bit code segment 0x%x: 16-bit code is not modelled",
+                    vector, selector));
+        }
+        if (offset > code.limit()) {
+            throw new ArchitecturalException(ArchitecturalException.GP, 0, 0, String.format(
+                    "IDT entry %d points at EIP 0x%x, beyond the limit 0x%x of its code segment", vector, offset, code.limit()));
+        }
+        int newCpl = code.conforming() ? cpu.cpl : code.dpl();
+        boolean privilegeChange = newCpl < cpu.cpl;
+
+        FarTransfers far = system().far();
+        long oldEsp = far.stackPointer();
+        int newSs = cpu.ss;
+        long stackShape = cpu.stackShape;
+        long esp;
+        long stackBase;
+        if (privilegeChange) {
+            // SDM 7.2.1, Figure 7-2: ESP0 at offset 4, SS0 at 8; ESP1/SS1 at 12/16, ESP2/SS2 at 20/24.
+            esp = tssStack32(4 + 8 * newCpl, 4, ext, "ESP" + newCpl) & 0xffffffffL;
+            newSs = (int) tssStack32(8 + 8 * newCpl, 2, ext, "SS" + newCpl) & 0xffff;
+            SegmentDescriptor stack = tssStackSegment(newSs, newCpl, ext);
+            stackShape = stack.raw();
+            stackBase = stack.base();
+        } else {
+            esp = oldEsp;
+            stackBase = cpu.segmentBase[2];
+        }
+        long eflags = cpu.engine.readRegister(X86Reg.RFLAGS) & 0xffffffffL;
+        boolean hasError = e.errorCode() >= 0;
+        List<Long> slots = new ArrayList<>(6);
+        if (hasError) {
+            slots.add(e.errorCode() & 0xffffffffL);
+        }
+        slots.addAll(List.of(e.returnRip() & 0xffffffffL, (long) cpu.cs, eflags));
+        if (privilegeChange) {
+            slots.addAll(List.of(oldEsp, (long) cpu.ss));
+        }
+        long[] frame = slots.stream().mapToLong(Long::longValue).toArray();
+        long frameEsp = (esp - 4L * frame.length) & 0xffffffffL;
+        ByteBuffer bytes = ByteBuffer.allocate(4 * frame.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : frame) {
+            bytes.putInt((int) v);
+        }
+        long frameAddress = (stackBase + frameEsp) & 0xffffffffL;
+        cpu.writeLinear(frameAddress, bytes.array(), newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR);
+
+        // Committed: nothing below can fault.
+        long newFlags = eflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+        if (type == GATE_INTERRUPT) {
+            newFlags &= ~RFLAGS_IF;
+        }
+        int oldCpl = cpu.cpl;
+        cpu.engine.writeRegister(X86Reg.RSP, frameEsp);
+        cpu.engine.writeRegister(X86Reg.RFLAGS, newFlags);
+        cpu.cs = (selector & ~3) | newCpl;
+        if (privilegeChange) {
+            cpu.ss = newSs;
+            cpu.stackShape = stackShape;
+            cpu.segmentBase[2] = stackBase;
+        }
+        cpu.loadCodeSegment(code, cpu.stackShape, offset);
+        cpu.setCpl(newCpl, oldCpl);
+        return new Delivered(e, offset, newCpl, frameAddress, frame);
+    }
+
+    private SystemInstructions system() {
+        return cpu.system;
+    }
+
+    /** A field of the 32-bit TSS (SDM 7.2.1): #TS(TSS selector) when TR names none or the field lies beyond its limit. */
+    private long tssStack32(int offset, int length, int ext, String field) {
+        DescriptorRegister tr = cpu.engine.readDescriptorRegister(X86Reg.TR);
+        if (offset + length - 1 > tr.limit() || (tr.selector() & ~3) == 0) {
+            throw new ArchitecturalException(ArchitecturalException.TS, (tr.selector() & ~3) | ext, 0, String.format(
+                    "the TSS (TR 0x%x, limit 0x%x) has no %s field", tr.selector(), tr.limit(), field));
+        }
+        ByteBuffer b = implicitRead(tr.base() + offset, length);
+        return length == 4 ? b.getInt(0) & 0xffffffffL : b.getShort(0) & 0xffffL;
+    }
+
+    /** SDM 6.12.1.1: the TSS's SS must be a present, writable data segment with RPL = DPL = the new CPL (#TS, #SS). */
+    private SegmentDescriptor tssStackSegment(int ss, int newCpl, int ext) {
+        if ((ss & ~3) == 0 || (ss & 3) != newCpl) {
+            throw new ArchitecturalException(ArchitecturalException.TS, (ss & ~3) | ext, 0, String.format(
+                    "the TSS's SS%d 0x%x is null or its RPL is not %d", newCpl, ss, newCpl));
+        }
+        SegmentDescriptor stack = SegmentDescriptor.read(cpu, ss, ext, "the TSS's SS" + newCpl);
+        if (!stack.isWritableData() || stack.dpl() != newCpl) {
+            throw new ArchitecturalException(ArchitecturalException.TS, (ss & ~3) | ext, 0, String.format(
+                    "the TSS's SS%d 0x%x is not a writable data segment of DPL %d", newCpl, ss, newCpl));
+        }
+        if (!stack.present()) {
+            throw new ArchitecturalException(ArchitecturalException.SS, (ss & ~3) | ext, 0, String.format(
+                    "the TSS's SS%d 0x%x is not present", newCpl, ss));
+        }
+        return stack;
     }
 
     /** A stack pointer from the 64-bit TSS at {@code offset}. */

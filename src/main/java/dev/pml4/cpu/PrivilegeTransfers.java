@@ -141,7 +141,7 @@ final class PrivilegeTransfers {
         if (!rexW) {
             throw ArchitecturalException.gp("SYSRET without REX.W returns to compatibility mode, which pml4 does not model (use SYSRETQ / o64 sysret)");
         }
-        if (!SystemInstructions.canonical(rcx)) {
+        if (!cpu.canonical(rcx)) {
             throw ArchitecturalException.gp(String.format("SYSRET to the non-canonical RCX 0x%x", rcx));
         }
         long star = system.rdmsr(IA32_STAR);

@@ -104,7 +104,7 @@ public final class Machine implements AutoCloseable {
             PortBus ports = new PortBus(config.warnings());
             this.mmu = new Mmu(mem, new PageWalker(mem, CpuModel.MAX_PHYS_ADDR), new Tlb(config.tlb()),
                     Cpu.pageMapper(uc, mem, config.warnings()));
-            this.cpu = new Cpu(uc, mem, mmu, new ControlRegisters(CpuModel.MAX_PHYS_ADDR), ports, cs,
+            this.cpu = new Cpu(uc, mem, mmu, new ControlRegisters(CpuModel.MAX_PHYS_ADDR, mem), ports, cs,
                     config.instructionLimit(), config.warnings());
             this.com1 = new Uart16550(Uart16550.COM1, config.serialOut(), config.serialIn());
             ports.attach(Uart16550.COM1, Uart16550.COM1 + 7, com1);
