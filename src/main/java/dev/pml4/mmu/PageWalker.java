@@ -189,7 +189,7 @@ public final class PageWalker {
                 var rights = new PageRights(writable, user, !state.nxe() || !executeDisable);
                 return leaf(linearAddress, type, mode, state, setFlags, steps, mapped, rights);
             }
-            table = level.entryBytes() == 4 ? entry & ADDRESS_32 : entry & frameMask(maxPhysAddr);
+            table = nextTable(level, entry);
         }
         throw new AssertionError("the last level always maps a page");
     }
@@ -217,6 +217,10 @@ public final class PageWalker {
     }
 
     /** Where the first table is: CR3[31:12] (32-bit), CR3[M-1:12] (4-level, 5-level); PAE's first level is registers. */
+    public long root(PagingState state) {
+        return root(state.mode(), state);
+    }
+
     private long root(PagingMode paging, PagingState state) {
         return switch (paging) {
             case BITS_32 -> state.cr3() & ADDRESS_32;
@@ -227,7 +231,11 @@ public final class PageWalker {
 
     /** The entry a level uses: 4 or 8 bytes from its table, or a PDPTE register under PAE paging. */
     private WalkStep readEntry(PagingLevel level, long table, long linearAddress, PagingState state) {
-        int index = level.index(linearAddress);
+        return entryAt(level, table, level.index(linearAddress), state);
+    }
+
+    /** Entry {@code index} of the {@code level} table at {@code table}, as a walk reads it (for views that list tables). */
+    public WalkStep entryAt(PagingLevel level, long table, int index, PagingState state) {
         if (level == PagingLevel.PAE_PDPT) {
             PdpteRegisters registers = state.pdptes() != null ? state.pdptes() : PdpteRegisters.read(memory, state.cr3());
             return new WalkStep(level, registers.entryAddress(index), registers.entry(index));
@@ -237,8 +245,13 @@ public final class PageWalker {
         return new WalkStep(level, entryAddress, entry);
     }
 
+    /** The table a present non-leaf entry references. */
+    public long nextTable(PagingLevel level, long entry) {
+        return level.entryBytes() == 4 ? entry & ADDRESS_32 : entry & frameMask(maxPhysAddr);
+    }
+
     /** The page a present entry maps, or null when it references a table. */
-    private static PageSize mappedSize(PagingLevel level, long entry, PagingState state) {
+    public static PageSize mappedSize(PagingLevel level, long entry, PagingState state) {
         boolean ps = (entry & ENTRY_PS) != 0;
         return switch (level) {
             case PML5, PML4, PAE_PDPT -> null;
@@ -274,7 +287,7 @@ public final class PageWalker {
     }
 
     /** The physical address of the page a leaf maps; a 4-MiB page's bits 39:32 come from PDE bits 20:13 (PSE-36). */
-    private long frameBase(PageSize mapped, long entry) {
+    public long frameBase(PageSize mapped, long entry) {
         if (mapped == PageSize.SIZE_4M) {
             return (entry & ADDRESS_4M_LOW) | ((entry >>> 13) & 0xff) << 32;
         }
