@@ -42,12 +42,7 @@ _start:
         mov     dword [page_dir + 4], page_table + PG_P + PG_W
         mov     dword [page_table], FRAME_A | PG_P | PG_W
         ; The IDT: vector 14 -> pf_handler, a 32-bit interrupt gate (type 0xE, P, DPL 0) in CS 0x08.
-        mov     eax, pf_handler
-        mov     word [idt + 14 * 8], ax
-        mov     word [idt + 14 * 8 + 2], 0x08
-        mov     word [idt + 14 * 8 + 4], 0x8e00
-        shr     eax, 16
-        mov     word [idt + 14 * 8 + 6], ax
+        GATE    14, pf_handler
         lidt    [idtr]
         mov     eax, cr4
         or      eax, CR4_PSE

@@ -137,7 +137,7 @@ public final class Inspector {
                     : String.format("0x%016x", s.entryValue());
             out.append(String.format("  %-6s index %3d  %s 0x%010x = %s  %s%n", s.level().entryName(),
                     s.level().index(linear), s.level() == PagingLevel.PAE_PDPT ? "register from" : "entry at",
-                    s.entryAddress(), value, flags(s.entryValue())));
+                    s.entryAddress(), value, s.level() == PagingLevel.PAE_PDPT ? pdpteFlags(s.entryValue()) : flags(s.entryValue())));
         }
         if (r instanceof Translation t) {
             out.append(String.format("  -> physical 0x%x (%s page at 0x%x)%s%n", t.physicalAddress(), t.size().label(),
@@ -147,6 +147,14 @@ public final class Inspector {
             out.append(String.format("  -> #PF error code 0x%x: %s%n", f.errorCode(), f.reason()));
         }
         return out.toString();
+    }
+
+    /** A PAE PDPTE has P, PWT and PCD only (SDM Table 4-8): no R/W, U/S, A or XD. */
+    static String pdpteFlags(long entry) {
+        if ((entry & 1) == 0) {
+            return "not present";
+        }
+        return "P" + ((entry & 8) != 0 ? " PWT" : "") + ((entry & 16) != 0 ? " PCD" : "");
     }
 
     static String flags(long entry) {
