@@ -143,4 +143,86 @@ public final class Benchmarks {
             return new MmuCosts(pages, walkNanos / per, missNanos / per, invlpgNanos / per, (double) cr3Nanos / measured, cr3Entries);
         }
     }
+
+    // ---- 32-bit code and mode switches -------------------------------------------------------------
+
+    private static final long CODE = 0x100000;
+    private static final long GDT = 0x7000;
+    /** null, 0x08 flat 32-bit code, 0x10 flat data, 0x18 64-bit code (SDM 3.4.5). */
+    private static final long[] FLAT_GDT = {0, 0x00cf9a000000ffffL, 0x00cf92000000ffffL, 0x00af9a000000ffffL};
+
+    /**
+     * The compute kernel's loop as 32-bit code, entered in protected mode with paging off as a
+     * Multiboot loader leaves a kernel: 10 instructions an iteration (add, xor, rol, imul, add,
+     * xor, ror, sub, dec, jnz on 32-bit registers), then HLT.
+     */
+    public static GuestRun compute32(int iterations) {
+        var code = new java.io.ByteArrayOutputStream();
+        code.writeBytes(new byte[]{(byte) 0xb8, (byte) 0xef, (byte) 0xcd, (byte) 0xab, (byte) 0x89}); // mov eax, 0x89abcdef
+        code.writeBytes(new byte[]{(byte) 0xbb, 0x10, 0x32, 0x54, 0x76});                            // mov ebx, 0x76543210
+        code.writeBytes(new byte[]{0x31, (byte) 0xd2});                                              // xor edx, edx
+        code.writeBytes(new byte[]{(byte) 0xbe, 0x15, 0x7c, 0x4a, 0x7f});                            // mov esi, 0x7f4a7c15
+        code.write(0xb9);                                                                              // mov ecx, iterations
+        code.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(iterations).array());
+        code.writeBytes(new byte[]{
+                0x01, (byte) 0xd8,                  // add eax, ebx
+                0x31, (byte) 0xc3,                  // xor ebx, eax
+                (byte) 0xc1, (byte) 0xc0, 0x0d,     // rol eax, 13
+                0x0f, (byte) 0xaf, (byte) 0xde,     // imul ebx, esi
+                0x01, (byte) 0xc2,                  // add edx, eax
+                0x31, (byte) 0xda,                  // xor edx, ebx
+                (byte) 0xc1, (byte) 0xca, 0x07,     // ror edx, 7
+                0x29, (byte) 0xd0,                  // sub eax, edx
+                0x49,                               // dec ecx (one byte in 32-bit code)
+                0x75, (byte) 0xea,                  // jnz loop (-22)
+                (byte) 0xf4});                      // hlt
+        return runEntered(code.toByteArray(), dev.pml4.machine.EntryMode.PROTECTED_32, 0);
+    }
+
+    /**
+     * Mode switches: 64-bit code (4-level paging, identity) calls 32-bit code with CALL m16:32,
+     * which returns with a 32-bit RETF: two switches of the engine's code mode an iteration.
+     */
+    public static GuestRun modeSwitches(int roundTrips) {
+        var code = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        code.put((byte) 0xb9).putInt(roundTrips);                              // 0x00 mov ecx, n
+        code.put(new byte[]{(byte) 0xff, 0x1c, 0x25}).putInt((int) CODE + 0x20); // 0x05 call far [CODE + 0x20]
+        code.put(new byte[]{(byte) 0xff, (byte) 0xc9});                         // 0x0c dec ecx
+        code.put(new byte[]{0x75, (byte) 0xf5});                                // 0x0e jnz 0x05
+        code.put((byte) 0xf4);                                                  // 0x10 hlt
+        code.position(0x18).put((byte) 0xcb);                                   // 0x18 (32-bit code) retf
+        code.position(0x20).putInt((int) CODE + 0x18).putShort((short) 0x08);   // 0x20 m16:32 -> 0x08:0x18
+        return runEntered(code.array(), dev.pml4.machine.EntryMode.LONG_64, 0);
+    }
+
+    private static GuestRun runEntered(byte[] code, dev.pml4.machine.EntryMode mode, long instructionLimit) {
+        Machine.Config config = Machine.Config.defaults(OutputStream.nullOutputStream()).withInstructionLimit(instructionLimit);
+        try (Machine machine = new Machine(config)) {
+            PhysicalMemory memory = machine.memory();
+            memory.writeBytes(CODE, code);
+            for (int i = 0; i < FLAT_GDT.length; i++) {
+                memory.write64(GDT + 8L * i, FLAT_GDT[i]);
+            }
+            dev.pml4.machine.BootState state;
+            if (mode == dev.pml4.machine.EntryMode.PROTECTED_32) {
+                state = new dev.pml4.machine.BootState(CODE, 0x90000, 0, 2, 0x11, 0, 0, 0, GDT, 8 * FLAT_GDT.length - 1,
+                        0x08, 0x10, 0x10, 0x10, 0x10, 0x10, CODE, CODE + code.length, CODE + code.length, 0, 0, mode);
+            } else {
+                memory.write64(PML4, PDPT | 0x3); // the first GiB, identity, with 2 MiB pages
+                memory.write64(PDPT, PD | 0x3);
+                for (int i = 0; i < 512; i++) {
+                    memory.write64(PD + 8L * i, ((long) i << 21) | 0x83);
+                }
+                state = new dev.pml4.machine.BootState(CODE, 0x90000, 0, 2, 0x80000011L, PML4, PagingState.CR4_PAE, 0x500,
+                        GDT, 8 * FLAT_GDT.length - 1, 0x18, 0x10, 0x10, 0x10, 0x10, 0x10, CODE, CODE + code.length, CODE + code.length);
+            }
+            machine.enter(state, dev.pml4.machine.FlatImage.of("bench.bin", code, CODE, CODE));
+            long start = System.nanoTime();
+            Machine.RunResult result = machine.run();
+            long nanos = System.nanoTime() - start;
+            return new GuestRun(result.instructions(), nanos, result.exitStatus());
+        } catch (ImageRejectedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

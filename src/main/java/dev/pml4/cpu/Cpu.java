@@ -336,6 +336,18 @@ public final class Cpu {
         if (gdt.fault() != null) {
             throw new IllegalStateException("the boot GDT is not mapped by the boot page tables: " + gdt.fault());
         }
+        // A host write of FS or GS loads the descriptor in the engine (REPORT.md Q1a), and QEMU then
+        // writes its accessed flag: set it first, as the loader's processor would have, so that
+        // nothing is written (and no memory hook fires) outside a run.
+        for (int selector : new int[]{boot.fs(), boot.gs()}) {
+            if ((selector & ~3) != 0) {
+                try {
+                    SegmentDescriptor.read(this, selector, 0, "a boot data segment").markAccessed(this);
+                } catch (ArchitecturalException e) {
+                    throw new IllegalStateException("the boot GDT does not hold the data segments: " + e.reason(), e);
+                }
+            }
+        }
         engine.writeRegister(X86Reg.CS, boot.cs());
         engine.writeRegister(X86Reg.SS, boot.ss());
         engine.writeRegister(X86Reg.DS, boot.ds());
@@ -664,8 +676,8 @@ public final class Cpu {
         InterruptDelivery.Outcome outcome;
         try {
             outcome = delivery.deliver(e);
-        } catch (NotModelledException notModelled) {
-            stop = new StopReason.NotModelled(notModelled.getMessage(), rip); // a task gate, a 16-bit gate
+        } catch (NotModelledException n) {
+            stop = new StopReason.NotModelled("delivering " + e + ": " + n.getMessage(), rip);
             return;
         }
         switch (outcome) {

@@ -11,9 +11,7 @@ import java.util.List;
 
 /**
  * Delivers exceptions and interrupts through the guest's IDT as a processor in IA-32e mode does
- * (SDM Vol. 3A 6.14 "Exception and Interrupt Handling in 64-bit Mode", 6.12.1), or in protected
- * mode (EFER.LMA = 0: 8-byte gates, the 32-bit TSS's SS0:ESP0, a 32-bit frame; SDM 6.11, 6.12.1,
- * 7.2.1), all in Java: the
+ * (SDM Vol. 3A 6.14 "Exception and Interrupt Handling in 64-bit Mode", 6.12.1), all in Java: the
  * engine never raises an exception itself (DESIGN.md, fact 1). A fault during delivery is combined
  * with the one being delivered by the double-fault rules (SDM Vol. 3A 6.15, interrupt 8, Table
  * 6-5); a fault while delivering #DF is a triple fault, which ends the run.
@@ -64,10 +62,6 @@ final class InterruptDelivery {
     // Gate and descriptor types (SDM Vol. 3A 3.5, Table 3-2, 64-bit mode).
     private static final int GATE_INTERRUPT = 0xE;
     private static final int GATE_TRAP = 0xF;
-    /** Protected mode only (SDM Table 3-2): a task gate, 16-bit interrupt and trap gates. */
-    private static final int GATE_TASK = 0x5;
-    private static final int GATE_INTERRUPT_16 = 0x6;
-    private static final int GATE_TRAP_16 = 0x7;
 
     private final Cpu cpu;
 
@@ -145,29 +139,33 @@ final class InterruptDelivery {
 
     /** One attempt: reads the gate and descriptors, switches stacks, pushes the frame, enters the handler. */
     private Delivered attempt(Event e) {
-        if ((cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
-            return attemptProtected(e);
-        }
         int vector = e.vector();
         int ext = e.source() == Source.SOFTWARE ? 0 : 1;
         int idtError = vector << 3 | 2 | ext; // error code naming an IDT entry (SDM 6.13)
+        // IA-32e mode has 16-byte gates; protected mode 8-byte ones (SDM 6.10, 6.14.1).
+        boolean ia32e = (cpu.control.efer() & ControlRegisters.EFER_LMA) != 0;
+        int gateSize = ia32e ? 16 : 8;
         DescriptorRegister idtr = cpu.engine.readDescriptorRegister(X86Reg.IDTR);
-        if ((long) vector * 16 + 15 > idtr.limit()) {
+        if ((long) vector * gateSize + gateSize - 1 > idtr.limit()) {
             throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
                     "IDT entry %d lies beyond the IDT limit 0x%x", vector, idtr.limit()));
         }
-        ByteBuffer gate = implicitRead(idtr.base() + 16L * vector, 16);
+        ByteBuffer gate = implicitRead(idtr.base() + (long) gateSize * vector, gateSize);
         long low = gate.getLong(0);
-        long high = gate.getLong(8);
+        long high = ia32e ? gate.getLong(8) : 0;
         int type = (int) (low >>> 40) & 0xf;
         int dpl = (int) (low >>> 45) & 3;
         boolean present = (low >>> 47 & 1) != 0;
         int selector = (int) (low >>> 16) & 0xffff;
-        int ist = (int) (low >>> 32) & 7;
+        int ist = ia32e ? (int) (low >>> 32) & 7 : 0;
         long offset = (low & 0xffff) | (low >>> 48 & 0xffff) << 16 | (high & 0xffffffffL) << 32;
+        if (!ia32e && (type == 0x5 || type == 0x6 || type == 0x7)) {
+            throw new NotModelledException(String.format("IDT entry %d is a %s gate: only 32-bit interrupt and trap gates are modelled",
+                    vector, type == 0x5 ? "task" : "16-bit"));
+        }
         if (type != GATE_INTERRUPT && type != GATE_TRAP) {
             throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
-                    "IDT entry %d has type 0x%x, not a 64-bit interrupt (0xE) or trap (0xF) gate", vector, type));
+                    "IDT entry %d has type 0x%x, not a %s interrupt (0xE) or trap (0xF) gate", vector, type, ia32e ? "64-bit" : "32-bit"));
         }
         if (e.source() == Source.SOFTWARE && dpl < cpu.cpl) {
             throw new ArchitecturalException(ArchitecturalException.GP, vector << 3 | 2, 0, String.format(
@@ -179,9 +177,12 @@ final class InterruptDelivery {
         }
 
         SegmentDescriptor code = SegmentDescriptor.read(cpu, selector, ext, "the gate's code segment");
-        if (!code.isCode() || !code.longMode()) {
+        if (!code.isCode() || (ia32e && !code.longMode())) {
             throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
-                    "selector 0x%x of IDT entry %d is not a 64-bit code segment", selector, vector));
+                    "selector 0x%x of IDT entry %d is not a %s code segment", selector, vector, ia32e ? "64-bit" : ""));
+        }
+        if (!ia32e) {
+            code = system32Code(code, selector);
         }
         if (code.dpl() > cpu.cpl) {
             throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
@@ -197,6 +198,9 @@ final class InterruptDelivery {
         }
         int newCpl = code.conforming() ? cpu.cpl : code.dpl();
         boolean privilegeChange = newCpl < cpu.cpl;
+        if (!ia32e) {
+            return protectedMode(e, type, selector, code, offset, newCpl, ext);
+        }
 
         long oldRsp = cpu.engine.readRegister(X86Reg.RSP);
         long rsp;
@@ -244,99 +248,68 @@ final class InterruptDelivery {
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }
 
-    /**
-     * Protected mode (SDM 6.11, 6.12.1): an 8-byte gate; a 32-bit interrupt or trap gate enters a
-     * 32-bit code segment; to an inner level the stack comes from the 32-bit TSS (SS0:ESP0 for
-     * CPL 0, SDM 7.2.1 Figure 7-2) and SS:ESP are pushed too; the frame is 32-bit slots. Task gates
-     * (a task switch) and 16-bit gates are not modelled: the run stops and says so.
-     */
-    private Delivered attemptProtected(Event e) {
-        int vector = e.vector();
-        int ext = e.source() == Source.SOFTWARE ? 0 : 1;
-        int idtError = vector << 3 | 2 | ext;
-        DescriptorRegister idtr = cpu.engine.readDescriptorRegister(X86Reg.IDTR);
-        if ((long) vector * 8 + 7 > idtr.limit()) {
-            throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
-                    "IDT entry %d lies beyond the IDT limit 0x%x", vector, idtr.limit()));
-        }
-        long gate = implicitRead(idtr.base() + 8L * vector, 8).getLong(0);
-        int type = (int) (gate >>> 40) & 0x1f; // with the S bit, which must be 0
-        int dpl = (int) (gate >>> 45) & 3;
-        boolean present = (gate >>> 47 & 1) != 0;
-        int selector = (int) (gate >>> 16) & 0xffff;
-        long offset = (gate & 0xffff) | (gate >>> 48 & 0xffff) << 16;
-        if (type != GATE_INTERRUPT && type != GATE_TRAP && type != GATE_TASK && type != GATE_INTERRUPT_16 && type != GATE_TRAP_16) {
-            throw new ArchitecturalException(ArchitecturalException.GP, idtError, 0, String.format(
-                    "IDT entry %d has type 0x%x, not an interrupt, trap or task gate", vector, type));
-        }
-        if (e.source() == Source.SOFTWARE && dpl < cpu.cpl) {
-            throw new ArchitecturalException(ArchitecturalException.GP, vector << 3 | 2, 0, String.format(
-                    "INT %d from CPL %d through a gate of DPL %d", vector, cpu.cpl, dpl));
-        }
-        if (!present) {
-            throw new ArchitecturalException(ArchitecturalException.NP, idtError, 0, String.format(
-                    "IDT entry %d is not present", vector));
-        }
-        if (type == GATE_TASK) {
-            throw new NotModelledException(String.format("delivering %s through IDT entry %d, a task gate (TSS selector 0x%x): "
-                    + "task switches are not modelled", e, vector, selector));
-        }
-        if (type != GATE_INTERRUPT && type != GATE_TRAP) {
-            throw new NotModelledException(String.format("delivering %s through IDT entry %d, a 16-bit gate: 16-bit code is not modelled",
-                    e, vector));
-        }
-        SegmentDescriptor code = SegmentDescriptor.read(cpu, selector, ext, "the gate's code segment");
-        if (!code.isCode() || code.longMode()) {
-            throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
-                    "selector 0x%x of IDT entry %d is not a 32-bit code segment", selector, vector));
-        }
-        if (code.dpl() > cpu.cpl) {
-            throw new ArchitecturalException(ArchitecturalException.GP, (selector & ~3) | ext, 0, String.format(
-                    "the handler's code segment 0x%x has DPL %d above CPL %d", selector, code.dpl(), cpu.cpl));
-        }
-        if (!code.present()) {
-            throw new ArchitecturalException(ArchitecturalException.NP, (selector & ~3) | ext, 0, String.format(
-                    "the handler's code segment 0x%x is not present", selector));
-        }
+    /** A handler's code segment in protected mode: 32-bit code of base 0 (what pml4 models), L ignored. */
+    private static SegmentDescriptor system32Code(SegmentDescriptor code, int selector) {
         if (!code.big()) {
-            throw new NotModelledException(String.format("IDT entry %d enters the 16-bit code segment 0x%x: 16-bit code is not modelled",
-                    vector, selector));
+            throw new NotModelledException(String.format("the handler's code segment 0x%x is 16-bit code", selector));
         }
-        if (offset > code.limit()) {
-            throw new ArchitecturalException(ArchitecturalException.GP, 0, 0, String.format(
-                    "IDT entry %d points at EIP 0x%x, beyond the limit 0x%x of its code segment", vector, offset, code.limit()));
+        if (code.base() != 0) {
+            throw new NotModelledException(String.format("the handler's code segment 0x%x has base 0x%x: code segments with a base other than 0 are not modelled",
+                    selector, code.base()));
         }
-        int newCpl = code.conforming() ? cpu.cpl : code.dpl();
-        boolean privilegeChange = newCpl < cpu.cpl;
+        return new SegmentDescriptor(code.selector(), code.raw() & ~(1L << 53));
+    }
 
-        FarTransfers far = system().far();
+    /**
+     * The rest of a delivery in protected mode (SDM Vol. 3A 6.12.1, Figure 6-4): to an inner
+     * privilege level the stack is SS0:ESP0 (or SS1/SS2) from the 32-bit TSS, and SS, ESP are
+     * pushed first; then EFLAGS, CS, EIP and the error code, four bytes each.
+     */
+    private Delivered protectedMode(Event e, int type, int selector, SegmentDescriptor code, long offset, int newCpl, int ext) {
+        if (offset > code.limit()) {
+            throw new ArchitecturalException(ArchitecturalException.GP, ext, 0, String.format(
+                    "IDT entry %d points at 0x%x, beyond the limit 0x%x of its code segment", e.vector(), offset, code.limit()));
+        }
+        FarTransfers far = cpu.system.far();
+        boolean privilegeChange = newCpl < cpu.cpl;
         long oldEsp = far.stackPointer();
+        long esp = oldEsp;
+        long stackBase = cpu.segmentBase[SegmentLoads.SS];
         int newSs = cpu.ss;
-        long stackShape = cpu.stackShape;
-        long esp;
-        long stackBase;
+        long stack = cpu.stackShape;
         if (privilegeChange) {
-            // SDM 7.2.1, Figure 7-2: ESP0 at offset 4, SS0 at 8; ESP1/SS1 at 12/16, ESP2/SS2 at 20/24.
-            esp = tssStack32(4 + 8 * newCpl, 4, ext, "ESP" + newCpl) & 0xffffffffL;
-            newSs = (int) tssStack32(8 + 8 * newCpl, 2, ext, "SS" + newCpl) & 0xffff;
-            SegmentDescriptor stack = tssStackSegment(newSs, newCpl, ext);
-            stackShape = stack.raw();
-            stackBase = stack.base();
-        } else {
-            esp = oldEsp;
-            stackBase = cpu.segmentBase[2];
+            ByteBuffer tss = tssRead(4 + 8 * newCpl, 6, ext, "SS" + newCpl + ":ESP" + newCpl); // SDM 7.2.1, Figure 7-2
+            esp = tss.getInt(0) & 0xffffffffL;
+            newSs = tss.getShort(4) & 0xffff;
+            int error = (newSs & ~3) | ext;
+            if ((newSs & ~3) == 0) {
+                throw new ArchitecturalException(ArchitecturalException.TS, ext, 0, "the TSS's SS" + newCpl + " is null");
+            }
+            SegmentDescriptor ss = SegmentDescriptor.read(cpu, newSs, ext, "the TSS's SS" + newCpl);
+            if ((newSs & 3) != newCpl || ss.dpl() != newCpl || !ss.isWritableData()) {
+                throw new ArchitecturalException(ArchitecturalException.TS, error, 0, String.format(
+                        "the TSS's SS%d 0x%x is not a writable data segment of DPL %d", newCpl, newSs, newCpl));
+            }
+            if (!ss.present()) {
+                throw new ArchitecturalException(ArchitecturalException.SS, error, 0, String.format("the TSS's SS%d 0x%x is not present", newCpl, newSs));
+            }
+            if (!ss.big()) {
+                throw new NotModelledException(String.format("the TSS's SS%d 0x%x is a 16-bit stack", newCpl, newSs));
+            }
+            ss.markAccessed(cpu);
+            stack = ss.raw() | SegmentDescriptor.ACCESSED;
+            stackBase = ss.base();
         }
-        long eflags = cpu.engine.readRegister(X86Reg.RFLAGS) & 0xffffffffL;
-        boolean hasError = e.errorCode() >= 0;
-        List<Long> slots = new ArrayList<>(6);
-        if (hasError) {
-            slots.add(e.errorCode() & 0xffffffffL);
+        long rflags = cpu.engine.readRegister(X86Reg.RFLAGS);
+        List<Long> pushed = new ArrayList<>();
+        if (e.errorCode() >= 0) {
+            pushed.add(e.errorCode() & 0xffffffffL);
         }
-        slots.addAll(List.of(e.returnRip() & 0xffffffffL, (long) cpu.cs, eflags));
+        pushed.addAll(List.of(e.returnRip() & 0xffffffffL, (long) cpu.cs, rflags & 0xffffffffL));
         if (privilegeChange) {
-            slots.addAll(List.of(oldEsp, (long) cpu.ss));
+            pushed.addAll(List.of(oldEsp, (long) cpu.ss));
         }
-        long[] frame = slots.stream().mapToLong(Long::longValue).toArray();
+        long[] frame = pushed.stream().mapToLong(Long::longValue).toArray();
         long frameEsp = (esp - 4L * frame.length) & 0xffffffffL;
         ByteBuffer bytes = ByteBuffer.allocate(4 * frame.length).order(ByteOrder.LITTLE_ENDIAN);
         for (long v : frame) {
@@ -346,7 +319,7 @@ final class InterruptDelivery {
         cpu.writeLinear(frameAddress, bytes.array(), newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR);
 
         // Committed: nothing below can fault.
-        long newFlags = eflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+        long newFlags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
         if (type == GATE_INTERRUPT) {
             newFlags &= ~RFLAGS_IF;
         }
@@ -354,57 +327,27 @@ final class InterruptDelivery {
         cpu.engine.writeRegister(X86Reg.RSP, frameEsp);
         cpu.engine.writeRegister(X86Reg.RFLAGS, newFlags);
         cpu.cs = (selector & ~3) | newCpl;
-        if (privilegeChange) {
-            cpu.ss = newSs;
-            cpu.stackShape = stackShape;
-            cpu.segmentBase[2] = stackBase;
-        }
-        cpu.loadCodeSegment(code, cpu.stackShape, offset);
+        cpu.ss = newSs;
+        cpu.stackShape = stack;
+        cpu.segmentBase[SegmentLoads.SS] = stackBase;
+        cpu.loadCodeSegment(code, stack, offset);
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }
 
-    private SystemInstructions system() {
-        return cpu.system;
-    }
-
-    /** A field of the 32-bit TSS (SDM 7.2.1): #TS(TSS selector) when TR names none or the field lies beyond its limit. */
-    private long tssStack32(int offset, int length, int ext, String field) {
+    /** {@code length} bytes of the current TSS at {@code offset}, #TS when it has no such field. */
+    private ByteBuffer tssRead(int offset, int length, int ext, String field) {
         DescriptorRegister tr = cpu.engine.readDescriptorRegister(X86Reg.TR);
         if (offset + length - 1 > tr.limit() || (tr.selector() & ~3) == 0) {
             throw new ArchitecturalException(ArchitecturalException.TS, (tr.selector() & ~3) | ext, 0, String.format(
                     "the TSS (TR 0x%x, limit 0x%x) has no %s field", tr.selector(), tr.limit(), field));
         }
-        ByteBuffer b = implicitRead(tr.base() + offset, length);
-        return length == 4 ? b.getInt(0) & 0xffffffffL : b.getShort(0) & 0xffffL;
-    }
-
-    /** SDM 6.12.1.1: the TSS's SS must be a present, writable data segment with RPL = DPL = the new CPL (#TS, #SS). */
-    private SegmentDescriptor tssStackSegment(int ss, int newCpl, int ext) {
-        if ((ss & ~3) == 0 || (ss & 3) != newCpl) {
-            throw new ArchitecturalException(ArchitecturalException.TS, (ss & ~3) | ext, 0, String.format(
-                    "the TSS's SS%d 0x%x is null or its RPL is not %d", newCpl, ss, newCpl));
-        }
-        SegmentDescriptor stack = SegmentDescriptor.read(cpu, ss, ext, "the TSS's SS" + newCpl);
-        if (!stack.isWritableData() || stack.dpl() != newCpl) {
-            throw new ArchitecturalException(ArchitecturalException.TS, (ss & ~3) | ext, 0, String.format(
-                    "the TSS's SS%d 0x%x is not a writable data segment of DPL %d", newCpl, ss, newCpl));
-        }
-        if (!stack.present()) {
-            throw new ArchitecturalException(ArchitecturalException.SS, (ss & ~3) | ext, 0, String.format(
-                    "the TSS's SS%d 0x%x is not present", newCpl, ss));
-        }
-        return stack;
+        return implicitRead(tr.base() + offset, length);
     }
 
     /** A stack pointer from the 64-bit TSS at {@code offset}. */
     private long tssStack(int offset, int ext, String field) {
-        DescriptorRegister tr = cpu.engine.readDescriptorRegister(X86Reg.TR);
-        if (offset + 7 > tr.limit() || (tr.selector() & ~3) == 0) {
-            throw new ArchitecturalException(ArchitecturalException.TS, (tr.selector() & ~3) | ext, 0, String.format(
-                    "the TSS (TR 0x%x, limit 0x%x) has no %s field", tr.selector(), tr.limit(), field));
-        }
-        return implicitRead(tr.base() + offset, 8).getLong(0);
+        return tssRead(offset, 8, ext, field).getLong(0);
     }
 
     private ByteBuffer implicitRead(long linear, int length) {

@@ -43,6 +43,8 @@ final class ModeSwitch {
     private static final byte[] TRAMPOLINE = {(byte) 0x8e, (byte) 0xd1, 0x2e, (byte) 0xff, 0x28};
     /** A flat 32-bit writable data segment, DPL 0, present, accessed, 4 GiB (SDM 3.4.5). */
     static final long FLAT_DATA_32 = 0x00cf93000000ffffL;
+    /** A flat 32-bit code segment, DPL 0, present, accessed, 4 GiB. */
+    static final long FLAT_CODE_32 = 0x00cf9b000000ffffL;
     /** A 64-bit code segment (L = 1), DPL 0, present, accessed: boot protocol 1's CS. */
     static final long FLAT_CODE_64 = 0x00af9b000000ffffL;
 

@@ -25,6 +25,7 @@ final class PrivilegeTransfers {
 
     static final int IA32_STAR = 0xc0000081;
     static final int IA32_LSTAR = 0xc0000082;
+    static final int IA32_CSTAR = 0xc0000083;
     static final int IA32_FMASK = 0xc0000084;
 
     private final Cpu cpu;
@@ -111,46 +112,54 @@ final class PrivilegeTransfers {
         set(X86Reg.RSP, into64 ? newRsp : newRsp & 0xffffffffL);
     }
 
-    /** SYSCALL in 64-bit mode (SDM Vol. 2B SYSCALL). */
+    /**
+     * SYSCALL in 64-bit or compatibility mode (SDM Vol. 2B SYSCALL): to IA32_LSTAR, or IA32_CSTAR
+     * from compatibility mode, in the flat 64-bit code segment STAR[47:32] names (SYSCALL loads
+     * fixed descriptor values, it reads no GDT).
+     */
     void syscall(long next) {
-        if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
-            throw ArchitecturalException.ud("SYSCALL with EFER.SCE = 0");
+        if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0 || (cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
+            throw ArchitecturalException.ud("SYSCALL with EFER.SCE = 0 or outside IA-32e mode");
         }
         long star = system.rdmsr(IA32_STAR);
         long rflags = reg(X86Reg.RFLAGS);
         set(X86Reg.RCX, next);
         set(X86Reg.R11, rflags & ~RFLAGS_RF);
         set(X86Reg.RFLAGS, (rflags & ~system.rdmsr(IA32_FMASK) & ~RFLAGS_RF) | 2);
-        set(X86Reg.RIP, system.rdmsr(IA32_LSTAR));
+        long target = system.rdmsr(cpu.code32 ? IA32_CSTAR : IA32_LSTAR);
         int selector = (int) (star >>> 32) & 0xfffc;
         int oldCpl = cpu.cpl;
         cpu.cs = selector;
         cpu.ss = selector + 8;
+        cpu.stackShape = ModeSwitch.FLAT_DATA_32;
+        cpu.loadCodeSegment(new SegmentDescriptor(selector, ModeSwitch.FLAT_CODE_64), ModeSwitch.FLAT_DATA_32, target);
         cpu.setCpl(0, oldCpl);
     }
 
-    /** SYSRET with REX.W: back to 64-bit code at CPL 3 (SDM Vol. 2B SYSRET). */
+    /**
+     * SYSRET (SDM Vol. 2B SYSRET): with REX.W to 64-bit code at STAR[63:48] + 16, without it to
+     * 32-bit compatibility-mode code at STAR[63:48] (EIP = ECX), both at CPL 3 with flat segments.
+     */
     void sysret(boolean rexW) {
         if ((cpu.control.efer() & ControlRegisters.EFER_SCE) == 0) {
             throw ArchitecturalException.ud("SYSRET with EFER.SCE = 0");
         }
-        if (cpu.cpl != 0) {
-            throw ArchitecturalException.gp("SYSRET at CPL " + cpu.cpl);
+        if (cpu.cpl != 0 || cpu.code32) {
+            throw ArchitecturalException.gp("SYSRET at CPL " + cpu.cpl + " or outside 64-bit mode");
         }
         long rcx = reg(X86Reg.RCX);
-        if (!rexW) {
-            throw ArchitecturalException.gp("SYSRET without REX.W returns to compatibility mode, which pml4 does not model (use SYSRETQ / o64 sysret)");
-        }
-        if (!cpu.canonical(rcx)) {
+        if (rexW && !cpu.canonical(rcx)) {
             throw ArchitecturalException.gp(String.format("SYSRET to the non-canonical RCX 0x%x", rcx));
         }
         long star = system.rdmsr(IA32_STAR);
         int base = (int) (star >>> 48) & 0xffff;
         set(X86Reg.RFLAGS, (reg(X86Reg.R11) & SYSRET_RFLAGS_MASK) | 2);
-        set(X86Reg.RIP, rcx);
         int oldCpl = cpu.cpl;
-        cpu.cs = ((base + 16) & 0xfffc) | 3;
+        cpu.cs = ((rexW ? base + 16 : base) & 0xfffc) | 3;
         cpu.ss = ((base + 8) & 0xfffc) | 3;
+        cpu.stackShape = ModeSwitch.FLAT_DATA_32;
+        long code = rexW ? ModeSwitch.FLAT_CODE_64 : ModeSwitch.FLAT_CODE_32;
+        cpu.loadCodeSegment(new SegmentDescriptor(cpu.cs, code), ModeSwitch.FLAT_DATA_32, rexW ? rcx : rcx & 0xffffffffL);
         cpu.setCpl(3, oldCpl);
     }
 
@@ -166,10 +175,11 @@ final class PrivilegeTransfers {
      * POPF). The engine, at its own CPL 0, would change them, so it is done here.
      */
     void popfUser(long next, boolean operand16) {
-        long rsp = reg(X86Reg.RSP);
-        int size = operand16 ? 2 : 8;
-        ByteBuffer b = ByteBuffer.wrap(cpu.readVirtual(rsp, size)).order(ByteOrder.LITTLE_ENDIAN);
-        long value = operand16 ? b.getShort(0) & 0xffffL : b.getLong(0);
+        FarTransfers stack = system.far();
+        long rsp = stack.stackPointer();
+        int size = operand16 ? 2 : cpu.code32 ? 4 : 8;
+        ByteBuffer b = ByteBuffer.wrap(cpu.readVirtual(stack.stackLinear(rsp), size)).order(ByteOrder.LITTLE_ENDIAN);
+        long value = operand16 ? b.getShort(0) & 0xffffL : size == 4 ? b.getInt(0) & 0xffffffffL : b.getLong(0);
         long rflags = reg(X86Reg.RFLAGS);
         long loadable = (RFLAGS_LOADABLE & ~RFLAGS_IOPL & ~RFLAGS_RF & ~RFLAGS_VM) & ~(0x3L << 19); // VIF, VIP kept
         if (cpu.cpl > iopl()) {
@@ -179,7 +189,7 @@ final class PrivilegeTransfers {
             loadable &= 0xffff;
         }
         set(X86Reg.RFLAGS, (rflags & ~loadable) | (value & loadable) | 2);
-        set(X86Reg.RSP, rsp + size);
+        stack.setStackPointer(rsp + size);
         set(X86Reg.RIP, next);
     }
 }

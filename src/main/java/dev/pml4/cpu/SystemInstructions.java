@@ -198,7 +198,10 @@ final class SystemInstructions {
                 if ((reg6 == 2 || reg6 == 3) && cpu.cpl != 0) {
                     throw ArchitecturalException.gp((reg6 == 2 ? "LLDT" : "LTR") + " at CPL " + cpu.cpl);
                 }
-                // SLDT, STR, VERR, VERW, and LLDT/LTR at CPL 0, run natively.
+                if (reg6 == 3 && (cpu.control.efer() & ControlRegisters.EFER_LMA) == 0) {
+                    ltr32(rip, next, modrm, rexB);
+                }
+                // SLDT, STR, VERR, VERW, and LLDT/LTR at CPL 0 in IA-32e mode, run natively.
             }
             case 0x08, 0x09 -> {
                 requireCpl0(op2 == 8 ? "INVD" : "WBINVD");
@@ -369,6 +372,39 @@ final class SystemInstructions {
         } else {
             cpu.writeLinear(effectiveAddress(rip), new byte[]{(byte) selector, (byte) (selector >> 8)}, cpu.dataMode());
         }
+        advance(next);
+    }
+
+    /**
+     * LTR in protected mode (SDM Vol. 2A LTR): an available 32-bit TSS (type 9), marked busy. The
+     * engine, always in IA-32e mode, would read a 16-byte TSS descriptor (and fault on the next
+     * descriptor's bits), so TR is loaded from Java.
+     */
+    private void ltr32(long rip, long next, int modrm, boolean rexB) {
+        int selector;
+        if ((modrm >> 6) == 3) {
+            selector = (int) readGpr((modrm & 7) | (rexB ? 8 : 0)) & 0xffff;
+        } else {
+            byte[] b = cpu.readVirtual(effectiveAddress(rip), 2);
+            selector = (b[0] & 0xff) | (b[1] & 0xff) << 8;
+        }
+        SegmentDescriptor d = SegmentDescriptor.read(cpu, selector, 0, "LTR");
+        int type = (int) (d.raw() >>> 40) & 0x1f; // S and type
+        if (type == 0x01 || type == 0x03) {
+            throw new NotModelledException(String.format("LTR 0x%x: a 16-bit TSS", selector));
+        }
+        if (type != 0x09) {
+            throw new ArchitecturalException(ArchitecturalException.GP, selector & ~3, 0, String.format(
+                    "LTR 0x%x: a %s, not an available 32-bit TSS", selector, d.kind()));
+        }
+        if (!d.present()) {
+            throw new ArchitecturalException(ArchitecturalException.NP, selector & ~3, 0, String.format("LTR 0x%x: not present", selector));
+        }
+        var gdtr = cpu.engine.readDescriptorRegister(X86Reg.GDTR);
+        cpu.writeLinear(gdtr.base() + (selector & ~7) + 5, new byte[]{(byte) ((d.raw() >>> 40) | 2)}, dev.pml4.mmu.AccessMode.IMPLICIT_SUPERVISOR);
+        // The engine's flags are the descriptor's bits 55:40 where they stand in its high dword (QEMU's SegmentCache).
+        int flags = (int) (d.raw() >>> 32) & 0x00f0ff00 | 0x200;
+        cpu.engine.writeDescriptorRegister(X86Reg.TR, new dev.pml4.ffi.unicorn.DescriptorRegister(selector, d.base(), (int) d.limit(), flags));
         advance(next);
     }
 

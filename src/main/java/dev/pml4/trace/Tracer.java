@@ -257,8 +257,13 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         }
         StringBuilder f = new StringBuilder();
         StringBuilder fj = new StringBuilder();
-        String[] names = frame.length == 6 ? new String[]{"error", "rip", "cs", "rflags", "rsp", "ss"}
-                : new String[]{"rip", "cs", "rflags", "rsp", "ss"};
+        // IA-32e mode pushes five 8-byte slots; protected mode three 4-byte ones, five on a stack switch.
+        List<String> slots = new ArrayList<>("protected mode".equals(cpu.processorMode())
+                ? List.of("eip", "cs", "eflags", "esp", "ss") : List.of("rip", "cs", "rflags", "rsp", "ss"));
+        if (errorCode >= 0) {
+            slots.addFirst("error");
+        }
+        String[] names = slots.subList(0, frame.length).toArray(String[]::new);
         for (int i = 0; i < frame.length; i++) {
             f.append(' ').append(names[i]).append("=0x").append(Long.toHexString(frame[i]));
             fj.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":\"").append(hex(frame[i])).append('"');

@@ -60,6 +60,21 @@ class ModeTransitionsTest {
             long_mode:
             """;
 
+    /** A 64-bit IDT whose only gate, vector 0x80 (DPL 3), leads to {@code handler} in CS 0x18; and its IDTR. */
+    static final String IDT_WITH_INT_0X80 = """
+            align 16
+            idt:
+                times 0x80 dq 0, 0
+                dw (handler - $$ + 0x100000) & 0xffff
+                dw 0x18
+                db 0, 0xee                          ; interrupt gate, DPL 3
+                dw (handler - $$ + 0x100000) >> 16
+                dd 0, 0
+            idtr:
+                dw $ - idt - 1
+                dq idt
+            """;
+
     @Test
     void theKernelSwitchesToLongModeAndRuns64BitCode() throws Exception {
         try (var m = ProtectedModeMachine.of(LIB + TO_LONG_MODE + """
@@ -198,18 +213,7 @@ class ModeTransitionsTest {
             to_compat:
                 dd compat1
                 dw 0x08
-            align 16
-            idt:
-                times 0x80 dq 0, 0
-                dw handler - $$ + 0x100000 & 0xffff
-                dw 0x18
-                db 0, 0x8e
-                dw (handler - $$ + 0x100000) >> 16
-                dd 0, 0
-            idtr:
-                dw $ - idt - 1
-                dq idt
-                """).traced(TraceOptions.Format.JSONL)) {
+                """ + IDT_WITH_INT_0X80).traced(TraceOptions.Format.JSONL)) {
             var r = m.run();
             assertEquals(0, r.exitStatus(), r.reason().describe());
             assertEquals("ABCDEFGH", m.serial());
@@ -283,18 +287,7 @@ class ModeTransitionsTest {
                 dd 0
                 dq 0x80000                          ; RSP0
                 times 100 - 12 db 0
-            align 16
-            idt:
-                times 0x80 dq 0, 0
-                dw (handler - $$ + 0x100000) & 0xffff
-                dw 0x18
-                db 0, 0xee                          ; interrupt gate, DPL 3
-                dw (handler - $$ + 0x100000) >> 16
-                dd 0, 0
-            idtr:
-                dw $ - idt - 1
-                dq idt
-                """).traced(TraceOptions.Format.TEXT)) {
+                """ + IDT_WITH_INT_0X80).traced(TraceOptions.Format.TEXT)) {
             var r = m.run();
             assertEquals(1, r.exitStatus(), r.reason().describe());
             assertEquals("1KR", m.serial());
@@ -307,6 +300,53 @@ class ModeTransitionsTest {
             assertEquals(3, m.cpu().cpl());
             assertEquals("compatibility mode", m.cpu().processorMode());
             assertTrue(m.trace().contains("mode 64-bit mode -> compatibility mode (CS 0x23)"), m.trace());
+        }
+    }
+
+    /** SYSCALL from 32-bit user code goes to IA32_CSTAR in 64-bit mode; SYSRET without REX.W returns to it. */
+    @Test
+    void syscallFromCompatibilityModeAndSysretBack() throws Exception {
+        try (var m = ProtectedModeMachine.of(LIB + TO_LONG_MODE + """
+                mov ecx, 0xc0000080
+                rdmsr
+                or eax, 1                           ; EFER.SCE
+                wrmsr
+                mov ecx, 0xc0000081                 ; STAR: SYSCALL CS 0x18; SYSRET base 0x38 (32-bit CS 0x3b, SS 0x43)
+                xor eax, eax
+                mov edx, 0x00380018
+                wrmsr
+                mov ecx, 0xc0000083                 ; CSTAR
+                mov eax, from_compat
+                xor edx, edx
+                wrmsr
+                mov rsp, 0x90000
+                push qword 0x43
+                push qword 0x70000
+                push qword 0x3002
+                push qword 0x3b
+                push qword user
+                iretq
+            bits 32
+            user:
+                putc 'U'
+                syscall
+                db 0x40                             ; INC EAX: back in 32-bit code
+                mov [0x8000], eax
+                putc 'R'
+                exit 0
+            bits 64
+            from_compat:
+                mov [0x8008], rcx                   ; where SYSRET goes
+                putc 'K'
+                mov eax, 0x41
+                sysret                              ; without REX.W: to compatibility mode
+                """)) {
+            var r = m.run();
+            assertEquals(1, r.exitStatus(), r.reason().describe());
+            assertEquals("UKR", m.serial());
+            assertEquals(0x42, m.machine.memory().read32(0x8000));
+            assertEquals("compatibility mode", m.cpu().processorMode());
+            assertEquals(0x3b, m.cpu().cs());
         }
     }
 }
