@@ -3,7 +3,7 @@
 ; mb2_elf64 — a Multiboot2 kernel as an ELF64 file whose entry is 32-bit code, the way "Writing an
 ; OS in Rust" (first edition) and OSDev's "Setting Up Long Mode" build one. Its header asks for
 ; the command line, boot loader name, memory information, memory map and framebuffer (2.0 section
-; 3.1.4), says it supports EGA text (3.1.8) and prefers text mode (3.1.9, optional). It checks the
+; 3.1.4), says it supports EGA text (3.1.9) and prefers text mode (3.1.10, optional). It checks the
 ; entry state (section 3.3), prints every information tag (3.6), switches to long mode itself and
 ; says so on COM1 and VGA.
 ;

@@ -29,7 +29,7 @@ public record Multiboot2Header(int offset, AddressFields address, OptionalLong e
     private static final int ARCH_I386 = 0;
     private static final int FIXED_PART = 16;
 
-    // 3.1.3–3.1.12: header tag types.
+    // 3.1.3–3.1.13: header tag types.
     private static final int TAG_END = 0;
     private static final int TAG_INFORMATION_REQUEST = 1;
     private static final int TAG_ADDRESS = 2;
@@ -45,7 +45,7 @@ public record Multiboot2Header(int offset, AddressFields address, OptionalLong e
     private static final int TAG_OPTIONAL = 1;
 
     /** The information tags (3.6) that {@link MultibootLoader} always gives. */
-    static final Set<Integer> PROVIDED_INFORMATION = Set.of(0, 1, 2, 3, 4, 6, 8, 9);
+    static final Set<Integer> PROVIDED_INFORMATION = Set.of(0, 1, 2, 3, 4, 6, 8, 9, 21);
 
     /** The first 8-byte-aligned offset in the first 32 KiB where the magic lies, if any. */
     public static OptionalInt find(byte[] file) {
@@ -117,7 +117,7 @@ public record Multiboot2Header(int offset, AddressFields address, OptionalLong e
                         if (!optional && !PROVIDED_INFORMATION.contains(wanted)) {
                             throw new ImageRejectedException(name, tag + " requires information tag type " + wanted
                                     + " (" + informationName(wanted) + "), which pml4 does not provide (it gives "
-                                    + "types 1, 2, 3, 4, 6, 8 and 9); set the request's optional flag to boot anyway");
+                                    + "types 1, 2, 3, 4, 6, 8, 9 and 21); set the request's optional flag to boot anyway");
                         }
                     }
                 }
@@ -150,7 +150,7 @@ public record Multiboot2Header(int offset, AddressFields address, OptionalLong e
                                 + "running; pml4 is no EFI firmware");
                     }
                 }
-                // 3.1.10/3.1.11: used only on EFI platforms with boot services; 3.1.12: the image may
+                // 3.1.7/3.1.8: used only on EFI platforms with boot services; 3.1.13: the image may
                 // be relocated, which allows loading it where it is linked, as pml4 does.
                 case TAG_ENTRY_ADDRESS_EFI32, TAG_ENTRY_ADDRESS_EFI64 -> expectSize(name, tag, size, 12);
                 case TAG_RELOCATABLE -> expectSize(name, tag, size, 24);

@@ -150,7 +150,7 @@ public final class MultibootLoader {
         Info info = new Info();
         try {
             if (multiboot2) {
-                writeInfo2(info, ramSize, cmdline, modules, placedModules, map, sections);
+                writeInfo2(info, ramSize, kernelStart, cmdline, modules, placedModules, map, sections);
             } else {
                 writeInfo1(info, image.header(), ramSize, cmdline, modules, placedModules, map, sections);
             }
@@ -338,12 +338,13 @@ public final class MultibootLoader {
     public static final int TAG_MMAP = 6;
     public static final int TAG_FRAMEBUFFER = 8;
     public static final int TAG_ELF_SECTIONS = 9;
+    public static final int TAG_LOAD_BASE_ADDR = 21;
 
-    private static void writeInfo2(Info info, long ramSize, byte[] cmdline, List<BootModule> modules,
+    private static void writeInfo2(Info info, long ramSize, long loadBase, byte[] cmdline, List<BootModule> modules,
                                    List<long[]> placed, List<MapEntry> map, Sections sections) {
         info.skip(8); // total_size, reserved (3.6.1)
-        stringTag(info, TAG_CMDLINE, cmdline); // 3.6.3
-        stringTag(info, TAG_BOOT_LOADER_NAME, BOOT_LOADER_NAME.getBytes(StandardCharsets.US_ASCII)); // 3.6.4
+        stringTag(info, TAG_CMDLINE, cmdline); // 3.6.5
+        stringTag(info, TAG_BOOT_LOADER_NAME, BOOT_LOADER_NAME.getBytes(StandardCharsets.US_ASCII)); // 3.6.9
         for (int i = 0; i < modules.size(); i++) { // 3.6.6: mod_start, mod_end, string
             byte[] string = modules.get(i).string().getBytes(StandardCharsets.UTF_8);
             info.put32(TAG_MODULE);
@@ -353,10 +354,14 @@ public final class MultibootLoader {
             info.string(string);
             info.align(8);
         }
-        info.put32(TAG_BASIC_MEMINFO); // 3.6.2
+        info.put32(TAG_BASIC_MEMINFO); // 3.6.3
         info.put32(16);
         info.put32((int) (LOW_MEMORY_END / 1024));
         info.put32((int) ((Math.min(ramSize, FOUR_GIB) - UPPER_MEMORY) / 1024));
+        info.put32(TAG_LOAD_BASE_ADDR); // 3.6.23 (as GRUB gives it): the lowest physical address loaded
+        info.put32(12);
+        info.put32((int) loadBase);
+        info.align(8);
         info.put32(TAG_MMAP); // 3.6.8: entry_size 24, entry_version 0, entries base, length, type, reserved
         info.put32(16 + 24 * map.size());
         info.put32(24);

@@ -295,6 +295,10 @@ class MultibootLoaderTest {
                     assertEquals(64, u32(at + 12), "entsize");
                     assertEquals(20 + 64L * u32(at + 8), size);
                 }
+                case 21 -> {
+                    assertEquals(12, size);
+                    assertEquals(0x100000, u32(at + 8), "load_base_addr");
+                }
                 case 0 -> assertEquals(8, size);
                 default -> fail("unexpected tag " + type);
             }
@@ -304,7 +308,7 @@ class MultibootLoaderTest {
             }
             at += (size + 7) & ~7;
         }
-        assertEquals(List.of(1L, 2L, 3L, 4L, 6L, 8L, 9L, 0L), types);
+        assertEquals(List.of(1L, 2L, 3L, 4L, 21L, 6L, 8L, 9L, 0L), types);
         assertEquals(at - info, total, "total_size covers every tag, the end tag included");
         LoadSegment seg = image.segments().getFirst();
         long high = (seg.physicalAddress() + seg.memorySize() + 0xFFF) & ~0xFFFL;
