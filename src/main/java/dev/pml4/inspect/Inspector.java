@@ -359,6 +359,15 @@ public final class Inspector {
 
     public String tlbEntries() {
         StringBuilder out = new StringBuilder();
+        if (state.mode() == PagingMode.PAE) {
+            // Beside the TLB: the PDPTE registers, a cache of their own (SDM 4.4.1).
+            var regs = state.pdptes() != null ? state.pdptes() : dev.pml4.mmu.PdpteRegisters.read(memory, state.cr3());
+            out.append(String.format("PDPTE registers (%s 0x%x):%n", state.pdptes() != null ? "loaded from" : "not loaded; the PDPT in memory at",
+                    regs.tableAddress()));
+            for (int i = 0; i < 4; i++) {
+                out.append(String.format("  %d: 0x%016x  %s%n", i, regs.entry(i), pdpteFlags(regs.entry(i))));
+            }
+        }
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             List<TlbEntry> entries = tlb.entries(kind);
             out.append(String.format("%s: %d entries%n", kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", entries.size()));
