@@ -10,21 +10,7 @@
 ;
 ; Expected: paging_la57.expected, status 1.
 
-MB_FLAGS        equ 0x00010003
-
-        org     0x100000
-[section .text]
-bits 32
-header:
-        dd      0x1badb002
-        dd      MB_FLAGS
-        dd      -(0x1badb002 + MB_FLAGS)
-        dd      header
-        dd      $$
-        dd      load_end
-        dd      bss_end
-        dd      _start
-
+%include "mb1_flat_header.inc"
 %include "multiboot.inc"
 
 PG_P            equ 1
