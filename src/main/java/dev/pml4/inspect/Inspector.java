@@ -380,26 +380,42 @@ public final class Inspector {
         return out.toString();
     }
 
+    /**
+     * The gates: 16 bytes each in IA-32e mode; 8 bytes each in protected mode (EFER.LMA = 0,
+     * SDM Vol. 3A 6.11), with 32-bit offsets, no IST, and task and 16-bit gates named.
+     */
     public String idt() {
-        StringBuilder out = new StringBuilder(String.format("IDT at 0x%x, limit 0x%x (%d gates)%n", idtBase, idtLimit, (idtLimit + 1) / 16));
-        for (int v = 0; v < Math.min(256, (idtLimit + 1) / 16); v++) {
-            long a = idtBase + 16L * v;
+        boolean legacy = (state.efer() & PagingState.EFER_LMA) == 0;
+        int size = legacy ? 8 : 16;
+        StringBuilder out = new StringBuilder(String.format("IDT at 0x%x, limit 0x%x (%d gates%s)%n", idtBase, idtLimit,
+                (idtLimit + 1) / size, legacy ? " of 8 bytes, protected mode" : ""));
+        for (int v = 0; v < Math.min(256, (idtLimit + 1) / size); v++) {
+            long a = idtBase + (long) size * v;
             WalkResult r = walker.probe(a, AccessType.READ, AccessMode.IMPLICIT_SUPERVISOR, state);
             if (!(r instanceof Translation t)) {
                 out.append(String.format("  %3d: the IDT entry at 0x%x is not mapped%n", v, a));
                 continue;
             }
             long low = memory.read64(t.physicalAddress());
-            long high = memory.read64(t.physicalAddress() + 8);
-            if ((low >>> 47 & 1) == 0 && low == 0 && high == 0) {
+            long high = legacy ? 0 : memory.read64(t.physicalAddress() + 8);
+            if (low == 0 && high == 0) {
                 continue;
             }
             int type = (int) (low >>> 40) & 0xf;
             long offset = (low & 0xffff) | (low >>> 48 & 0xffff) << 16 | (high & 0xffffffffL) << 32;
-            out.append(String.format("  %3d %-5s %-9s %s DPL %d IST %d  0x%04x:0x%016x %s%n", v, name(v),
-                    type == 0xE ? "interrupt" : type == 0xF ? "trap" : String.format("type 0x%x", type),
-                    (low >>> 47 & 1) != 0 ? "P" : "-", (low >>> 45) & 3, (low >>> 32) & 7, (low >>> 16) & 0xffff, offset,
-                    symbols.describe(offset).map(s -> "<" + s + ">").orElse("")));
+            String kind = switch (type) {
+                case 0xE -> "interrupt";
+                case 0xF -> "trap";
+                case 0x5 -> legacy ? "task" : "type 0x5";
+                case 0x6 -> legacy ? "int16" : "type 0x6";
+                case 0x7 -> legacy ? "trap16" : "type 0x7";
+                default -> String.format("type 0x%x", type);
+            };
+            String where = legacy ? String.format("0x%04x:0x%08x", (low >>> 16) & 0xffff, offset)
+                    : String.format("0x%04x:0x%016x", (low >>> 16) & 0xffff, offset);
+            out.append(String.format("  %3d %-5s %-9s %s DPL %d%s  %s %s%n", v, name(v), kind,
+                    (low >>> 47 & 1) != 0 ? "P" : "-", (low >>> 45) & 3, legacy ? "" : " IST " + ((low >>> 32) & 7), where,
+                    symbols.describe(offset).map(sym -> "<" + sym + ">").orElse("")));
         }
         return out.toString();
     }

@@ -41,6 +41,18 @@ class PagingModeViewsTest {
         });
     }
 
+    /** Protected mode's IDT has 8-byte gates with 32-bit offsets and no IST (SDM 6.11). */
+    @Test
+    void theIdtViewReadsProtectedModeGates() throws Exception {
+        InspectorTest.afterRun("paging_pae", m -> {
+            String idt = m.inspector().answer("idt", List.of());
+            assertTrue(idt.startsWith("IDT at 0x10d000, limit 0x7ff (256 gates of 8 bytes, protected mode)\n"), idt);
+            assertTrue(Pattern.compile("(?m)^   13 #GP   interrupt P DPL 0  0x0008:0x001[0-9a-f]{5}\\b").matcher(idt).find(), idt);
+            assertTrue(Pattern.compile("(?m)^   14 #PF   interrupt P DPL 0  0x0008:0x001[0-9a-f]{5}\\b").matcher(idt).find(), idt);
+            assertEquals(3, idt.lines().count(), idt);
+        });
+    }
+
     @Test
     void theTreeIsVmprintsLayout() throws Exception {
         InspectorTest.afterRun("paging32", m -> {
