@@ -237,6 +237,12 @@ public final class Machine implements AutoCloseable {
         regs.put("cr4", cr.cr4());
         regs.put("cr8", cr.cr8());
         regs.put("efer", cr.efer());
+        if (cr.pdptes() != null) { // PAE's PDPTE registers, which a PDPT in memory may no longer match (SDM 4.4.1)
+            regs.put("pdpt_loaded_from", cr.pdptes().tableAddress());
+            for (int i = 0; i < 4; i++) {
+                regs.put("pdpte" + i, cr.pdptes().entry(i));
+            }
+        }
         for (var d : java.util.List.of(dev.pml4.ffi.unicorn.X86Reg.GDTR, dev.pml4.ffi.unicorn.X86Reg.IDTR, dev.pml4.ffi.unicorn.X86Reg.TR)) {
             var v = engine.readDescriptorRegister(d);
             String n = d.name().toLowerCase(java.util.Locale.ROOT);
