@@ -36,8 +36,17 @@ public final class Benchmarks {
 
     /** Boots {@code image} on the default machine and times its run. */
     public static GuestRun runGuest(Path image, long instructionLimit) throws ImageRejectedException {
+        return runGuest(image, instructionLimit, null);
+    }
+
+    /** The same, with the TLB-coherence checker on in {@code check} mode (null: off). */
+    public static GuestRun runGuest(Path image, long instructionLimit, dev.pml4.mmu.TlbCoherenceChecker.Mode check)
+            throws ImageRejectedException {
         Machine.Config config = Machine.Config.defaults(OutputStream.nullOutputStream()).withInstructionLimit(instructionLimit);
         try (Machine machine = new Machine(config)) {
+            if (check != null) {
+                machine.checkTlb(check);
+            }
             machine.boot(KernelImages.read(image, OptionalLong.empty(), OptionalLong.empty()), null);
             long start = System.nanoTime();
             Machine.RunResult result = machine.run();

@@ -108,6 +108,30 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
         }
 
+        // The TLB check: off, it adds one comparison per instruction; on, guest writes to live
+        // paging structures come back to Java. The compute kernel writes none; the idt_* kernels do.
+        List<String> checked = new ArrayList<>(List.of("compute.elf"));
+        try (var files = Files.list(guests)) {
+            files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("idt_") && n.endsWith(".elf")).sorted().forEach(checked::add);
+        }
+        int checkRepeat = Math.max(repeat, 5); // the idt_* kernels run for milliseconds: more runs against the noise
+        out.printf("TLB check (--check-tlb), best of %d runs, without -> with:%n", checkRepeat);
+        for (String name : checked) {
+            long[] best4 = {Long.MAX_VALUE, Long.MAX_VALUE};
+            long instructions = 0;
+            for (int i = 0; i < checkRepeat; i++) {
+                for (int on = 0; on < 2; on++) { // interleaved, so that both see the same machine load
+                    Benchmarks.GuestRun run = Benchmarks.runGuest(guests.resolve(name), name.equals("compute.elf") ? 20_000_000 : 0,
+                            on == 1 ? dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT : null);
+                    best4[on] = Math.min(best4[on], run.nanos());
+                    instructions = run.instructions();
+                }
+            }
+            out.printf("  %-20s %,12d instructions: %9.2f ms -> %9.2f ms (%+.0f%%)%n", name.replace(".elf", ""), instructions,
+                    best4[0] / 1e6, best4[1] / 1e6, 100.0 * (best4[1] - best4[0]) / best4[0]);
+            out.flush();
+        }
+
         // Tracing: the first 2,000,000 instructions of the compute kernel, to a file and to the ring only.
         for (var f : List.of(dev.pml4.trace.TraceOptions.Format.TEXT, dev.pml4.trace.TraceOptions.Format.JSONL)) {
             Path file = Files.createTempFile("pml4-bench-trace", f == dev.pml4.trace.TraceOptions.Format.TEXT ? ".txt" : ".jsonl");

@@ -19,7 +19,9 @@ import java.io.PrintWriter;
                 "  2  the command line or the image was refused",
                 "  4  triple fault",
                 "  6  the instruction limit was reached",
-                "  8  an internal error of pml4 (a bug)"})
+                "  8  an internal error of pml4 (a bug)",
+                " 10  --check-tlb=stop: the guest was about to use a stale TLB entry",
+                " 12  the guest used something pml4 does not model (the message names it)"})
 public final class Main implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 8;

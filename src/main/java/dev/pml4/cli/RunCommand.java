@@ -104,8 +104,8 @@ final class RunCommand implements Callable<Integer> {
             description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
 
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,mode",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, mode. Default: all.")
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,mode,stale",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, mode, stale. Default: all.")
     List<String> traceEvents;
 
     @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
@@ -158,6 +158,13 @@ final class RunCommand implements Callable<Integer> {
             description = "Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).")
     boolean display;
 
+    @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",
+            description = {"Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
+                    "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
+                    "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
+                    "faults, and a summary at the end, on standard error."})
+    String checkTlb;
+
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
 
@@ -175,6 +182,21 @@ final class RunCommand implements Callable<Integer> {
         if (image == null && trace != null && !trace.equals("-")) {
             image = Path.of(trace); // "--trace IMAGE": the trace goes to standard error
             trace = "-";
+        }
+        dev.pml4.mmu.TlbCoherenceChecker.Mode tlbCheckMode = null;
+        if (checkTlb != null) {
+            tlbCheckMode = switch (checkTlb.toLowerCase(java.util.Locale.ROOT)) {
+                case "report" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT;
+                case "stop" -> dev.pml4.mmu.TlbCoherenceChecker.Mode.STOP;
+                default -> null;
+            };
+            if (tlbCheckMode == null && image == null) {
+                image = Path.of(checkTlb); // "--check-tlb IMAGE": the mode is report
+                tlbCheckMode = dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT;
+            } else if (tlbCheckMode == null) {
+                err.println("pml4: --check-tlb=" + checkTlb + ": use report or stop");
+                return Main.EXIT_USAGE;
+            }
         }
         if (image == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
@@ -212,6 +234,12 @@ final class RunCommand implements Callable<Integer> {
                 return Main.EXIT_USAGE;
             }
             try (Machine machine = created) {
+                if (tlbCheckMode != null) {
+                    machine.checkTlb(tlbCheckMode).addListener(f -> {
+                        err.print(f.describe(kernel.symbols()));
+                        err.flush();
+                    });
+                }
                 try {
                     machine.boot(kernel, commandLine, bootModules);
                 } catch (ImageRejectedException e) {
@@ -255,9 +283,13 @@ final class RunCommand implements Callable<Integer> {
                     return Main.EXIT_USAGE;
                 }
                 int status = result.exitStatus();
-                boolean abnormal = status == 4 || status == 6 || status == 8;
+                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10;
                 if (abnormal || stats) {
                     err.println("pml4: " + result.reason().describe());
+                }
+                if (checkTlb != null) {
+                    err.print(machine.tlbCheck().summary().describe());
+                    err.flush();
                 }
                 if (stats) {
                     printStats(err, machine, result);
@@ -376,7 +408,7 @@ final class RunCommand implements Callable<Integer> {
             try {
                 kinds.add(dev.pml4.trace.TraceOptions.Kind.valueOf(k.strip().toUpperCase(java.util.Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--trace-events: '" + k + "' is not one of insn, walk, tlb, exception, cr, io");
+                throw new IllegalArgumentException("--trace-events: '" + k + "' is not one of insn, walk, tlb, exception, cr, io, stale");
             }
         }
         long start = 0;

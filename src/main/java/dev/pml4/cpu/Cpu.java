@@ -119,6 +119,15 @@ public final class Cpu {
     private record PendingSwitch(long code, long stack, long rip) {
     }
 
+    // ---- a task after the current instruction (the TLB checker's write window) ----------------
+    /** Look at {@link #afterTask} from this instruction count on; Long.MAX_VALUE while there is none. */
+    private long afterTaskFrom = Long.MAX_VALUE;
+    private long afterTaskCount;
+    private long afterTaskRip;
+    private Runnable afterTask;
+    /** Something (the TLB checker in stop mode, the debugger) stopped the run before the access being translated. */
+    private boolean stopBeforeAccess;
+
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
     private long codeFrame;
@@ -154,6 +163,37 @@ public final class Cpu {
     /** The mapper through which the MMU keeps Unicorn's address space equal to the resident TLB entries. */
     public static dev.pml4.mmu.PageMapper pageMapper(Unicorn engine, PhysicalMemory memory, Consumer<String> warnings) {
         return new EnginePageMapper(engine, memory, warnings);
+    }
+
+    /**
+     * Runs {@code task} at the first instruction boundary after the instruction executing now,
+     * whether it retired or was abandoned for another (an exception); not before its retry when the
+     * engine runs it again. Call from a memory hook.
+     */
+    public void afterCurrentInstruction(Runnable task) {
+        afterTask = task;
+        afterTaskCount = instructions;
+        afterTaskRip = engine.readRegister(X86Reg.RIP);
+        afterTaskFrom = instructions - 1;
+    }
+
+    private void runAfterTask(long rip) {
+        if (instructions >= afterTaskCount || rip != afterTaskRip) {
+            afterTaskFrom = Long.MAX_VALUE;
+            Runnable task = afterTask;
+            afterTask = null;
+            task.run();
+        }
+    }
+
+    /**
+     * Ends the run with {@code reason} before the memory access being translated now: the
+     * instruction does not run (RIP stays on it), as if it had not been reached. From a memory hook;
+     * from Java's own accesses the run ends after the instruction.
+     */
+    public void stopBeforeAccess(StopReason reason) {
+        stop(reason);
+        stopBeforeAccess = true;
     }
 
     /** The debug-exit port was written: the run ends after this instruction. */
@@ -527,6 +567,7 @@ public final class Cpu {
                 break;
             }
             fence.lower();
+            stopBeforeAccess = false;
             if (resumeRip >= 0) {
                 engine.writeRegister(X86Reg.RIP, resumeRip);
                 resumeRip = -1;
@@ -704,6 +745,9 @@ public final class Cpu {
             }
             return;
         }
+        if (instructions >= afterTaskFrom) {
+            runAfterTask(rip);
+        }
         if (stop != null) {
             engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
             return;
@@ -807,6 +851,11 @@ public final class Cpu {
             return false;
         }
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
+        if (stopBeforeAccess) {
+            instructions--; // it does not run; it runs on resume (the debugger)
+            resumeRip = engine.readRegister(X86Reg.RIP);
+            return false;
+        }
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
@@ -835,6 +884,10 @@ public final class Cpu {
             return false;
         }
         Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());
+        if (stopBeforeAccess) {
+            resumeRip = blockStart; // nothing of the block has run
+            return false;
+        }
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (type == MemoryAccess.FETCH_UNMAPPED) {
                 return true; // the fetch is retried and finds the new mapping

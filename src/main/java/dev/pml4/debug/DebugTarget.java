@@ -123,6 +123,16 @@ public interface DebugTarget {
      */
     void catchExceptions(Set<Integer> vectors);
 
+    /**
+     * Stops (or no longer stops) with {@link StopEvent.StaleUseCaught} before the guest uses a
+     * stale TLB entry ({@code monitor catch stale}).
+     *
+     * @throws DebugTargetException when the target cannot check TLB coherence (pml4 without --check-tlb)
+     */
+    default void catchStaleUses(boolean on) {
+        throw new DebugTargetException("this target does not check TLB coherence");
+    }
+
     // ---- monitor commands -----------------------------------------------------------------------
 
     /**

@@ -34,6 +34,8 @@ public final class MachineDebugTarget implements DebugTarget {
     private final List<Watch> watches = new ArrayList<>();
     private boolean watchHookInstalled;
     private StopEvent exited;
+    private boolean staleListener;
+    private boolean catchingStale;
 
     public MachineDebugTarget(Machine machine) {
         this.machine = machine;
@@ -212,6 +214,23 @@ public final class MachineDebugTarget implements DebugTarget {
     @Override
     public void catchExceptions(Set<Integer> vectors) {
         cpu.catchVectors(vectors);
+    }
+
+    @Override
+    public void catchStaleUses(boolean on) {
+        var checker = machine.mmu().checker();
+        if (checker == null) {
+            throw new DebugTargetException("catch stale needs the TLB check: run pml4 with --check-tlb");
+        }
+        if (!staleListener) {
+            staleListener = true;
+            checker.addListener(f -> {
+                if (catchingStale && f instanceof dev.pml4.mmu.TlbCheckFinding.StaleUse u) {
+                    cpu.stopBeforeAccess(new StopReason.DebugBreak(new StopEvent.StaleUseCaught(u.describe(machine.symbols()))));
+                }
+            });
+        }
+        catchingStale = on;
     }
 
     @Override

@@ -58,6 +58,19 @@ public sealed interface StopEvent {
         }
     }
 
+    /**
+     * The guest is about to access memory through a stale TLB entry ({@link
+     * DebugTarget#catchStaleUses}); the access has not happened, RIP is the instruction that makes
+     * it. The next resume lets it through the stale entry, as hardware would.
+     *
+     * @param report the checker's report, as pml4 prints it
+     */
+    record StaleUseCaught(String report) implements StopEvent {
+        public StaleUseCaught {
+            Objects.requireNonNull(report, "report");
+        }
+    }
+
     /** {@link DebugTarget#interrupt()} was called: the user pressed Ctrl-C in gdb. */
     record Interrupted() implements StopEvent {}
 }

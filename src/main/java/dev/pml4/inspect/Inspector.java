@@ -33,6 +33,8 @@ public final class Inspector {
     private final SymbolTable symbols;
     private final long idtBase;
     private final int idtLimit;
+    /** Why a TLB entry is stale (the TLB checker), or null; marks it in {@link #tlbEntries}. */
+    private java.util.function.Function<TlbEntry, String> tlbMarks = e -> null;
 
     public Inspector(PhysicalMemory memory, PageWalker walker, PagingState state, Tlb tlb, SymbolTable symbols,
                      long idtBase, int idtLimit) {
@@ -43,6 +45,13 @@ public final class Inspector {
         this.symbols = symbols;
         this.idtBase = idtBase;
         this.idtLimit = idtLimit;
+    }
+
+    /** The same views, with the TLB entries {@code marks} has something to say about marked. */
+    public Inspector withTlbMarks(java.util.function.Function<TlbEntry, String> marks) {
+        Inspector marked = new Inspector(memory, walker, state, tlb, symbols, idtBase, idtLimit);
+        marked.tlbMarks = marks;
+        return marked;
     }
 
     /** What {@link #answer} understands, for usage messages. */
@@ -372,9 +381,10 @@ public final class Inspector {
             List<TlbEntry> entries = tlb.entries(kind);
             out.append(String.format("%s: %d entries%n", kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", entries.size()));
             for (TlbEntry e : entries) {
-                out.append(String.format("  %-7s 0x%016x -> 0x%010x  %s%s%s%s%s pcid %d%n", e.size().label(), e.pageBase(), e.frameBase(),
+                String mark = tlbMarks.apply(e);
+                out.append(String.format("  %-7s 0x%016x -> 0x%010x  %s%s%s%s%s pcid %d%s%n", e.size().label(), e.pageBase(), e.frameBase(),
                         e.rights().writable() ? "RW" : "RO", e.rights().user() ? " U" : " S", e.rights().executable() ? " X" : " NX",
-                        e.global() ? " G" : "", e.dirty() ? " D" : "", e.pcid()));
+                        e.global() ? " G" : "", e.dirty() ? " D" : "", e.pcid(), mark == null ? "" : "  " + mark));
             }
         }
         return out.toString();

@@ -90,6 +90,7 @@ public final class Machine implements AutoCloseable {
     private BootState bootState;
     private KernelImage image;
     private dev.pml4.trace.Tracer tracer;
+    private dev.pml4.mmu.TlbCoherenceChecker tlbChecker;
 
     public Machine(Config config) {
         PhysicalMemory mem = new PhysicalMemory(config.ramSize());
@@ -149,6 +150,42 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Turns the TLB-coherence checker on (--check-tlb); before {@link #boot}. In {@code STOP} mode
+     * the first stale use ends the run before the access, with exit status 10.
+     */
+    public dev.pml4.mmu.TlbCoherenceChecker checkTlb(dev.pml4.mmu.TlbCoherenceChecker.Mode mode) {
+        if (bootState != null) {
+            throw new IllegalStateException("turn the TLB check on before booting");
+        }
+        tlbChecker = dev.pml4.mmu.TlbCoherenceChecker.attach(mode, mmu, memory, new dev.pml4.mmu.TlbCoherenceChecker.Processor() {
+            public long instructions() {
+                return cpu.instructions();
+            }
+
+            public long rip() {
+                return engine.readRegister(dev.pml4.ffi.unicorn.X86Reg.RIP);
+            }
+
+            public void afterCurrentInstruction(Runnable task) {
+                cpu.afterCurrentInstruction(task);
+            }
+        });
+        if (mode == dev.pml4.mmu.TlbCoherenceChecker.Mode.STOP) {
+            tlbChecker.addListener(f -> {
+                if (f instanceof dev.pml4.mmu.TlbCheckFinding.StaleUse u) {
+                    cpu.stopBeforeAccess(new StopReason.StaleTranslation(u.rip(), u.linear(), u.access().name().toLowerCase(java.util.Locale.ROOT)));
+                }
+            });
+        }
+        return tlbChecker;
+    }
+
+    /** What the TLB-coherence checker found so far (an empty report with {@code enabled} false when it is off). */
+    public dev.pml4.mmu.TlbCheckFinding.Report tlbCheck() {
+        return tlbChecker != null ? tlbChecker.report() : new dev.pml4.mmu.TlbCheckFinding.Report(false, java.util.List.of());
+    }
+
     /** Loads {@code image} by boot protocol version 1 and puts the processor at its entry. */
     public BootState boot(KernelImage image, String commandLine) throws ImageRejectedException {
         return boot(image, commandLine, java.util.List.of());
@@ -193,10 +230,13 @@ public final class Machine implements AutoCloseable {
             throw new IllegalStateException("boot an image before running");
         }
         StopReason reason = cpu.run();
+        if (tlbChecker != null) {
+            tlbChecker.finish();
+        }
         com1.flush();
         if (tracer != null) {
             int status = reason.exitStatus();
-            tracer.close(status == 4 || status == 6 || status == 8);
+            tracer.close(status == 4 || status == 6 || status == 8 || status == 10);
         }
         return new RunResult(reason, cpu.instructions());
     }
@@ -209,14 +249,18 @@ public final class Machine implements AutoCloseable {
         tracer = new dev.pml4.trace.Tracer(cpu, capstone, image.symbols(), options, out);
         cpu.setObserver(tracer);
         mmu.setListener(tracer);
+        if (tlbChecker != null) {
+            tlbChecker.addListener(tracer::tlbCheck);
+        }
         return tracer;
     }
 
     /** Views of the MMU state as it is now (after a run, or while the debugger holds the machine). */
     public dev.pml4.inspect.Inspector inspector() {
         var idtr = engine.readDescriptorRegister(dev.pml4.ffi.unicorn.X86Reg.IDTR);
-        return new dev.pml4.inspect.Inspector(memory, mmu.walker(), cpu.pagingState(), mmu.tlb(),
+        var inspector = new dev.pml4.inspect.Inspector(memory, mmu.walker(), cpu.pagingState(), mmu.tlb(),
                 image != null ? image.symbols() : SymbolTable.empty(), idtr.base(), idtr.limit());
+        return tlbChecker != null ? inspector.withTlbMarks(tlbChecker::staleMark) : inspector;
     }
 
     /** Writes RAM and the processor's state for {@code pml4 inspect} ({@code image}: where the kernel came from, for symbols). */
@@ -260,6 +304,11 @@ public final class Machine implements AutoCloseable {
     /** The VGA adapter, whose {@code screen()} shows the text screen as it is now. */
     public dev.pml4.devices.VgaText vga() {
         return vga;
+    }
+
+    /** The booted kernel's symbols (empty before boot, or when it has none). */
+    public SymbolTable symbols() {
+        return image != null ? image.symbols() : SymbolTable.empty();
     }
 
     public PhysicalMemory memory() {

@@ -46,6 +46,8 @@ public final class Mmu {
      * translation after INVLPG or MOV to CR3, which the SDM forbids (4.10.4.1).
      */
     private final TreeMap<Long, Long> unheld = new TreeMap<>();
+    /** The TLB-coherence checker (--check-tlb), or null: nothing of it runs when it is off. */
+    private TlbCoherenceChecker checker;
 
     public Mmu(PhysicalMemory memory, PageWalker walker, Tlb tlb, PageMapper mapper) {
         this.memory = memory;
@@ -60,6 +62,16 @@ public final class Mmu {
 
     public Tlb tlb() {
         return tlb;
+    }
+
+    /** Turns the TLB-coherence checker on; call before anything is cached. */
+    void setChecker(TlbCoherenceChecker checker) {
+        this.checker = checker;
+    }
+
+    /** The TLB-coherence checker, or null when it is off. */
+    public TlbCoherenceChecker checker() {
+        return checker;
     }
 
     public PageWalker walker() {
@@ -130,6 +142,9 @@ public final class Mmu {
         TlbEntry entry = tlb.lookup(kind, linear, pcid);
         if (entry != null) {
             int error = AccessRights.check(entry.rights(), type, mode, state);
+            if (checker != null) {
+                checker.used(kind, entry, linear, type, mode, state, error != 0);
+            }
             if (error != 0) {
                 // The cached rights refuse the access: #PF from the TLB entry, which the fault then
                 // invalidates (SDM 4.10.4.1, "page-fault exceptions").
@@ -158,6 +173,9 @@ public final class Mmu {
             return new AccessResult(null, false, physical); // a hole reads all-ones through PhysicalMemory
         }
         install(linear, kind, entry, mode, state, pcid);
+        if (checker != null && type == AccessType.WRITE) {
+            checker.guestWrite(linear, physical);
+        }
         return AccessResult.OK;
     }
 
@@ -206,6 +224,12 @@ public final class Mmu {
         for (TlbEntry gone : evicted) {
             mappings.removeRange(gone.pageBase(), gone.end());
         }
+        if (checker != null) {
+            checker.removed(evicted);
+            if (tlb.peek(kind, linear, pcid) == entry) {
+                checker.filled(kind, entry, t);
+            }
+        }
         listener.filled(kind, entry, evicted);
         if (tlb.peek(kind, linear, pcid) != entry) {
             unheld.put(entry.pageBase(), entry.end());
@@ -223,6 +247,9 @@ public final class Mmu {
             // other entry goes: a processor may invalidate any TLB entry at any time (SDM 4.10.2.2).
             Tlb.Kind otherKind = filled == Tlb.Kind.DATA ? Tlb.Kind.INSTRUCTION : Tlb.Kind.DATA;
             tlb.remove(otherKind, other);
+            if (checker != null) {
+                checker.removed(List.of(other));
+            }
             mappings.removeRange(other.pageBase(), other.end());
             if (filled == Tlb.Kind.DATA) {
                 code = null;
@@ -242,6 +269,9 @@ public final class Mmu {
         if (code != null && AccessRights.check(code.rights(), AccessType.FETCH, mode, state) == 0) {
             perms |= ResidentMappings.EXEC;
         }
+        if (checker != null) {
+            perms = checker.enginePermissions(data, code, perms);
+        }
         mappings.install(linear, data, code, perms);
     }
 
@@ -250,6 +280,9 @@ public final class Mmu {
      * unmaps the pages used without a TLB entry (see {@link #unheld}).
      */
     public void invalidate(String cause, List<TlbEntry> removed) {
+        if (checker != null) {
+            checker.removed(removed);
+        }
         for (TlbEntry e : removed) {
             mappings.removeRange(e.pageBase(), e.end());
         }
@@ -264,7 +297,11 @@ public final class Mmu {
 
     /** INVLPG m (SDM 4.10.4.1). */
     public void invlpg(long linearAddress, PagingState state) {
-        invalidate("INVLPG", tlb.invalidatePage(linearAddress, currentPcid(state)));
+        List<TlbEntry> removed = tlb.invalidatePage(linearAddress, currentPcid(state));
+        if (checker != null && removed.isEmpty()) {
+            checker.invlpgFoundNothing(linearAddress);
+        }
+        invalidate("INVLPG", removed);
     }
 
     /**

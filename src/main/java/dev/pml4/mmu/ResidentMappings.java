@@ -30,6 +30,15 @@ public final class ResidentMappings {
     private final PhysicalMemory memory;
     private final PageMapper mapper;
     private final TreeMap<Long, Chunk> chunks = new TreeMap<>();
+    /**
+     * Frames whose writes by the guest must come back to Java (the TLB checker's live paging
+     * structures; DESIGN.md fact 12 asks the same for other aliases of executable frames): any
+     * chunk onto one of them is a single 4 KiB page mapped without write permission, except
+     * while a write window is open on it.
+     */
+    private final java.util.TreeSet<Long> writeWatched = new java.util.TreeSet<>();
+    /** Chunks made writable for one guest write to a watched frame: linear base to the chunk opened. */
+    private final Map<Long, Chunk> writeWindows = new java.util.HashMap<>();
     private long mapCount;
     private long unmapCount;
 
@@ -53,12 +62,16 @@ public final class ResidentMappings {
         // Shrink until the physical range is all RAM or all hole, so that one kind of mapping serves
         // it, and until it does not swallow a differently shaped chunk (code and data of different
         // page sizes in one region would otherwise unmap each other in turn).
-        while (chunkSize > PhysicalMemory.PAGE_SIZE && (!uniform(physical, chunkSize) || overlapsOther(base, chunkSize))) {
+        while (chunkSize > PhysicalMemory.PAGE_SIZE && (!uniform(physical, chunkSize) || overlapsOther(base, chunkSize)
+                || watchedWithin(physical, chunkSize))) {
             chunkSize = chunkSize > PageSize.SIZE_2M.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
             base = linear & -chunkSize;
             physical = any.physicalAddress(base);
         }
         boolean ram = memory.isRam(physical, chunkSize);
+        if (!writeWatched.isEmpty() && writeWatched.contains(physical)) {
+            perms &= ~WRITE;
+        }
         Chunk existing = chunks.get(base);
         if (existing != null && existing.size() == chunkSize && existing.physical() == physical && existing.ram() == ram) {
             if (existing.perms() != perms) {
@@ -86,6 +99,60 @@ public final class ResidentMappings {
         }
         Map.Entry<Long, Chunk> below = chunks.lowerEntry(base + size);
         return below != null && below.getValue().end() > base;
+    }
+
+    private boolean watchedWithin(long physical, long size) {
+        if (writeWatched.isEmpty()) {
+            return false;
+        }
+        Long f = writeWatched.ceiling(physical);
+        return f != null && f < physical + size;
+    }
+
+    /**
+     * From now on guest writes to the 4 KiB {@code frame} come back to Java: chunks onto it that
+     * allow writes are unmapped, and map themselves again (4 KiB, read-only) on the next access.
+     */
+    public void watchWrites(long frame) {
+        if (!writeWatched.add(frame)) {
+            return;
+        }
+        List<Chunk> doomed = new ArrayList<>();
+        for (Chunk c : chunks.values()) {
+            if (c.ram() && (c.perms() & WRITE) != 0 && c.physical() <= frame && frame < c.physical() + c.size()) {
+                doomed.add(c);
+            }
+        }
+        for (Chunk c : doomed) {
+            removeRange(c.linear(), c.end());
+        }
+    }
+
+    /** Writes to {@code frame} need not come back any more; read-only chunks onto it gain write permission when next written. */
+    public void unwatchWrites(long frame) {
+        writeWatched.remove(frame);
+    }
+
+    public boolean isWriteWatched(long physical) {
+        return !writeWatched.isEmpty() && writeWatched.contains(physical & ~0xfffL);
+    }
+
+    /** Lets the engine write the watched page of {@code linear} until {@link #closeWriteWindow}: one guest write, retried. */
+    public void openWriteWindow(long linear) {
+        Chunk c = chunkAt(linear);
+        if (c == null || !c.ram() || writeWindows.containsKey(c.linear())) {
+            return;
+        }
+        mapper.protect(c.linear(), c.size(), c.perms() | WRITE);
+        writeWindows.put(c.linear(), c);
+    }
+
+    /** Makes the page of {@code linear} read-only again, if the chunk opened is still mapped. */
+    public void closeWriteWindow(long linear) {
+        Chunk opened = writeWindows.remove(linear & ~0xfffL);
+        if (opened != null && chunks.get(opened.linear()) == opened) {
+            mapper.protect(opened.linear(), opened.size(), opened.perms());
+        }
     }
 
     private boolean uniform(long physical, long size) {

@@ -33,7 +33,9 @@ public record TraceOptions(Format format, Set<Kind> kinds, long fromInstruction,
         /** Port I/O. */
         IO,
         /** Changes of the processor's mode: protected, compatibility and 64-bit mode. */
-        MODE
+        MODE,
+        /** The TLB checker's findings (--check-tlb): stale uses, dirty flags lost, spurious faults. */
+        STALE
     }
 
     public TraceOptions {

@@ -292,6 +292,54 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
                 String.format("\"dir\":\"%s\",\"port\":\"0x%x\",\"size\":%d,\"value\":\"%s\"", isOut ? "out" : "in", port, size, hex(value)));
     }
 
+    /** A finding of the TLB checker (--check-tlb): one {@code stale} line. */
+    public void tlbCheck(dev.pml4.mmu.TlbCheckFinding finding) {
+        switch (finding) {
+            case dev.pml4.mmu.TlbCheckFinding.StaleUse u -> event(TraceOptions.Kind.STALE,
+                    String.format("stale use: %s 0x%x through %s %s; fresh walk: %s; made stale by %s",
+                            u.access().name().toLowerCase(Locale.ROOT), u.linear(), tlbName(u.tlb()), describe(u.entry()), freshText(u.fresh()),
+                            entryWriteText(u.write())),
+                    "\"finding\":\"stale-use\",\"access\":\"" + u.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\"" + hex(u.linear())
+                            + "\",\"rip\":\"" + hex(u.rip()) + "\",\"sym\":" + json(symbols.describe(u.rip()).orElse("")) + ",\"tlb\":\"" + tlbName(u.tlb()) + "\",\"entry\":" + json(u.entry())
+                            + ",\"fresh\":" + freshJson(u.fresh()) + ",\"write\":" + entryWriteJson(u.write())
+                            + ",\"hints\":[" + String.join(",", u.hints().stream().map(Tracer::json).toList()) + "]");
+            case dev.pml4.mmu.TlbCheckFinding.DirtyBitLost d -> event(TraceOptions.Kind.STALE,
+                    String.format("dirty flag lost: write 0x%x through %s; D cleared by %s", d.linear(), describe(d.entry()), entryWriteText(d.write())),
+                    "\"finding\":\"dirty-bit-lost\",\"access\":\"write\",\"address\":\"" + hex(d.linear()) + "\",\"rip\":\"" + hex(d.rip())
+                            + "\",\"sym\":" + json(symbols.describe(d.rip()).orElse("")) + ",\"entry\":" + json(d.entry()) + ",\"write\":" + entryWriteJson(d.write()));
+            case dev.pml4.mmu.TlbCheckFinding.SpuriousFault f -> event(TraceOptions.Kind.STALE,
+                    String.format("spurious #PF (SDM 4.10.4.3): %s 0x%x refused by %s; rights granted by %s",
+                            f.access().name().toLowerCase(Locale.ROOT), f.linear(), describe(f.entry()), entryWriteText(f.write())),
+                    "\"finding\":\"spurious-fault\",\"access\":\"" + f.access().name().toLowerCase(Locale.ROOT) + "\",\"address\":\""
+                            + hex(f.linear()) + "\",\"rip\":\"" + hex(f.rip()) + "\",\"sym\":" + json(symbols.describe(f.rip()).orElse("")) + ",\"entry\":" + json(f.entry()) + ",\"write\":" + entryWriteJson(f.write()));
+        }
+    }
+
+    private String entryWriteText(dev.pml4.mmu.TlbCheckFinding.EntryWrite w) {
+        return String.format("instruction %d at 0x%x%s: %s@0x%x 0x%x -> 0x%x (%s)", w.instruction(), w.rip(),
+                symbols.describe(w.rip()).map(s -> " <" + s + ">").orElse(""), w.level().entryName(), w.entryAddress(),
+                w.oldValue(), w.newValue(), w.change());
+    }
+
+    private String entryWriteJson(dev.pml4.mmu.TlbCheckFinding.EntryWrite w) {
+        return "{\"n\":" + w.instruction() + ",\"rip\":\"" + hex(w.rip()) + "\",\"sym\":" + json(symbols.describe(w.rip()).orElse(""))
+                + ",\"level\":\"" + w.level().entryName() + "\",\"entry\":\"" + hex(w.entryAddress()) + "\",\"old\":\"" + hex(w.oldValue())
+                + "\",\"new\":\"" + hex(w.newValue()) + "\",\"change\":" + json(w.change()) + "}";
+    }
+
+    private static String freshText(WalkResult r) {
+        return r instanceof Translation t ? String.format("0x%x -> 0x%x (%s page)", t.linearAddress(), t.physicalAddress(), t.size().label())
+                : String.format("#PF(0x%x) %s", ((PageFault) r).errorCode(), ((PageFault) r).reason());
+    }
+
+    private static String freshJson(WalkResult r) {
+        if (r instanceof Translation t) {
+            return "{\"result\":\"ok\",\"physical\":\"" + hex(t.physicalAddress()) + "\",\"size\":\"" + t.size().label() + "\"}";
+        }
+        PageFault f = (PageFault) r;
+        return "{\"result\":\"fault\",\"error\":\"" + hex(f.errorCode()) + "\",\"reason\":" + json(f.reason()) + "}";
+    }
+
     // ---- output ---------------------------------------------------------------------------------
 
     private void emit(String line) {

@@ -548,6 +548,34 @@ class RunCommandTest {
         assertEquals(expected, Files.readString(serialOut, ISO_8859_1));
     }
 
+    // ---- --check-tlb ---------------------------------------------------------------------------------
+
+    /** The report on standard error, the summary last; stop ends with status 10 before the access; report runs to the end. */
+    @Test
+    void checkTlbReportsAndStops() throws IOException {
+        String image = Guests.image("tlbbug_unmap").toString();
+        Result report = pml4("run", "--serial", serialOut.toString(), "--serial-in", serialIn.toString(), "--check-tlb", image);
+        assertEquals(Guests.expectedStatus("tlbbug_unmap"), report.status(), report.err());
+        assertEquals(Guests.expectedReport("tlbbug_unmap"), report.err());
+        assertEquals(Guests.expectedTranscript("tlbbug_unmap"), Files.readString(serialOut, ISO_8859_1));
+
+        Result stop = pml4("run", "--serial", serialOut.toString(), "--serial-in", serialIn.toString(), "--check-tlb=stop", image);
+        assertEquals(10, stop.status(), stop.err());
+        List<String> lines = stop.errLines();
+        assertTrue(lines.getFirst().startsWith("pml4: stale TLB entry used: instruction ") && lines.getFirst().endsWith(": read of 0x8000000000"), stop.err());
+        assertTrue(lines.get(lines.size() - 2).startsWith("pml4: stopped before a stale TLB entry was used: read of 0x8000000000 at RIP 0x"), stop.err());
+        assertEquals("pml4: tlb check: 1 stale use, 0 dirty-bit warnings, 0 spurious page faults", lines.getLast());
+        String transcript = Files.readString(serialOut, ISO_8859_1);
+        assertTrue(transcript.endsWith("no INVLPG\n"), "the run ended before the stale read: " + transcript);
+    }
+
+    @Test
+    void checkTlbRefusesAnUnknownMode() throws IOException {
+        Result r = pml4("run", "--check-tlb=sometimes", Guests.image("hello").toString());
+        assertEquals(2, r.status());
+        assertEquals(List.of("pml4: --check-tlb=sometimes: use report or stop"), r.errLines());
+    }
+
     /** A B in a hex number is a digit, not a "bytes" suffix. */
     @ParameterizedTest(name = "--mem {0}")
     @CsvSource({"64M, 67108864", "64MiB, 67108864", "64MB, 67108864", "64m, 67108864", "2G, 2147483648",
@@ -561,7 +589,7 @@ class RunCommandTest {
 
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
             "--load-addr", "--entry", "--tlb", "--trace", "--trace-format", "--trace-events", "--trace-from", "--trace-range",
-            "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--stats", "--help",
+            "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--check-tlb", "--stats", "--help",
             "--boot", "--module", "--vga", "--screenshot", "--display", "--svg");
 
     /** So that a new option cannot be left out of the help test below. */
@@ -593,7 +621,7 @@ class RunCommandTest {
         assertEquals(0, r.status(), r.err());
         assertEquals("", r.err());
         for (String s : List.of("Usage: pml4 ", "run", "--help", "--version", "2  the command line or the image was refused",
-                "4  triple fault", "6  the instruction limit was reached", "8  an internal error")) {
+                "4  triple fault", "6  the instruction limit was reached", "8  an internal error", "10  --check-tlb=stop")) {
             assertTrue(r.out().contains(s), () -> s + " missing from: " + r.out());
         }
     }

@@ -83,19 +83,51 @@ class GdbMachineTest {
         String elf = Guests.image("idt_demand").toString();
         try (Machine machine = new Machine(Machine.Config.defaults(java.io.OutputStream.nullOutputStream()))) {
             machine.boot(KernelImages.read(Guests.image("idt_demand"), OptionalLong.empty(), OptionalLong.empty()), null);
-            GdbServer server = GdbServer.listen(new MachineDebugTarget(machine),
-                    new GdbServer.Config(java.net.InetAddress.getLoopbackAddress(), 0, GdbServer.OnDisconnect.CONTINUE, l -> { }));
-            CompletableFuture<GdbServer.Outcome> served = CompletableFuture.supplyAsync(server::serve);
-            String out = runGdb(List.of("set architecture i386:x86-64", "file " + elf, "target remote 127.0.0.1:" + server.port(),
-                    "watch *(long *)&faults", "continue", "delete",
-                    "monitor catch 14", "continue", "info registers cr2", "kill"));
-            served.get(60, TimeUnit.SECONDS);
-            server.close();
+            String out = debug(machine, elf, "watch *(long *)&faults", "continue", "delete",
+                    "monitor catch 14", "continue", "info registers cr2", "kill");
             assertTrue(out.contains("Old value = 0") && out.contains("New value = 1"), out);
             assertTrue(out.contains("Program received signal SIGSEGV"), out);
             // The second fault of idt_demand (its transcript: a write at 0x10000001ff8).
             assertTrue(out.matches("(?s).*cr2\\s+0x10000001ff8\\s.*"), out);
         }
+    }
+
+    /**
+     * {@code monitor catch stale} stops before the read through the stale entry (RIP on it, the
+     * report on gdb's console), {@code monitor tlb} marks the entry, and the run goes on through it.
+     */
+    @Test
+    void catchStaleStopsBeforeTheStaleAccess() throws Exception {
+        String elf = Guests.image("tlbbug_unmap").toString();
+        long readUnmapped = addressOf(elf, "read_unmapped", "mov");
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        try (Machine machine = new Machine(Machine.Config.defaults(serial))) {
+            machine.checkTlb(dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT);
+            machine.boot(KernelImages.read(Guests.image("tlbbug_unmap"), OptionalLong.empty(), OptionalLong.empty()), null);
+            String out = debug(machine, elf, "monitor catch stale", "continue", "info registers rip", "monitor tlb", "continue");
+            assertTrue(out.contains("caught: stale TLB entry uses"), out);
+            assertTrue(out.contains("pml4: stale TLB entry used: instruction ") && out.contains("<read_unmapped>: read of 0x8000000000"), out);
+            assertTrue(out.contains("pml4: caught before the access (monitor catch stale)"), out);
+            assertTrue(out.matches("(?s).*rip\\s+0x" + Long.toHexString(readUnmapped) + "\\s.*"), "stopped on the reading instruction:\n" + out);
+            assertTrue(out.matches("(?s).*0x0000008000000000 -> 0x[0-9a-f]+  RW S X pcid 0  STALE, reported: PTE at 0x[0-9a-f]+ changed by instruction \\d+ \\(P 1 -> 0.*"),
+                    "monitor tlb marks the stale entry:\n" + out);
+            assertTrue(out.contains("exited with code 01"), out);
+        }
+        assertEquals(Guests.expectedTranscript("tlbbug_unmap"), serial.toString(StandardCharsets.ISO_8859_1),
+                "the stale read went on after the stop, as without the debugger");
+    }
+
+    /** Serves {@code machine} to Debian's gdb, which loads {@code elf}, connects and runs {@code commands}; gdb's output. */
+    private static String debug(Machine machine, String elf, String... commands) throws Exception {
+        GdbServer server = GdbServer.listen(new MachineDebugTarget(machine),
+                new GdbServer.Config(java.net.InetAddress.getLoopbackAddress(), 0, GdbServer.OnDisconnect.CONTINUE, l -> { }));
+        CompletableFuture<GdbServer.Outcome> served = CompletableFuture.supplyAsync(server::serve);
+        List<String> all = new ArrayList<>(List.of("set architecture i386:x86-64", "file " + elf, "target remote 127.0.0.1:" + server.port()));
+        all.addAll(List.of(commands));
+        String out = runGdb(all);
+        served.get(60, TimeUnit.SECONDS);
+        server.close();
+        return out;
     }
 
     private static long addressOf(String elf, String label, String mnemonic) throws Exception {

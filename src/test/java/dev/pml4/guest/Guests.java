@@ -82,6 +82,45 @@ public final class Guests {
         return run(name, UnaryOperator.identity());
     }
 
+    /**
+     * The report pml4 prints with {@code --check-tlb} (findings, then the summary), as the guest
+     * expects it: NAME.expected-report, or, for a guest without one, the summary of a run in which
+     * nothing was found.
+     */
+    public static String expectedReport(String name) throws IOException {
+        Path file = sourceDir().resolve(name + ".expected-report");
+        return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8)
+                : new dev.pml4.mmu.TlbCheckFinding.Summary(0, 0, 0).describe();
+    }
+
+    /** A run with the TLB-coherence checker on: the run, the checker's findings, and its report as pml4 prints it. */
+    public record Checked(Outcome outcome, dev.pml4.mmu.TlbCheckFinding.Report findings, String report) {
+    }
+
+    /** Boots {@code name} with {@code --check-tlb=MODE} and runs it to the end. */
+    public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode) {
+        return runCheckingTlb(name, mode, UnaryOperator.identity());
+    }
+
+    /** The same on the default machine changed by {@code configure}. */
+    public static Checked runCheckingTlb(String name, dev.pml4.mmu.TlbCoherenceChecker.Mode mode, UnaryOperator<Machine.Config> configure) {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        List<String> warnings = new java.util.ArrayList<>();
+        StringBuilder report = new StringBuilder();
+        try (Machine machine = new Machine(configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add)))) {
+            var image = KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty());
+            machine.checkTlb(mode).addListener(f -> report.append(f.describe(image.symbols())));
+            machine.boot(image, null);
+            Machine.RunResult result = machine.run();
+            report.append(machine.tlbCheck().summary().describe());
+            Outcome outcome = new Outcome(serial.toString(StandardCharsets.ISO_8859_1), result, List.copyOf(warnings), "",
+                    machine.vga().screen().text());
+            return new Checked(outcome, machine.tlbCheck(), report.toString());
+        } catch (ImageRejectedException e) {
+            throw new AssertionError("guest " + name + " was refused: " + e.getMessage(), e);
+        }
+    }
+
     /** Boots {@code name} with the default machine, changed by {@code configure}, and runs it to the end. */
     public static Outcome run(String name, UnaryOperator<Machine.Config> configure) {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();

@@ -310,4 +310,53 @@ class ResidentMappingsTest {
         assertEquals(code - LINEAR, engine.physical(code));
         assertEquals(data - LINEAR, engine.physical(data));
     }
+
+    // ---- write-watched frames (the TLB checker's live paging structures) ----------------------------
+
+    /** A 2 MiB page over a watched frame maps 4 KiB at a time; the watched page alone is read-only. */
+    @Test
+    void aWatchedFrameIsReadOnlyAndSplitsLargePagesAround() {
+        TlbEntry e = entry(LINEAR, 0x200000, PageSize.SIZE_2M);
+        mappings.install(LINEAR + 0x5000, e, null, READ | WRITE);
+        assertEquals(List.of("map 0x7f0000000000+0x200000 rw- @0x200000"), engine.log());
+        engine.clear();
+        mappings.watchWrites(0x205000);
+        assertEquals(List.of("unmap 0x7f0000000000+0x200000 ---"), engine.log(), "a writable chunk onto the frame goes");
+        assertTrue(mappings.isWriteWatched(0x205ff8));
+        assertFalse(mappings.isWriteWatched(0x206000));
+        engine.clear();
+        mappings.install(LINEAR + 0x5000, e, null, READ | WRITE);
+        mappings.install(LINEAR + 0x6000, e, null, READ | WRITE);
+        assertEquals(List.of("map 0x7f0000005000+0x1000 r-- @0x205000", "map 0x7f0000006000+0x1000 rw- @0x206000"), engine.log());
+    }
+
+    /** A write window makes the watched page writable for one write, then read-only again; unwatched, it gains write on its next install. */
+    @Test
+    void aWriteWindowOpensAndClosesAndUnwatchingGivesWriteBack() {
+        TlbEntry e = entry(LINEAR, 0x205000, PageSize.SIZE_4K);
+        mappings.watchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        assertFalse(engine.allows(LINEAR, WRITE));
+        mappings.openWriteWindow(LINEAR + 0x10);
+        assertTrue(engine.allows(LINEAR, WRITE));
+        mappings.closeWriteWindow(LINEAR);
+        assertFalse(engine.allows(LINEAR, WRITE));
+        assertTrue(engine.allows(LINEAR, READ));
+        mappings.unwatchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        assertTrue(engine.allows(LINEAR, WRITE));
+    }
+
+    /** A window whose chunk was unmapped meanwhile protects nothing when it closes. */
+    @Test
+    void aWindowOverAChunkThatWentClosesQuietly() {
+        TlbEntry e = entry(LINEAR, 0x205000, PageSize.SIZE_4K);
+        mappings.watchWrites(0x205000);
+        mappings.install(LINEAR, e, null, READ | WRITE);
+        mappings.openWriteWindow(LINEAR);
+        mappings.removeRange(LINEAR, LINEAR + 0x1000);
+        engine.clear();
+        mappings.closeWriteWindow(LINEAR);
+        assertEquals(List.of(), engine.log());
+    }
 }

@@ -121,6 +121,34 @@ class TracerTest {
         assertTrue(t.lines().findFirst().orElseThrow().contains("int3"), t.lines().findFirst().orElse(""));
     }
 
+    /** With --check-tlb, a stale use is a stale line after the instruction that makes it, in both formats. */
+    @Test
+    void aStaleUseIsTraced() throws Exception {
+        for (TraceOptions.Format f : TraceOptions.Format.values()) {
+            TraceOptions options = new TraceOptions(f, EnumSet.of(TraceOptions.Kind.INSN, TraceOptions.Kind.STALE), 1, 0, -1, false, 0);
+            try (Machine m = new Machine(Machine.Config.defaults(java.io.OutputStream.nullOutputStream()))) {
+                m.checkTlb(dev.pml4.mmu.TlbCoherenceChecker.Mode.REPORT);
+                m.boot(KernelImages.read(Guests.image("tlbbug_unmap"), OptionalLong.empty(), OptionalLong.empty()), null);
+                StringWriter trace = new StringWriter();
+                m.trace(options, trace);
+                m.run();
+                List<String> lines = trace.toString().lines().toList();
+                var use = m.tlbCheck().staleUses().getFirst();
+                if (f == TraceOptions.Format.TEXT) {
+                    int at = indexOf(lines, 0, "stale use: read 0x8000000000 through D 4 KiB 0x8000000000->0x", "fresh walk: #PF(0x0) PTE not present",
+                            "<unmap>: PTE@0x");
+                    assertTrue(lines.get(at - 1).strip().startsWith(use.instruction() + "  ") && lines.get(at - 1).contains("read_unmapped"),
+                            lines.get(at - 1));
+                } else {
+                    int at = indexOf(lines, 0, "{\"type\":\"stale\",\"n\":" + use.instruction() + ",\"finding\":\"stale-use\",\"access\":\"read\",\"address\":\"0x8000000000\"",
+                            "\"fresh\":{\"result\":\"fault\",\"error\":\"0x0\",\"reason\":\"PTE not present\"}",
+                            "\"write\":{\"n\":" + use.write().instruction() + ",", "\"sym\":\"unmap\",\"level\":\"PTE\"", "\"new\":\"0x0\"");
+                    assertTrue(lines.get(at - 1).contains("\"type\":\"insn\",\"n\":" + use.instruction() + ","), lines.get(at - 1));
+                }
+            }
+        }
+    }
+
     private static int indexOf(List<String> lines, int from, String... parts) {
         for (int i = from; i < lines.size(); i++) {
             String l = lines.get(i);

@@ -73,6 +73,8 @@ final class GdbSession {
     private final Map<Long, EnumSet<BreakType>> breakpoints = new LinkedHashMap<>();
     private final Set<Watch> watchpoints = new LinkedHashSet<>();
     private final TreeSet<Integer> caught = new TreeSet<>();
+    /** monitor catch stale is on (the TLB checker stops before a stale use). */
+    private boolean catchingStale;
     private StopEvent lastStop;
     private StopEvent.Exited exited;
     private boolean gdbSwbreak;
@@ -255,6 +257,10 @@ final class GdbSession {
             if (!caught.isEmpty()) {
                 caught.clear();
                 target.catchExceptions(Set.of());
+            }
+            if (catchingStale) {
+                catchingStale = false;
+                target.catchStaleUses(false);
             }
             if (exited != null) {
                 return new Outcome.Exited(exited.status(), exited.description());
@@ -470,6 +476,7 @@ final class GdbSession {
               monitor catch                 list the exception vectors that stop the guest
               monitor catch VEC...          stop before delivering these (14, 0xe, pf or #PF; all)
               monitor uncatch VEC...|all    stop catching these
+              monitor catch stale           stop before a stale TLB entry is used (--check-tlb)
             """;
 
     private String monitorOutput(String command) {
@@ -494,6 +501,11 @@ final class GdbSession {
         }
         TreeSet<Integer> next = new TreeSet<>(caught);
         for (String a : args) {
+            if (a.equals("stale")) {
+                target.catchStaleUses(add);
+                catchingStale = add;
+                continue;
+            }
             if (a.equals("all")) {
                 if (add) {
                     for (int v = 0; v < 32; v++) {
@@ -525,10 +537,11 @@ final class GdbSession {
     }
 
     private String caughtText() {
+        String stale = catchingStale ? "caught: stale TLB entry uses\n" : "";
         if (caught.isEmpty()) {
-            return "caught exceptions: none\n";
+            return "caught exceptions: none\n" + stale;
         }
-        return "caught exceptions: " + caught.stream().map(ExceptionVectors::describe).collect(Collectors.joining(", ")) + "\n";
+        return "caught exceptions: " + caught.stream().map(ExceptionVectors::describe).collect(Collectors.joining(", ")) + "\n" + stale;
     }
 
     // ---- registers ------------------------------------------------------------------------------
@@ -725,6 +738,7 @@ final class GdbSession {
                 exited = x;
                 sendOutput("pml4: " + x.description() + "\n");
             }
+            case StopEvent.StaleUseCaught s -> sendOutput(s.report() + "pml4: caught before the access (monitor catch stale)\n");
             default -> { }
         }
         return stopReply(e);
