@@ -8,7 +8,6 @@ import dev.pml4.ffi.unicorn.UcError;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.ffi.unicorn.X86Reg;
 import dev.pml4.machine.BootState;
-import dev.pml4.machine.EntryMode;
 import dev.pml4.machine.PhysicalMemory;
 import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
@@ -58,6 +57,8 @@ public final class Cpu {
 
     // ---- the debugger's controls (DebugControls); all off unless a debugger is attached ----------
     private boolean debugging;
+    /** {@link #debugging}, or the mode-switch trampoline is running: see {@link #unusualInstruction}. */
+    private boolean unusual;
     private final java.util.Set<Long> breakpoints = new java.util.HashSet<>();
     private final java.util.Set<Integer> caughtVectors = new java.util.HashSet<>();
     private volatile boolean interruptRequested;
@@ -100,24 +101,17 @@ public final class Cpu {
 
     /** Changes the engine's code mode (64-bit or compatibility) when the guest's code segment changes size. */
     final ModeSwitch modeSwitch = new ModeSwitch(this);
+    /** The guest's code segment, and the engine following it. */
+    final CodeSegments codeSegments = new CodeSegments(this);
     /** The guest runs 32-bit code: a code segment with L = 0 and D = 1 (SDM Vol. 3A 3.4.5, 5.2.1). */
     boolean code32;
     /** The prefix and opcode tables of the current code size (REX exists in 64-bit code only). */
     private boolean[] prefixes = SensitiveOpcodes.PREFIX;
     private boolean[] oneByte = SensitiveOpcodes.ONE_BYTE;
-    /** A code-segment change Java emulated that the engine must follow before it runs again. */
-    private PendingSwitch pendingSwitch;
-    /** The stack descriptor the engine's SS was last loaded from (its B flag: ESP or SP in 32-bit code). */
-    private long engineStack = ModeSwitch.FLAT_DATA_32;
     /** The guest's SS descriptor as 32-bit code would use it ({@link ModeSwitch#FLAT_DATA_32} for a null SS). */
     long stackShape = ModeSwitch.FLAT_DATA_32;
-    /** The guest's code-segment descriptor as the current mode reads it. */
-    private long codeShape = ModeSwitch.FLAT_CODE_64;
     /** The bases of ES, CS, SS and DS (in segment-register encoding order) as the guest loaded them; 32-bit code adds them. */
     final long[] segmentBase = new long[4];
-
-    private record PendingSwitch(long code, long stack, long rip) {
-    }
 
     // ---- a task after the current instruction (the TLB checker's write window) ----------------
     /** Look at {@link #afterTask} from this instruction count on; Long.MAX_VALUE while there is none. */
@@ -220,6 +214,7 @@ public final class Cpu {
     public void enableDebugging(DebugEvents events) {
         this.debugEvents = events;
         this.debugging = true;
+        refreshUnusual();
     }
 
     public java.util.Set<Long> breakpoints() {
@@ -397,45 +392,13 @@ public final class Cpu {
         engine.writeRegister(X86Reg.FS_BASE, 0);
         engine.writeRegister(X86Reg.GS_BASE, 0);
         setCodeSize(false);
-        codeShape = ModeSwitch.FLAT_CODE_64;
         stackShape = ModeSwitch.FLAT_DATA_32;
-        if (boot.entryMode() == EntryMode.PROTECTED_32) {
-            enterProtectedMode(boot);
-        }
-    }
-
-    /**
-     * The Multiboot entry state (Multiboot 0.6.96 section 3.2, Multiboot2 section 3.3): 32-bit
-     * protected mode with paging off, EAX and EBX from the loader, IF and VM clear. The engine runs
-     * it as compatibility mode (DESIGN.md fact 14); the guest sees EFER.LMA = 0 in Java's registers.
-     * A20 is always on: pml4 has no A20 gate.
-     */
-    private void enterProtectedMode(BootState boot) {
-        engine.writeRegister(X86Reg.RAX, boot.rax() & 0xffffffffL);
-        engine.writeRegister(X86Reg.RBX, boot.rbx() & 0xffffffffL);
-        engine.writeRegister(X86Reg.RFLAGS, (boot.rflags() & ~(RFLAGS_IF | InterruptDelivery.RFLAGS_VM)) | 2);
-        SegmentDescriptor code;
-        SegmentDescriptor stack;
-        try {
-            code = SegmentDescriptor.read(this, boot.cs(), 0, "the boot CS");
-            stack = SegmentDescriptor.read(this, boot.ss(), 0, "the boot SS");
-        } catch (ArchitecturalException e) {
-            throw new IllegalStateException("the boot GDT does not hold the entry segments: " + e.reason(), e);
-        }
-        if (!code.isCode() || code.longMode() || !code.big() || code.base() != 0 || !stack.isWritableData()) {
-            throw new IllegalStateException(String.format("the boot CS 0x%x (%s, base 0x%x) and SS 0x%x (%s) are not flat 32-bit code and data",
-                    boot.cs(), code.kind(), code.base(), boot.ss(), stack.kind()));
-        }
-        modeSwitch.load(code.raw(), stack.raw(), boot.rip(), boot.cs(), boot.ss());
-        engineStack = stack.raw();
-        stackShape = stack.raw();
-        codeShape = code.raw();
         java.util.Arrays.fill(segmentBase, 0);
-        setCodeSize(true);
+        codeSegments.reset(boot);
     }
 
     /** Which instruction tables the code hook uses: 32-bit code has no REX prefixes, and far transfers of its own. */
-    private void setCodeSize(boolean bits32) {
+    void setCodeSize(boolean bits32) {
         code32 = bits32;
         prefixes = bits32 ? SensitiveOpcodes.PREFIX_32 : SensitiveOpcodes.PREFIX;
         oneByte = bits32 ? SensitiveOpcodes.ONE_BYTE_32 : SensitiveOpcodes.ONE_BYTE;
@@ -453,50 +416,12 @@ public final class Cpu {
         return code32;
     }
 
-    /**
-     * A far transfer (or an event delivery) Java emulated puts {@code code} in CS and continues at
-     * {@code rip}; {@link #cs} and {@link #ss} already hold the new selectors. When the code size
-     * changes, or the stack's shape does in 32-bit code, the engine must run the trampoline: it is
-     * stopped before the instruction runs and switched before it runs again. Otherwise RIP is
-     * written, which ends the translation block (DESIGN.md fact 4).
-     *
-     * @param stack the stack descriptor that governs 32-bit code afterwards ({@link ModeSwitch#FLAT_DATA_32} for 64-bit code)
-     */
-    void loadCodeSegment(SegmentDescriptor code, long stack, long rip) {
-        String before = processorMode();
-        boolean bits32 = !code.longMode();
-        setCodeSize(bits32);
-        codeShape = code.raw();
-        if (bits32 == !modeSwitch.engineCode64() && (!bits32 || stack == engineStack) && pendingSwitch == null) {
-            engine.writeRegister(X86Reg.RIP, rip);
-            engine.writeRegister(X86Reg.CS, cs); // only stores the selector (REPORT.md Q1a), for PUSH CS
-        } else {
-            pendingSwitch = new PendingSwitch(code.raw(), stack, rip);
-            engine.stop();
-        }
-        modeChanged(before);
-    }
-
-    /** SS changed shape in 32-bit code: the engine reloads its own SS (and CS, unchanged) before {@code next}. */
-    void reloadStack(long next) {
-        loadCodeSegment(new SegmentDescriptor(cs, codeShape), stackShape, next);
-    }
-
     /** Tells the tracer when the processor's mode is no longer {@code before}. */
     void modeChanged(String before) {
         String now = processorMode();
         if (observed && !now.equals(before)) {
             observer.modeSwitched(before, now, cs);
         }
-    }
-
-    /** Runs the trampoline a far transfer asked for, from outside the engine. */
-    private void performModeSwitch() {
-        PendingSwitch p = pendingSwitch;
-        pendingSwitch = null;
-        modeSwitch.load(p.code(), p.stack(), p.rip(), cs, ss);
-        engineStack = p.stack();
-        codeMappingsChanged();
     }
 
     /**
@@ -551,9 +476,7 @@ public final class Cpu {
         }
         int idleStarts = 0;
         while (stop == null) {
-            if (pendingSwitch != null) {
-                performModeSwitch();
-            }
+            codeSegments.followIfPending();
             long before = instructions;
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
@@ -739,20 +662,16 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
-        if (modeSwitch.active()) {
-            if (modeSwitch.reachedTarget(rip)) {
-                engine.stop(); // the trampoline has done its far jump: the target runs later, counted
+        if (unusual) {
+            if (unusualInstruction(rip)) {
+                return;
             }
-            return;
         }
         if (instructions >= afterTaskFrom) {
-            runAfterTask(rip);
+            runAfterTask(rip); // the TLB checker's write window closes at this boundary
         }
         if (stop != null) {
             engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
-            return;
-        }
-        if (debugging && debugCheck(rip)) {
             return;
         }
         if (size <= 0 || size > 15) {
@@ -809,6 +728,30 @@ public final class Cpu {
             }
             raise(e, rip);
         }
+    }
+
+    /**
+     * The code hook while a debugger is attached or the mode-switch trampoline runs (one flag, so
+     * that the common path checks no more than it did before either existed). True when the
+     * instruction is not the guest's to run now.
+     */
+    private boolean unusualInstruction(long rip) {
+        if (modeSwitch.active()) {
+            if (modeSwitch.reachedTarget(rip)) {
+                engine.stop(); // the trampoline has done its far jump: the target runs later, counted
+            }
+            return true;
+        }
+        if (stop != null) {
+            engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
+            return true;
+        }
+        return debugging && debugCheck(rip);
+    }
+
+    /** Debugging or a mode switch: the code hook takes {@link #unusualInstruction} first. */
+    void refreshUnusual() {
+        unusual = debugging || modeSwitch.active();
     }
 
     /** A byte of the instruction stream, read from RAM through the engine's current mapping. */

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
  * 5.8). They are emulated in Java, not left to the engine: QEMU would raise #GP or #NP itself,
  * which must never happen (DESIGN.md fact 1), it truncates RSP in some of them (spikes/modes
  * REPORT.md T8), and it runs at its own CPL 0 while the guest may not. The engine follows the new
- * code segment through {@link Cpu#loadCodeSegment}.
+ * code segment through {@link CodeSegments#load}.
  *
  * <p>Not modelled (the run stops with status 10): call gates and task switches, 16-bit code and
  * 16-bit operand sizes, and code segments whose base is not 0.
@@ -134,7 +134,7 @@ final class FarTransfers {
         SegmentDescriptor effective = checkOffset(code, offset, what);
         int oldCpl = cpu.cpl;
         cpu.cs = (selector & ~3) | newCpl;
-        cpu.loadCodeSegment(effective, stack, offset);
+        cpu.codeSegments.load(effective, stack, offset);
         cpu.setCpl(newCpl, oldCpl);
     }
 

@@ -243,7 +243,7 @@ final class InterruptDelivery {
             cpu.ss = newCpl; // a NULL selector with RPL = the new CPL (SDM 6.14.4)
             cpu.stackShape = ModeSwitch.FLAT_DATA_32;
         }
-        cpu.loadCodeSegment(code, ModeSwitch.FLAT_DATA_32, offset); // from compatibility mode, the engine switches
+        cpu.codeSegments.load(code, ModeSwitch.FLAT_DATA_32, offset); // from compatibility mode, the engine switches
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }
@@ -330,7 +330,7 @@ final class InterruptDelivery {
         cpu.ss = newSs;
         cpu.stackShape = stack;
         cpu.segmentBase[SegmentLoads.SS] = stackBase;
-        cpu.loadCodeSegment(code, stack, offset);
+        cpu.codeSegments.load(code, stack, offset);
         cpu.setCpl(newCpl, oldCpl);
         return new Delivered(e, offset, newCpl, frameAddress, frame);
     }

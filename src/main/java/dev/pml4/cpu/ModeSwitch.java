@@ -115,14 +115,16 @@ final class ModeSwitch {
             boolean targetLongMode = (code >>> 53 & 1) != 0;
             target = targetLongMode ? targetOffset : targetOffset & 0xffffffffL;
             active = at;
+            cpu.refreshUnusual();
             err = engine.start(at, -1L, 0, 0);
         } finally {
             active = -1;
+            cpu.refreshUnusual();
             engine.writeDescriptorRegister(X86Reg.GDTR, gdtr);
             engine.writeRegister(X86Reg.RAX, rax);
             engine.writeRegister(X86Reg.RCX, rcx);
             engine.unmap(at, 0x1000);
-            engine.removeCodeCache(at, at + 0x1000); // the next switch may put the page elsewhere
+            engine.removeCodeCache(at, at + 0x1000); // what was translated from the page goes with it
         }
         long rip = engine.readRegister(X86Reg.RIP);
         if (rip != target || (err != UcError.OK && err != UcError.FETCH_UNMAPPED)) {

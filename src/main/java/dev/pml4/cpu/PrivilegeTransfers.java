@@ -52,7 +52,7 @@ final class PrivilegeTransfers {
      * IRET, IRETD and IRETQ (SDM Vol. 2A IRET), {@code width} bytes a slot. Pops RIP, CS and RFLAGS,
      * and RSP and SS too when it returns to an outer privilege level or began in 64-bit mode (IRET
      * from compatibility or protected mode at the same level pops three slots only). The target may
-     * be 64-bit or 32-bit code: the engine follows through {@link Cpu#loadCodeSegment}.
+     * be 64-bit or 32-bit code: the engine follows through {@link CodeSegments#load}.
      */
     void iret(long rip, int width) {
         String what = width == 8 ? "IRETQ" : "IRETD";
@@ -132,7 +132,7 @@ final class PrivilegeTransfers {
         cpu.cs = selector;
         cpu.ss = selector + 8;
         cpu.stackShape = ModeSwitch.FLAT_DATA_32;
-        cpu.loadCodeSegment(new SegmentDescriptor(selector, ModeSwitch.FLAT_CODE_64), ModeSwitch.FLAT_DATA_32, target);
+        cpu.codeSegments.load(new SegmentDescriptor(selector, ModeSwitch.FLAT_CODE_64), ModeSwitch.FLAT_DATA_32, target);
         cpu.setCpl(0, oldCpl);
     }
 
@@ -159,7 +159,7 @@ final class PrivilegeTransfers {
         cpu.ss = ((base + 8) & 0xfffc) | 3;
         cpu.stackShape = ModeSwitch.FLAT_DATA_32;
         long code = rexW ? ModeSwitch.FLAT_CODE_64 : ModeSwitch.FLAT_CODE_32;
-        cpu.loadCodeSegment(new SegmentDescriptor(cpu.cs, code), ModeSwitch.FLAT_DATA_32, rexW ? rcx : rcx & 0xffffffffL);
+        cpu.codeSegments.load(new SegmentDescriptor(cpu.cs, code), ModeSwitch.FLAT_DATA_32, rexW ? rcx : rcx & 0xffffffffL);
         cpu.setCpl(3, oldCpl);
     }
 

@@ -15,7 +15,7 @@ import java.nio.ByteOrder;
  *       descriptor's base where 32-bit code and FS:/GS: use it;</li>
  *   <li>SS: Java keeps it (the engine's SS stays a CPL 0 one, since the engine's CPL is its SS's
  *       DPL); in 32-bit code a stack of another shape (B flag, base) makes the engine reload its own
- *       SS through {@link Cpu#loadCodeSegment}.</li>
+ *       SS through {@link CodeSegments#load}.</li>
  * </ul>
  */
 final class SegmentLoads {
@@ -157,7 +157,7 @@ final class SegmentLoads {
         cpu.segmentBase[SS] = (selector & ~3) == 0 ? 0 : new SegmentDescriptor(selector, shape).base();
         if (shape != cpu.stackShape && cpu.code32) {
             cpu.stackShape = shape;
-            cpu.reloadStack(next); // the engine's SS must take the new B flag and base
+            cpu.codeSegments.reloadStack(next); // the engine's SS must take the new B flag and base
         } else {
             cpu.stackShape = shape;
             cpu.engine.writeRegister(X86Reg.RIP, next);
