@@ -21,7 +21,7 @@ import java.io.PrintWriter;
                 "  6  the instruction limit was reached",
                 "  8  an internal error of pml4 (a bug)",
                 " 10  --check-tlb=stop: the guest was about to use a stale TLB entry",
-                " 12  the guest used something pml4 does not model (the message names it)"})
+                " 12  the guest used something pml4 does not model yet"})
 public final class Main implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 8;

@@ -104,8 +104,8 @@ final class RunCommand implements Callable<Integer> {
             description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
 
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,mode,stale",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, mode, stale. Default: all.")
+    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,stale,mode",
+            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, stale, mode. Default: all.")
     List<String> traceEvents;
 
     @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
@@ -146,6 +146,13 @@ final class RunCommand implements Callable<Integer> {
             description = "When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.")
     Path dumpOnExit;
 
+    @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",
+            description = {"Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
+                    "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
+                    "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
+                    "faults, and a summary at the end, on standard error."})
+    String checkTlb;
+
     @Option(names = "--vga", paramLabel = "FILE",
             description = "When the run ends, write the VGA text screen to FILE: 25 lines, code page 437 as UTF-8.")
     Path vgaOut;
@@ -157,13 +164,6 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--display",
             description = "Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).")
     boolean display;
-
-    @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",
-            description = {"Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
-                    "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
-                    "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
-                    "faults, and a summary at the end, on standard error."})
-    String checkTlb;
 
     @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
@@ -283,7 +283,7 @@ final class RunCommand implements Callable<Integer> {
                     return Main.EXIT_USAGE;
                 }
                 int status = result.exitStatus();
-                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10;
+                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10 || status == 12;
                 if (abnormal || stats) {
                     err.println("pml4: " + result.reason().describe());
                 }

@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
  * REPORT.md T8), and it runs at its own CPL 0 while the guest may not. The engine follows the new
  * code segment through {@link CodeSegments#load}.
  *
- * <p>Not modelled (the run stops with status 10): call gates and task switches, 16-bit code and
+ * <p>Not modelled (the run stops with status 12): call gates and task switches, 16-bit code and
  * 16-bit operand sizes, and code segments whose base is not 0.
  */
 final class FarTransfers {

@@ -63,21 +63,6 @@ public sealed interface StopReason {
     }
 
     /**
-     * The guest used something pml4 does not model yet (16-bit code, call gates, task gates,
-     * virtual-8086 mode...): the run stops rather than going on wrongly. Status 12 (10 belongs to
-     * the TLB checker's stop).
-     */
-    record NotModelled(String what, long rip) implements StopReason {
-        public int exitStatus() {
-            return 12;
-        }
-
-        public String describe() {
-            return String.format("not modelled: %s (at RIP 0x%x); the run stops here rather than go on wrongly", what, rip);
-        }
-    }
-
-    /**
      * {@code --check-tlb=stop}: the guest was about to access memory through a TLB entry whose
      * paging-structure entries it had changed without invalidating it (the checker's report says
      * which). RIP is the instruction that makes the access; it has not run.
@@ -89,6 +74,20 @@ public sealed interface StopReason {
 
         public String describe() {
             return String.format("stopped before a stale TLB entry was used: %s of 0x%x at RIP 0x%x (--check-tlb=stop)", access, linear, rip);
+        }
+    }
+
+    /**
+     * The guest used something pml4 does not model yet (16-bit code, call gates, task gates,
+     * virtual-8086 mode...): the run stops rather than going on wrongly.
+     */
+    record NotModelled(String what, long rip) implements StopReason {
+        public int exitStatus() {
+            return 12;
+        }
+
+        public String describe() {
+            return String.format("not modelled: %s (at RIP 0x%x); the run stops here rather than go on wrongly", what, rip);
         }
     }
 

@@ -236,7 +236,7 @@ public final class Machine implements AutoCloseable {
         com1.flush();
         if (tracer != null) {
             int status = reason.exitStatus();
-            tracer.close(status == 4 || status == 6 || status == 8 || status == 10);
+            tracer.close(status == 4 || status == 6 || status == 8 || status == 10 || status == 12);
         }
         return new RunResult(reason, cpu.instructions());
     }
@@ -301,14 +301,14 @@ public final class Machine implements AutoCloseable {
         dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(regs, tlbEntries, mmu.tlb().config(), image));
     }
 
-    /** The VGA adapter, whose {@code screen()} shows the text screen as it is now. */
-    public dev.pml4.devices.VgaText vga() {
-        return vga;
-    }
-
     /** The booted kernel's symbols (empty before boot, or when it has none). */
     public SymbolTable symbols() {
         return image != null ? image.symbols() : SymbolTable.empty();
+    }
+
+    /** The VGA adapter, whose {@code screen()} shows the text screen as it is now. */
+    public dev.pml4.devices.VgaText vga() {
+        return vga;
     }
 
     public PhysicalMemory memory() {

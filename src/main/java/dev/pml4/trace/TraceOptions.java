@@ -32,10 +32,10 @@ public record TraceOptions(Format format, Set<Kind> kinds, long fromInstruction,
         CR,
         /** Port I/O. */
         IO,
-        /** Changes of the processor's mode: protected, compatibility and 64-bit mode. */
-        MODE,
         /** The TLB checker's findings (--check-tlb): stale uses, dirty flags lost, spurious faults. */
-        STALE
+        STALE,
+        /** Changes of the processor's mode: protected, compatibility and 64-bit mode. */
+        MODE
     }
 
     public TraceOptions {

@@ -150,7 +150,7 @@ class ProtectedModeTest {
     })
     void whatIsNotModelledStopsWithStatus12(String name, String code, String what) throws Exception {
         var stop = assertInstanceOf(StopReason.NotModelled.class, runToTheEnd(code));
-        assertEquals(12, stop.exitStatus()); // 10 is the TLB checker's stop
+        assertEquals(12, stop.exitStatus());
         assertTrue(stop.what().contains(what), stop.what());
     }
 }
