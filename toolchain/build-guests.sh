@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-guests.sh — assemble and link every guest kernel, guest/*.asm, for pml4.
+# build-guests.sh — assemble and link every guest kernel, guest/*.asm and guest/labs/LAB/*.asm, for pml4.
 #
 # Usage:  toolchain/build-guests.sh [-f|--force] [-q|--quiet] [OUTDIR]
 #   OUTDIR   where the images go (default: guest/build in this repository); relative to the
@@ -7,6 +7,10 @@
 #   --force  rebuild everything, even what looks up to date.
 #   --quiet  print nothing but errors.
 # Runs from any directory; sources are found relative to this script (../guest).
+#
+# A lab's kernels, guest/labs/LAB/NAME.asm, go to OUTDIR/labs/LAB/ (and may include files of their
+# own folder as well as guest/lib); they are not booted by GuestKernelsTest, which takes guest/*.asm
+# only, so a lab may keep kernels that fail on purpose (a student skeleton, an engine crash).
 #
 # For each guest/NAME.asm it makes, in OUTDIR:
 #   NAME.elf   an ELF64 ET_EXEC kernel (the default):
@@ -70,7 +74,7 @@ outdir=$(cd "$outdir" && pwd)
 
 cd "$root"
 shopt -s nullglob
-sources=(guest/*.asm)
+sources=(guest/*.asm guest/labs/*/*.asm)
 ((${#sources[@]})) || die "no guest kernels: $root/guest/*.asm matches nothing"
 
 say() { ((quiet)) || echo "$@"; }
@@ -99,8 +103,13 @@ stale() {
 }
 
 failed=0 built=0 current=0
+top_outdir=$outdir
 for src in "${sources[@]}"; do
     name=$(basename "$src" .asm)
+    # guest/NAME.asm -> OUTDIR; guest/labs/LAB/NAME.asm -> OUTDIR/labs/LAB
+    srcdir=$(dirname "$src")
+    outdir=$top_outdir${srcdir#guest}
+    mkdir -p "$outdir"
     image=$(marker image "$src")
     link=$(marker link "$src")
     image=${image:-elf}
@@ -116,7 +125,7 @@ for src in "${sources[@]}"; do
         say "  NASM  $src -> $out"
         rm -f "$outdir/$name.elf" "$outdir/$name.o" "$outdir/$name.map"
         # The map file gives pml4 the flat image's symbols (tracer, debugger): NAME.map beside NAME.bin.
-        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -MD "$depfile" -l "$outdir/$name.lst" \
+        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
                 --before "[map symbols $outdir/$name.map]" -o "$out" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$out"; failed=1; continue
         fi
@@ -132,7 +141,7 @@ for src in "${sources[@]}"; do
         if ! stale "$out" "${deps[@]}" "$ldscript"; then current=$((current + 1)); continue; fi
         say "  NASM  $src -> $outdir/$name.o"
         rm -f "$outdir/$name.bin"
-        if ! nasm -f "$objformat" -w+all -w-unknown-warning -I guest/lib/ -MD "$depfile" -l "$outdir/$name.lst" \
+        if ! nasm -f "$objformat" -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
                 -o "$outdir/$name.o" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$outdir/$name.o" "$out"; failed=1; continue
         fi
@@ -154,4 +163,4 @@ if ((failed)); then
     echo "$prog: some guest kernels failed to build (see above)" >&2
     exit 1
 fi
-say "guest kernels: $built built, $current up to date, in $outdir"
+say "guest kernels: $built built, $current up to date, in $top_outdir"

@@ -12,7 +12,8 @@ import java.io.PrintWriter;
                 "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
                 ""},
         subcommands = {RunCommand.class, InspectCommand.class, DumpViews.PageTables.class, DumpViews.Walk.class,
-                DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, CommandLine.HelpCommand.class},
+                DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, dev.pml4.grade.GradeCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
                 "  0  the guest halted with interrupts off (it powered off)",
                 "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
@@ -52,7 +53,8 @@ public final class Main implements Runnable {
         }
     }
 
-    static CommandLine commandLine() {
+    /** The command line with pml4's exit statuses and error handling (tests run it with their own output writers). */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExitCodeExceptionMapper(t -> EXIT_INTERNAL);
         cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);

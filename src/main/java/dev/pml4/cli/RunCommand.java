@@ -202,20 +202,16 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'IMAGE'");
         }
         KernelImage kernel;
-        List<dev.pml4.machine.BootModule> bootModules = new java.util.ArrayList<>();
+        List<dev.pml4.machine.BootModule> bootModules;
         try {
-            java.util.Optional<dev.pml4.machine.BootMethod> method = java.util.Optional.empty();
-            if (boot != null) {
-                try {
-                    method = java.util.Optional.of(dev.pml4.machine.BootMethod.parse(boot));
-                } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--boot " + e.getMessage());
-                }
+            java.util.Optional<dev.pml4.machine.BootMethod> method;
+            try {
+                method = bootMethod();
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
             kernel = KernelImages.read(image, optional(loadAddress), optional(entry), method);
-            for (String m : modules == null ? List.<String>of() : modules) {
-                bootModules.add(dev.pml4.machine.BootModule.read(m));
-            }
+            bootModules = bootModules();
         } catch (ImageRejectedException e) {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
@@ -297,19 +293,7 @@ final class RunCommand implements Callable<Integer> {
                 if (dumpOnExit != null) {
                     machine.dump(dumpOnExit, image.toAbsolutePath().toString());
                 }
-                if (show != null) {
-                    var inspector = machine.inspector();
-                    for (String what : show) {
-                        // walk:VA on the command line is "walk VA" to the inspector.
-                        String[] words = what.strip().split(":", 2);
-                        try {
-                            err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
-                        } catch (IllegalArgumentException e) {
-                            err.println("pml4: --show " + what + ": " + e.getMessage());
-                        }
-                    }
-                    err.flush();
-                }
+                printShow(err, machine, show);
                 if (svg != null) {
                     try {
                         dev.pml4.inspect.Graphviz.render(machine.inspector().answer("pt-dot", List.of()), "svg", svg);
@@ -324,6 +308,27 @@ final class RunCommand implements Callable<Integer> {
             err.println("pml4: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+    }
+
+    /** {@code --boot}: the boot protocol forced, or empty to choose it from the image. */
+    java.util.Optional<dev.pml4.machine.BootMethod> bootMethod() {
+        if (boot == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(dev.pml4.machine.BootMethod.parse(boot));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--boot " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code --module FILE[=STRING]}, read. */
+    List<dev.pml4.machine.BootModule> bootModules() throws ImageRejectedException {
+        List<dev.pml4.machine.BootModule> read = new java.util.ArrayList<>();
+        for (String m : modules == null ? List.<String>of() : modules) {
+            read.add(dev.pml4.machine.BootModule.read(m));
+        }
+        return read;
     }
 
     /** --vga and --screenshot; false (after a message) when a file cannot be written. */
@@ -348,7 +353,26 @@ final class RunCommand implements Callable<Integer> {
         return true;
     }
 
-    private static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
+
+    /** {@code --show}: the inspections asked for, when the run has ended. */
+    static void printShow(PrintWriter err, Machine machine, List<String> show) {
+        if (show == null) {
+            return;
+        }
+        var inspector = machine.inspector();
+        for (String what : show) {
+            // walk:VA on the command line is "walk VA" to the inspector.
+            String[] words = what.strip().split(":", 2);
+            try {
+                err.print(inspector.answer(words[0], words.length > 1 ? List.of(words[1]) : List.of()));
+            } catch (IllegalArgumentException e) {
+                err.println("pml4: --show " + what + ": " + e.getMessage());
+            }
+        }
+        err.flush();
+    }
+
+    static void printStats(PrintWriter err, Machine machine, Machine.RunResult result) {
         err.printf("pml4: %,d instructions, %,d page walks, %,d page faults%n", result.instructions(),
                 machine.mmu().walks(), machine.mmu().pageFaults());
         for (Tlb.Kind kind : Tlb.Kind.values()) {
@@ -397,7 +421,7 @@ final class RunCommand implements Callable<Integer> {
         return given.isEmpty() ? String.valueOf(memory) : given.getLast();
     }
 
-    private dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
+    dev.pml4.trace.TraceOptions traceOptions(KernelImage kernel) {
         dev.pml4.trace.TraceOptions.Format format = switch (traceFormat.toLowerCase(java.util.Locale.ROOT)) {
             case "text" -> dev.pml4.trace.TraceOptions.Format.TEXT;
             case "jsonl", "json" -> dev.pml4.trace.TraceOptions.Format.JSONL;

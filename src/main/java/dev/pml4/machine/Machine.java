@@ -265,6 +265,19 @@ public final class Machine implements AutoCloseable {
 
     /** Writes RAM and the processor's state for {@code pml4 inspect} ({@code image}: where the kernel came from, for symbols). */
     public void dump(java.nio.file.Path file, String image) throws java.io.IOException {
+        var tlbEntries = new java.util.EnumMap<Tlb.Kind, java.util.List<dev.pml4.mmu.TlbEntry>>(Tlb.Kind.class);
+        for (Tlb.Kind k : Tlb.Kind.values()) {
+            tlbEntries.put(k, mmu.tlb().entries(k));
+        }
+        dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(registers(), tlbEntries, mmu.tlb().config(), image));
+    }
+
+    /**
+     * The processor's registers by lower-case name: the general-purpose registers, rip, rflags,
+     * cs, ss, cpl, cr0, cr2, cr3, cr4, cr8, efer, and the base, limit and selector of gdtr, idtr
+     * and tr (as {@code gdtr_base} ...), in that order.
+     */
+    public java.util.SequencedMap<String, Long> registers() {
         var regs = new java.util.LinkedHashMap<String, Long>();
         for (var r : dev.pml4.ffi.unicorn.X86Reg.GPR_BY_ENCODING) {
             regs.put(r.name().toLowerCase(java.util.Locale.ROOT), engine.readRegister(r));
@@ -294,11 +307,7 @@ public final class Machine implements AutoCloseable {
             regs.put(n + "_limit", (long) v.limit());
             regs.put(n + "_selector", (long) v.selector());
         }
-        var tlbEntries = new java.util.EnumMap<Tlb.Kind, java.util.List<dev.pml4.mmu.TlbEntry>>(Tlb.Kind.class);
-        for (Tlb.Kind k : Tlb.Kind.values()) {
-            tlbEntries.put(k, mmu.tlb().entries(k));
-        }
-        dev.pml4.inspect.MachineDump.write(file, memory, new dev.pml4.inspect.MachineDump.State(regs, tlbEntries, mmu.tlb().config(), image));
+        return regs;
     }
 
     /** The booted kernel's symbols (empty before boot, or when it has none). */
