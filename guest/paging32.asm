@@ -112,19 +112,12 @@ pf_handler:
         iretd
 .fatal: FAIL32  "unexpected page fault"
 
-long_mode_entry:                        ; multiboot.inc's switch to long mode is not used here
-
 [section .rodata]
 align 8
 idtr:           dw      256 * 8 - 1
                 dd      idt
 
-[section .text]
-[section .rodata follows=.text]
-[section .data follows=.rodata]
-load_end:
-[section .bss]
-alignb 4096
+MB1_FLAT_END
 page_dir:       resb    4096
 page_table:     resb    4096
 idt:            resb    256 * 8

@@ -205,19 +205,12 @@ gp_handler:
         add     rsp, 8
         iretq
 
-long_mode_entry:                        ; multiboot.inc's switch to long mode is not used here
-
 [section .rodata]
 align 8
 idtr64:         dw      256 * 16 - 1
                 dq      idt64
 
-[section .text]
-[section .rodata follows=.text]
-[section .data follows=.rodata]
-load_end:
-[section .bss]
-alignb 4096
+MB1_FLAT_END
 pml5:           resb    4096
 pml4_lo:        resb    4096
 pdpt_lo:        resb    4096

@@ -171,19 +171,12 @@ gp_handler:
         add     esp, 4
         iretd
 
-long_mode_entry:                        ; multiboot.inc's switch to long mode is not used here
-
 [section .rodata]
 align 8
 idtr:           dw      256 * 8 - 1
                 dd      idt
 
-[section .text]
-[section .rodata follows=.text]
-[section .data follows=.rodata]
-load_end:
-[section .bss]
-alignb 4096
+MB1_FLAT_END
 pae_page:       resb    4096
 pd0:            resb    4096
 pd1:            resb    4096
