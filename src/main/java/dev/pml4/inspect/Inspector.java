@@ -135,7 +135,9 @@ public final class Inspector {
     /** One walk of {@code linear} for an access, step by step, without side effects. */
     public String walk(long linear, AccessType type, AccessMode mode) {
         PagingMode paging = state.mode();
-        StringBuilder out = new StringBuilder(String.format("walk of 0x%016x (%s, %s) from CR3 0x%x%s%n", linear,
+        // 32-bit linear addresses under 32-bit and PAE paging (SDM Table 4-1): 8 hex digits.
+        StringBuilder out = new StringBuilder(String.format("walk of 0x%0" + (paging.linearBits() == 32 ? 8 : 16)
+                + "x (%s, %s) from CR3 0x%x%s%n", linear,
                 type.name().toLowerCase(Locale.ROOT), mode == AccessMode.USER ? "user" : "supervisor", state.cr3(),
                 paging == PagingMode.FOUR_LEVEL ? "" : ", " + paging.description()));
         WalkResult r = walker.probe(linear, type, mode, state);
