@@ -14,7 +14,7 @@
 default rel
 
 %macro PDE_OF 1                                 ; rax = the boot PDE of address %1 (< 1 GiB)
-        mov     rax, [BOOT_PML4]
+        mov     rax, [abs BOOT_PML4]
         and     rax, ~0xfff
         mov     rax, [rax]
         and     rax, ~0xfff
@@ -60,7 +60,7 @@ _start:
         mov     ecx, 2
         cld
         rep movsq
-        mov     rax, [0xc00000]
+        mov     rax, [abs 0xc00000]
         CHECK_EQ rax, [pattern + 8], "REP MOVSQ across a page"
         PDE_OF  0xc00000
         PRINT   "  REP MOVSQ to 0xbffff8 across pages: ok, PDE of 0xc00000 A/D = "

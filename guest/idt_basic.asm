@@ -74,8 +74,8 @@ div_insn:
         mov     rbx, [rax]
 
         PRINT   "5. to user mode with IRETQ", 10
-        or      qword [BOOT_PML4], PTE_US       ; PML4[0], PDPT[0] and the first GiB's 2 MiB
-        mov     rax, [BOOT_PML4]                ; pages become user-accessible
+        or      qword [abs BOOT_PML4], PTE_US       ; PML4[0], PDPT[0] and the first GiB's 2 MiB
+        mov     rax, [abs BOOT_PML4]                ; pages become user-accessible
         and     rax, ~0xfff
         or      qword [rax], PTE_US
         mov     rdi, [rax]

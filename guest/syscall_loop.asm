@@ -28,8 +28,8 @@ _start:
         SETGATE 14, h_fault, 0x8E
         lidt    [idtr]
 
-        mov     rax, [BOOT_PML4]                ; PML4[0], PDPT[0] and the first GiB: U = 1
-        or      qword [BOOT_PML4], PTE_US
+        mov     rax, [abs BOOT_PML4]                ; PML4[0], PDPT[0] and the first GiB: U = 1
+        or      qword [abs BOOT_PML4], PTE_US
         and     rax, ~0xfff
         or      qword [rax], PTE_US
         mov     rdi, [rax]

@@ -13,7 +13,7 @@ import java.io.PrintWriter;
                 ""},
         subcommands = {RunCommand.class, InspectCommand.class, DumpViews.PageTables.class, DumpViews.Walk.class,
                 DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, dev.pml4.grade.GradeCommand.class,
-                CommandLine.HelpCommand.class},
+                FuzzCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
                 "  0  the guest halted with interrupts off (it powered off)",
                 "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",

@@ -381,6 +381,9 @@ final class RunCommand implements Callable<Integer> {
                     kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", s.hits(), s.misses(), machine.mmu().walks(kind),
                     s.fills(), s.evictions(), s.invalidations(), s.flushes());
         }
+        var guard = machine.cpu().translationGuard();
+        err.printf("pml4: translation guard: %,d code fetches, %,d instructions checked, %,d #UD raised, %,d blocks cut short%n",
+                guard.fetches(), guard.instructionsChecked(), guard.undefined(), guard.blocksCutShort());
     }
 
     private OutputStream openSerialOut() throws IOException {

@@ -98,6 +98,17 @@ public final class Cpu {
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
     private final FetchFence fence;
+    private final TranslationGuard guard;
+    private final AccessFlagWatch accessFlag = new AccessFlagWatch(this);
+
+    // ---- a task after the current instruction (the TLB checker's write window) ----------------
+    /** Look at {@link #afterTask} from this instruction count on; Long.MAX_VALUE while there is none. */
+    private long afterTaskFrom = Long.MAX_VALUE;
+    private long afterTaskCount;
+    private long afterTaskRip;
+    private Runnable afterTask;
+    /** Something (the TLB checker in stop mode, the debugger) stopped the run before the access being translated. */
+    private boolean stopBeforeAccess;
 
     /** Changes the engine's code mode (64-bit or compatibility) when the guest's code segment changes size. */
     final ModeSwitch modeSwitch = new ModeSwitch(this);
@@ -112,15 +123,6 @@ public final class Cpu {
     long stackShape = ModeSwitch.FLAT_DATA_32;
     /** The bases of ES, CS, SS and DS (in segment-register encoding order) as the guest loaded them; 32-bit code adds them. */
     final long[] segmentBase = new long[4];
-
-    // ---- a task after the current instruction (the TLB checker's write window) ----------------
-    /** Look at {@link #afterTask} from this instruction count on; Long.MAX_VALUE while there is none. */
-    private long afterTaskFrom = Long.MAX_VALUE;
-    private long afterTaskCount;
-    private long afterTaskRip;
-    private Runnable afterTask;
-    /** Something (the TLB checker in stop mode, the debugger) stopped the run before the access being translated. */
-    private boolean stopBeforeAccess;
 
     // The code page last fetched from, so that classifying an instruction costs a RAM read.
     private long codePage = -1;
@@ -138,6 +140,7 @@ public final class Cpu {
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
         this.fence = new FetchFence(engine);
+        this.guard = new TranslationGuard(this, capstone);
         engine.hookCode(1, 0, this::onInstruction);
         engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, this::onMemoryEvent);
         engine.hookPortIn((port, size) -> {
@@ -344,6 +347,11 @@ public final class Cpu {
         return cpl;
     }
 
+    /** How often the translator's fetches came to the {@link TranslationGuard}, and what it did. */
+    public TranslationGuard.Statistics translationGuard() {
+        return guard.statistics();
+    }
+
     public ControlRegisters controlRegisters() {
         return control;
     }
@@ -481,7 +489,7 @@ public final class Cpu {
             long rip = engine.readRegister(X86Reg.RIP);
             int err;
             try {
-                err = engine.start(rip, -1L, 0, 0); // "until" is an address: one that can never be reached
+                err = engine.start(rip, guard.takeUntil(), 0, 0); // "until" is an address: normally one never reached
             } catch (Unicorn.HookFailure f) {
                 stop = new StopReason.InternalError("a hook failed at RIP 0x" + Long.toHexString(safeRip()), f.getCause());
                 break;
@@ -491,6 +499,10 @@ public final class Cpu {
             }
             fence.lower();
             stopBeforeAccess = false;
+            if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
+                // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).
+                raise(ArchitecturalException.gp("instruction fetch from the non-canonical address 0x8000000000000000"), TranslationGuard.NO_STOP);
+            }
             if (resumeRip >= 0) {
                 engine.writeRegister(X86Reg.RIP, resumeRip);
                 resumeRip = -1;
@@ -518,8 +530,12 @@ public final class Cpu {
                 }
                 continue;
             }
+            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (retranslate) {
                 retranslate = false;
+                if (idleStarts > 1000) {
+                    stop = new StopReason.InternalError(String.format("the engine translates again and again at RIP 0x%x", safeRip()), null);
+                }
                 continue;
             }
             if (err != UcError.OK) {
@@ -528,7 +544,6 @@ public final class Cpu {
                 break;
             }
             // A hook that redirected RIP makes the engine return; carry on, unless nothing moves.
-            idleStarts = instructions == before ? idleStarts + 1 : 0;
             if (idleStarts > 1000) {
                 stop = new StopReason.InternalError(String.format("the engine makes no progress at RIP 0x%x", safeRip()), null);
             }
@@ -574,6 +589,31 @@ public final class Cpu {
                     e.isSoftware() ? e.softwareReturn() : rip, rip, e.reason());
         }
         engine.stop();
+    }
+
+    /**
+     * The block the engine is translating starts with an instruction it must not see: it raises
+     * #UD at its own RIP, after what happens at any instruction boundary first (a breakpoint, an
+     * interrupt: SDM 6.9 puts external interrupts before faults from decoding the next instruction).
+     */
+    void undefinedAtBlockStart(long rip, String why) {
+        if (stop != null) {
+            engine.stop();
+            return;
+        }
+        if (debugging && debugCheck(rip)) {
+            return;
+        }
+        if (now() >= interruptCheckAt && takeInterrupt(rip)) {
+            engine.stop();
+            return;
+        }
+        raise(ArchitecturalException.ud(why), rip);
+    }
+
+    /** Nothing of the block being translated runs: the engine starts again from RIP. */
+    void translateAgain() {
+        retranslate = true;
     }
 
     /** The guest's privilege level changed: what the engine maps was derived from the old one. */
@@ -662,15 +702,14 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (instructions >= afterTaskFrom && !modeSwitch.active()) {
+            runAfterTask(rip); // not on the trampoline's instructions, which are not the guest's
+        }
         if (unusual) {
             if (unusualInstruction(rip)) {
                 return;
             }
-        }
-        if (instructions >= afterTaskFrom) {
-            runAfterTask(rip); // the TLB checker's write window closes at this boundary
-        }
-        if (stop != null) {
+        } else if (stop != null) {
             engine.stop(); // a device ended the run during the instruction before (the debug-exit port)
             return;
         }
@@ -684,6 +723,7 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
+        accessFlag.check();
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
             return;
@@ -710,13 +750,10 @@ public final class Cpu {
             if (!SensitiveOpcodes.TWO_BYTE[codeByte(rip + offset + 1)]) {
                 return;
             }
-        } else if (b >= 0xf6 && b <= 0xf7 && ((codeByte(rip + offset + 1) >> 4) & 3) != 3) {
-            return; // group 3 other than DIV (/6) and IDIV (/7)
-        } else if (b == 0xff && (0x28 >> ((codeByte(rip + offset + 1) >> 3) & 7) & 1) == 0) {
-            return; // group 5 other than CALL far (/3) and JMP far (/5)
-        } else if ((b & 0xfe) == 0xc4 && (codeByte(rip + offset + 1) >> 6) == 3) {
-            return; // in 32-bit code, C4/C5 with a register operand are VEX prefixes, not LES/LDS
+        } else if (harmlessForm(b, rip + offset + 1)) {
+            return;
         }
+        accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC
         try {
             system.execute(rip, size);
         } catch (NotModelledException e) {
@@ -754,6 +791,16 @@ public final class Cpu {
         unusual = debugging || modeSwitch.active();
     }
 
+    /** An opcode of a sensitive group whose ModRM byte (at {@code modrm}) makes it an ordinary instruction. */
+    private boolean harmlessForm(int opcode, long modrm) {
+        return switch (opcode) {
+            case 0xf6, 0xf7 -> ((codeByte(modrm) >> 4) & 3) != 3; // group 3 other than DIV (/6) and IDIV (/7)
+            case 0xff -> (0x28 >> ((codeByte(modrm) >> 3) & 7) & 1) == 0; // group 5 other than CALL far (/3), JMP far (/5)
+            case 0xc4, 0xc5 -> (codeByte(modrm) >> 6) == 3; // in 32-bit code, VEX prefixes rather than LES/LDS
+            default -> false;
+        };
+    }
+
     /** A byte of the instruction stream, read from RAM through the engine's current mapping. */
     private int codeByte(long linear) {
         long page = linear & ~0xfffL;
@@ -775,6 +822,15 @@ public final class Cpu {
     }
 
     private boolean onMemoryEvent(MemoryAccess type, long address, int size, long value) {
+        if (pending != null || retranslate) {
+            // The instruction has already faulted (or is to run again), but a helper such as
+            // FNSAVE or FXSAVE goes on storing after a refused access: it gets no more mappings.
+            // Remapping under it killed the process (qemu_ram_alloc_from_ptr, found by pml4 fuzz).
+            return false;
+        }
+        if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
+            return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
+        }
         codePage = -1;
         if (modeSwitch.active()) {
             return false; // the trampoline's target is fetched later, by the guest's own run

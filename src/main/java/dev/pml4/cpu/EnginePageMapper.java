@@ -60,7 +60,10 @@ final class EnginePageMapper implements PageMapper {
     }
 
     private static int toUnicorn(int perms) {
-        // ResidentMappings uses Unicorn's own bit values (1 read, 2 write, 4 exec).
-        return perms & Protection.ALL;
+        // ResidentMappings uses Unicorn's own bit values (1 read, 2 write, 4 exec). Execute is
+        // never given to the engine: every code fetch of its translator then comes to Java's
+        // FETCH_PROT hook, where the TranslationGuard keeps instructions that would abort the
+        // process from being translated; the resident entry's right to execute is Java's.
+        return perms & Protection.ALL & ~Protection.EXEC;
     }
 }

@@ -227,8 +227,13 @@ final class InterruptDelivery {
             bytes.putLong(v);
         }
         // The pushes are supervisor accesses when the handler runs at CPL 0 (SDM 4.6: implicit
-        // accesses to the stack during delivery use the new privilege level).
-        cpu.writeLinear(frameAddress, bytes.array(), newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR);
+        // accesses to the stack during delivery use the new privilege level). They go one slot at a
+        // time from SS down, as the processor pushes: a #PF names the first slot it could not
+        // write in CR2 (SS at the new stack top - 8 when that page is missing), as QEMU and Bochs do.
+        AccessMode pushes = newCpl == 3 ? AccessMode.USER : AccessMode.IMPLICIT_SUPERVISOR;
+        for (int slot = frame.length - 1; slot >= 0; slot--) {
+            cpu.writeLinear(frameAddress + 8L * slot, java.util.Arrays.copyOfRange(bytes.array(), 8 * slot, 8 * slot + 8), pushes);
+        }
 
         // Committed: nothing below can fault.
         long newFlags = rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);

@@ -469,10 +469,13 @@ final class SystemInstructions {
             advance(next);
         } else if (reg == 6) { // LMSW: may set PE and change MP, EM, TS; never clears PE (SDM Vol. 2A LMSW)
             requireCpl0("LMSW");
+            long source;
             if (memory) {
-                throw new UnsupportedOperationException("LMSW with a memory operand is not emulated yet");
+                byte[] word = cpu.readVirtual(effectiveAddress(rip), 2);
+                source = word[0] & 0xf;
+            } else {
+                source = readGpr(rm) & 0xf;
             }
-            long source = readGpr(rm) & 0xf;
             long cr0 = cpu.control.cr0();
             writeCr(0, (cr0 & ~0xeL) | source | (cr0 & 1));
             advance(next);
@@ -490,16 +493,23 @@ final class SystemInstructions {
 
     long effectiveAddress(long rip) {
         byte[] bytes = cpu.instructionBytes(rip, 15);
+        // An encoding Capstone cannot decode (MOV Sreg with REX.R, say) is no instruction: #UD, as QEMU gives.
         Instruction insn = capstone.decode(bytes, rip, cpu.code32).orElseThrow(
-                () -> new IllegalStateException("Capstone cannot decode the instruction at 0x" + Long.toHexString(rip)));
+                () -> ArchitecturalException.ud("an encoding that decodes as no instruction"));
         for (Operand op : insn.operands()) {
             if (op instanceof Operand.Memory m) {
                 long ea = m.displacement();
+                boolean address32 = false; // a 67 prefix: 32-bit registers, and the sum wraps at 4 GiB (SDM Vol. 1 3.3.7)
                 if (m.base() != null) {
-                    ea += "rip".equals(m.base()) ? rip + insn.length() : register(m.base());
+                    address32 = m.base().equals("eip") || GPR32_NAMES.contains(m.base());
+                    ea += m.base().endsWith("ip") ? rip + insn.length() : register(m.base());
                 }
                 if (m.index() != null) {
+                    address32 |= GPR32_NAMES.contains(m.index());
                     ea += register(m.index()) * m.scale();
+                }
+                if (address32) {
+                    ea &= 0xffffffffL;
                 }
                 if ("fs".equals(m.segment())) {
                     ea += cpu.engine.readRegister(X86Reg.FS_BASE);
@@ -514,27 +524,30 @@ final class SystemInstructions {
                 return cpu.code32 ? ea & 0xffffffffL : ea;
             }
         }
-        throw new IllegalStateException("no memory operand in " + insn.mnemonic() + " " + insn.operandText());
+        throw ArchitecturalException.ud("no memory operand in " + insn.mnemonic() + " " + insn.operandText());
     }
 
     private static final List<String> GPR_NAMES = List.of("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
 
-    private static final List<String> GPR_NAMES_32 = List.of("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi");
     /** ES, CS, SS, DS in segment-register encoding order: the index into {@link Cpu#segmentBase}. */
     private static final List<String> SEGMENT_NAMES = List.of("es", "cs", "ss", "ds");
 
+    /** An address register by Capstone's name: rax..r15, or eax..r15d in 32-bit code or under a 67 prefix (zero-extended). */
     private long register(String name) {
         int i = GPR_NAMES.indexOf(name);
         if (i >= 0) {
             return readGpr(i);
         }
-        i = GPR_NAMES_32.indexOf(name);
+        i = GPR32_NAMES.indexOf(name);
         if (i >= 0) {
-            return cpu.engine.readRegister(X86Reg.GPR_BY_ENCODING[i]) & 0xffffffffL;
+            return readGpr(i) & 0xffffffffL;
         }
-        throw new UnsupportedOperationException("address register " + name + " is not supported in emulated instructions");
+        throw ArchitecturalException.ud("address register " + name + " in an emulated instruction");
     }
+
+    private static final List<String> GPR32_NAMES = List.of("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi",
+            "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d");
 
     // ---- MSRs and time ------------------------------------------------------------------------
 

@@ -39,12 +39,20 @@ public final class ResidentMappings {
     private final java.util.TreeSet<Long> writeWatched = new java.util.TreeSet<>();
     /** Chunks made writable for one guest write to a watched frame: linear base to the chunk opened. */
     private final Map<Long, Chunk> writeWindows = new java.util.HashMap<>();
+    private final EngineMappingBudget budget;
     private long mapCount;
     private long unmapCount;
+    private long budgetUnmaps;
 
     public ResidentMappings(PhysicalMemory memory, PageMapper mapper) {
+        this(memory, mapper, EngineMappingBudget.DEFAULT_LIMIT);
+    }
+
+    /** {@code engineLimit}: at most this many chunks mapped in the engine at once (see {@link EngineMappingBudget}). */
+    public ResidentMappings(PhysicalMemory memory, PageMapper mapper, int engineLimit) {
         this.memory = memory;
         this.mapper = mapper;
+        this.budget = new EngineMappingBudget(engineLimit);
     }
 
     /**
@@ -80,9 +88,14 @@ public final class ResidentMappings {
                 }
                 chunks.put(base, new Chunk(base, chunkSize, physical, ram, perms));
             }
+            budget.used(base);
             return;
         }
         removeRange(base, base + chunkSize);
+        for (long victim; (victim = budget.victim(chunks.size(), base)) >= 0; ) {
+            removeRange(victim, victim + 1); // its TLB entries stay: the next access maps it again
+            budgetUnmaps++;
+        }
         if (ram) {
             mapper.mapRam(base, chunkSize, perms, memory.ramSlice(physical, chunkSize));
         } else {
@@ -90,6 +103,7 @@ public final class ResidentMappings {
         }
         mapCount++;
         chunks.put(base, new Chunk(base, chunkSize, physical, ram, perms));
+        budget.used(base);
     }
 
     private boolean overlapsOther(long base, long size) {
@@ -177,6 +191,7 @@ public final class ResidentMappings {
         }
         for (Chunk c : doomed) {
             chunks.remove(c.linear());
+            budget.removed(c.linear());
             mapper.unmap(c.linear(), c.size());
             unmapCount++;
         }
@@ -188,12 +203,19 @@ public final class ResidentMappings {
             unmapCount++;
         }
         chunks.clear();
+        budget.clear();
     }
 
     /** The chunk holding {@code linear}, or null. */
     public Chunk chunkAt(long linear) {
         Map.Entry<Long, Chunk> e = chunks.floorEntry(linear);
         return e != null && e.getValue().end() > linear ? e.getValue() : null;
+    }
+
+    /** Whether {@code linear} lies in RAM mapped with the right to execute (which the engine itself may not hold). */
+    public boolean executable(long linear) {
+        Chunk c = chunkAt(linear);
+        return c != null && c.ram() && (c.perms() & EXEC) != 0;
     }
 
     public List<Chunk> chunks() {
@@ -206,5 +228,15 @@ public final class ResidentMappings {
 
     public long unmapCount() {
         return unmapCount;
+    }
+
+    /** Chunks unmapped only to stay within the engine's budget (their TLB entries stayed). */
+    public long budgetUnmaps() {
+        return budgetUnmaps;
+    }
+
+    /** How many chunks the engine may hold at once. */
+    public int engineLimit() {
+        return budget.limit();
     }
 }

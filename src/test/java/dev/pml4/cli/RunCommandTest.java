@@ -511,7 +511,7 @@ class RunCommandTest {
         assertEquals(Guests.expectedTranscript("hello"), Files.readString(serialOut, ISO_8859_1));
         List<String> lines = r.errLines();
         String n = "[0-9][0-9,.'\\u00a0\\u202f ]*";
-        assertEquals(4, lines.size(), r.err());
+        assertEquals(5, lines.size(), r.err());
         assertEquals("pml4: the guest wrote 0x0 to the debug-exit port: exit status 1", lines.get(0));
         assertTrue(lines.get(1).matches("pml4: " + n + " instructions, " + n + " page walks, " + n + " page faults"),
                 lines.get(1));
@@ -522,6 +522,10 @@ class RunCommandTest {
                     + " misses, " + n + " walks, " + n + " fills, " + n + " evictions, " + n + " invalidated by " + n + " flushes"),
                     lines.get(2 + i));
         }
+        // What the translation guard saw: hello's code is translated, and so checked, at least once.
+        assertTrue(lines.get(4).matches("pml4: translation guard: " + n + " code fetches, " + n + " instructions checked, "
+                + n + " #UD raised, " + n + " blocks cut short"), lines.get(4));
+        assertFalse(lines.get(4).startsWith("pml4: translation guard: 0 "), lines.get(4));
         assertEquals("", r.out());
     }
 

@@ -48,7 +48,7 @@ class InterruptDeliveryTest {
         }
     }
 
-    record Outcome(int status, long rip, long rsp, long rflags, long[] frame, int cpl) {
+    record Outcome(int status, long rip, long rsp, long rflags, long[] frame, int cpl, long cr2) {
     }
 
     /** Boots {@code code} at CODE (or a user program at USER_CODE when {@code user}) with these gates. */
@@ -109,7 +109,7 @@ class InterruptDeliveryTest {
                 frame[i] = mem.read64(stopRsp + 8L * i);
             }
             return new Outcome(r.exitStatus(), m.engine().readRegister(X86Reg.RIP), stopRsp,
-                    m.engine().readRegister(X86Reg.RFLAGS), frame, m.cpu().cpl());
+                    m.engine().readRegister(X86Reg.RFLAGS), frame, m.cpu().cpl(), m.cpu().controlRegisters().cr2());
         }
     }
 
@@ -204,6 +204,41 @@ class InterruptDeliveryTest {
         assertTrue(o.rip() >= 0x1000, "RIP moved on from 0: 0x" + Long.toHexString(o.rip()));
     }
 
+    /**
+     * No jump target may be the engine's "until" address: a jump to the last byte of the address
+     * space, or to a non-canonical address, faults like any other (it once ended as an internal
+     * error, 8: "the engine makes no progress at RIP 0xffffffffffffffff", issue 13).
+     */
+    @ParameterizedTest(name = "jump to {0}")
+    @CsvSource({
+            "0xffffffffffffffff, 48 c7 c0 ff ff ff ff ff e0",
+            "0x8000000000000000, 48 b8 00 00 00 00 00 00 00 80 ff e0",
+            "0x7fffffffffffffff, 48 b8 ff ff ff ff ff ff ff 7f ff e0"})
+    void aJumpToTheEndOfTheAddressSpaceOrBeyondFaults(String target, String code) throws Exception {
+        Outcome o = run(java.util.HexFormat.ofDelimiter(" ").parseHex(code), false, 0x2, KERNEL_RSP, List.of(), 0xfff);
+        assertEquals(4, o.status(), "a fault with no gates: a triple fault, not an internal error (8)");
+    }
+
+    /**
+     * Sensitive instructions in encodings the fuzzer found (issue 13): MOV to or from SS with REX.R
+     * decodes as no instruction (#UD, as QEMU gives), INVLPG under a 67 prefix takes a 32-bit
+     * address, LMSW takes a memory operand; FNSAVE's helper stores on after its first store
+     * faulted, and the engine crashed when pml4 mapped pages under it. None may end the run as an
+     * internal error (8), nor kill the JVM.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "MOV [r14+0x66] SS with REX.R, 45 8c 56 66",
+            "MOV SS [rdi-0xf] with REX.R, 44 8e 57 f1",
+            "INVLPG [eax], 67 0f 01 38",
+            "INVLPG [esp], 67 0f 01 3c 24",
+            "LMSW [rax], 0f 01 30",
+            "FNSAVE [rax+rdx*8-6] across the top of the address space (a helper storing on after its fault), dd 74 d0 fa"})
+    void unusualEncodingsOfEmulatedInstructionsEndWell(String what, String code) throws Exception {
+        Outcome o = run(java.util.HexFormat.ofDelimiter(" ").parseHex(code), false, 0x2, KERNEL_RSP, List.of(), 0xfff);
+        assertTrue(o.status() == 0 || o.status() == 4 || o.status() == 6, what + ": status " + o.status());
+    }
+
     // ---- the double-fault table -------------------------------------------------------------
 
     /** SDM Table 6-5, every class pair: benign (B), contributory (C), page fault (P). */
@@ -241,5 +276,26 @@ class InterruptDeliveryTest {
         assertEquals(handlerOf(handled), o.rip(), what);
         assertEquals(error, o.frame()[0], what);
         assertTrue(o.status() == 0 || o.status() == 6, "stopped in the handler");
+    }
+
+    /**
+     * A #PF while the frame of #UD is pushed: CR2 is the first slot the processor could not write,
+     * and it writes SS first, at the new stack top - 8 (QEMU and Bochs; the SDM orders the pushes
+     * SS, RSP, RFLAGS, CS, RIP, error code, 6.14.2). The #PF is delivered on IST1, as a kernel does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            // why, RSP at the #UD, CR2 expected
+            "the whole frame in a page that is not mapped, 0x10000001000, 0x10000000ff8",
+            "SS and RSP above the mapped 4 GiB the rest below, 0x100000010, 0x100000008",
+            "an unaligned RSP is aligned to 16 first, 0x1000000100c, 0x10000000ff8"})
+    void aPageFaultWhilePushingNamesTheFirstSlotWrittenInCr2(String why, String rsp, String cr2) throws Exception {
+        List<Gate> gates = List.of(Gate.interrupt(6), new Gate(14, 0xE, 0, true, 1));
+
+        Outcome o = run(UD2, false, 0x2, Long.decode(rsp), gates, 0xfff);
+
+        assertEquals(handlerOf(14), o.rip(), why);
+        assertEquals(Long.decode(cr2), o.cr2(), why);
+        assertEquals(0x2, o.frame()[0], "#PF(W=1) of a supervisor write to a page that is not present");
     }
 }

@@ -628,4 +628,37 @@ class MmuTest {
         assertEquals(MARK_A, read(LARGE + 0x10));
         assertEquals(3, mmu.walks());
     }
+
+    /**
+     * Every change that narrows what the resident mappings allow reaches them (issue 13): a page the
+     * engine mapped while the wider rule held (AC = 1 under SMAP, CR0.WP = 0, SMEP off, CPL 0) no
+     * longer serves the access once {@link Mmu#restrictTo} has seen the narrower state, and the
+     * access faults with the error code of a fresh check; the TLB entry itself stays.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            SMAP: STAC, then CLAC (or POPF, IRET)  | W U | SMAP WP AC | SMAP WP  | SUPERVISOR | SUPERVISOR | READ  | 0x1
+            CR0.WP set                             | U   | -          | WP       | SUPERVISOR | SUPERVISOR | WRITE | 0x3
+            CR4.SMEP set                           | W U | WP         | SMEP WP  | SUPERVISOR | SUPERVISOR | FETCH | 0x11
+            CPL 0 to 3, supervisor page            | W   | WP         | WP       | SUPERVISOR | USER       | READ  | 0x5
+            """)
+    void aNarrowingChangeReachesThePagesTheEngineMapped(String what, String pte, String before, String after,
+                                                        AccessMode modeBefore, AccessMode modeAfter, AccessType type, String code) {
+        long linear = page(7) + 0x10;
+        map4k(linear, FRAME_A, pte);
+        PagingState wide = state(before);
+        if (type == AccessType.WRITE) {
+            // A dirty entry, so that the engine maps the page writable.
+            assertNull(mmu.access(linear, 1, type, modeBefore, wide).fault());
+        }
+        assertNull(access(linear, type, modeBefore, wide) instanceof Mmu.AccessResult r ? r.fault() : null, what);
+        assertTrue(engine.allows(linear, need(type)), "the engine serves the access under the wider rule");
+
+        PagingState narrow = state(after);
+        mmu.restrictTo(modeAfter, narrow);
+
+        assertFalse(engine.allows(linear, need(type)), () -> what + ": still mapped " + rwx(linear));
+        PageFault f = fault(linear, type, modeAfter, narrow);
+        assertEquals(Integer.decode(code), f.errorCode(), () -> PageFaultErrorCode.describe(f.errorCode()));
+    }
 }

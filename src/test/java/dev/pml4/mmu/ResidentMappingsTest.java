@@ -359,4 +359,32 @@ class ResidentMappingsTest {
         mappings.closeWriteWindow(LINEAR);
         assertEquals(List.of(), engine.log());
     }
+
+    /**
+     * The engine holds at most a budget of chunks (Unicorn 2.0.1 aborts before 4,096 regions,
+     * DESIGN.md fact 13): mapping one more unmaps the least recently mapped or re-permitted one.
+     */
+    @Test
+    void theEngineHoldsNoMoreChunksThanItsBudgetAndDropsTheLeastRecentlyUsed() {
+        ResidentMappings bounded = new ResidentMappings(memory, engine, 4);
+        for (int i = 0; i < 4; i++) {
+            bounded.install(LINEAR + i * 0x1000L, entry(LINEAR + i * 0x1000L, 0x10000 + i * 0x1000L, PageSize.SIZE_4K), null, READ);
+        }
+        // Page 0 gains a right: it becomes the most recently used, page 1 the least.
+        bounded.install(LINEAR, entry(LINEAR, 0x10000, PageSize.SIZE_4K), null, READ | WRITE);
+        engine.calls.clear();
+
+        bounded.install(LINEAR + 0x4000, entry(LINEAR + 0x4000, 0x14000, PageSize.SIZE_4K), null, READ);
+
+        assertEquals(List.of(new RecordingMapper.Call("unmap", LINEAR + 0x1000, 0x1000, 0, -1),
+                new RecordingMapper.Call("map", LINEAR + 0x4000, 0x1000, READ, 0x14000)), engine.calls);
+        assertEquals(4, bounded.chunks().size());
+        assertNull(bounded.chunkAt(LINEAR + 0x1000));
+        assertEquals(1, bounded.budgetUnmaps());
+    }
+
+    @Test
+    void aBudgetTooSmallForOneInstructionIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new ResidentMappings(memory, engine, 3));
+    }
 }
