@@ -35,6 +35,7 @@ public final class TranslationGuard {
      */
     static final long NO_STOP = 0x8000_0000_0000_0000L;
     private static final long UNKNOWN = Long.MIN_VALUE;
+    private static final long MODE_32_KEY = 1L << 62;
 
     private final Cpu cpu;
     private final Capstone capstone;
@@ -84,16 +85,20 @@ public final class TranslationGuard {
         checked++;
         lastStart = address;
         byte[] code = cpu.instructionBytes(address, 16);
-        int length = lengths.lengthOf(address, code);
+        // The same bytes decode differently in 32-bit code (0x40-0x4F are INC/DEC there, not REX),
+        // so the cache keys them by mode too: a 32-bit address with bit 62 set is no 64-bit one.
+        boolean code32 = cpu.code32;
+        long key = code32 ? address | MODE_32_KEY : address;
+        int length = lengths.lengthOf(key, code);
         if (length > 0) {
             nextStart = address + length; // the same bytes here were checked before
             return true;
         }
-        String why = EngineAbortForms.match(code, true); // the engine runs 64-bit code only (README)
+        String why = EngineAbortForms.match(code, !code32);
         if (why == null) {
-            length = capstone.decode(code, address).map(Instruction::length).orElse(0);
+            length = capstone.decode(code, address, code32).map(Instruction::length).orElse(0);
             nextStart = length > 0 ? address + length : UNKNOWN;
-            lengths.remember(address, code, length);
+            lengths.remember(key, code, length);
             return true;
         }
         nextStart = UNKNOWN;

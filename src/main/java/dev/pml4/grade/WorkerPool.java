@@ -133,10 +133,15 @@ final class WorkerPool {
         static Worker start() {
             String java = ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            List<String> command = List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss8m",
+            List<String> command = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss8m",
                     // A JVM crash report goes to the temporary directory, not into the student's folder.
                     "-XX:ErrorFile=" + Path.of(System.getProperty("java.io.tmpdir"), "pml4-grade-worker-%p.log"),
-                    "-cp", System.getProperty("java.class.path"), GradeWorker.class.getName());
+                    "-cp", System.getProperty("java.class.path")));
+            String abortOn = System.getProperty(GradeWorker.ABORT_ON);
+            if (abortOn != null) {
+                command.add("-D" + GradeWorker.ABORT_ON + "=" + abortOn);
+            }
+            command.add(GradeWorker.class.getName());
             try {
                 return new Worker(new ProcessBuilder(command).start());
             } catch (IOException e) {
