@@ -129,6 +129,10 @@ final class RunCommand implements Callable<Integer> {
                     "(the gates), walk:VA (one walk of VA, step by step). Nothing is changed: walks are probes."})
     List<String> show;
 
+    @Option(names = "--svg", paramLabel = "FILE",
+            description = "When the run ends, draw the page tables (pt-dot) to FILE as SVG with Graphviz's dot.")
+    Path svg;
+
     @Option(names = "--gdb", paramLabel = "PORT",
             description = {"Wait for gdb on 127.0.0.1:PORT before the first instruction (like QEMU's -s -S):",
                     "target remote :PORT. Breakpoints, stepping, watchpoints, CR0-CR4/EFER, memory through the",
@@ -297,6 +301,14 @@ final class RunCommand implements Callable<Integer> {
                     machine.dump(dumpOnExit, image.toAbsolutePath().toString());
                 }
                 printShow(err, machine, show);
+                if (svg != null) {
+                    try {
+                        dev.pml4.inspect.Graphviz.render(machine.inspector().answer("pt-dot", List.of()), "svg", svg);
+                    } catch (IOException e) {
+                        err.println("pml4: --svg " + svg + ": " + e.getMessage());
+                        return Main.EXIT_USAGE;
+                    }
+                }
                 return status;
             }
         } catch (IOException e) {

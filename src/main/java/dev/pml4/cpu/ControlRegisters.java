@@ -1,11 +1,15 @@
 package dev.pml4.cpu;
 
+import dev.pml4.machine.PhysicalMemory;
+import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
+import dev.pml4.mmu.PdpteRegisters;
 
 /**
  * The control registers and EFER as the guest sees them (SDM Vol. 3A 2.5 and 2.2.1). The engine's
  * own CR0/CR4 never hold the paging bits: QEMU's paging stays off, and pml4's MMU uses these.
  * Writes are checked here against the SDM's rules; a violation is the #GP the instruction raises.
+ * PAE paging's PDPTE registers live here too, loaded by the writes SDM 4.4.1 lists.
  */
 public final class ControlRegisters {
     // CR0 bits, SDM Vol. 3A 2.5.
@@ -42,11 +46,15 @@ public final class ControlRegisters {
     public static final long CR4_SMAP = 1L << 21;
     /**
      * What this CPU model implements, as {@link Cpuid} reports it; setting anything else raises #GP
-     * (SDM 2.5: CR4 bits of features CPUID does not enumerate are reserved). UMIP, FSGSBASE, OSXSAVE
-     * and LA57 are left out because pml4 does not implement them.
+     * (SDM 2.5: CR4 bits of features CPUID does not enumerate are reserved). UMIP, FSGSBASE and
+     * OSXSAVE are left out because pml4 does not implement them.
      */
     public static final long CR4_SUPPORTED = CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE
-            | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PCIDE | CR4_SMEP | CR4_SMAP;
+            | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_LA57 | CR4_PCIDE | CR4_SMEP | CR4_SMAP;
+    /** MOV to CR4 changing one of these reloads the PDPTE registers when PAE paging is in use after it (SDM 4.4.1). */
+    private static final long CR4_PDPTE_RELOAD = CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP;
+    /** MOV to CR0 changing one of these does the same. */
+    private static final long CR0_PDPTE_RELOAD = CR0_CD | CR0_NW | CR0_PG;
 
     // IA32_EFER bits, SDM Vol. 3A 2.2.1.
     public static final long EFER_SCE = 1L;
@@ -56,6 +64,9 @@ public final class ControlRegisters {
     private static final long EFER_WRITABLE = EFER_SCE | EFER_LME | EFER_NXE;
 
     private final int maxPhysAddr;
+    /** Where PAE's PDPTE registers are loaded from; null in tests that never enable PAE paging. */
+    private final PhysicalMemory memory;
+    private PdpteRegisters pdptes;
     private long cr0;
     private long cr2;
     private long cr3;
@@ -64,7 +75,12 @@ public final class ControlRegisters {
     private long efer;
 
     public ControlRegisters(int maxPhysAddr) {
+        this(maxPhysAddr, null);
+    }
+
+    public ControlRegisters(int maxPhysAddr, PhysicalMemory memory) {
         this.maxPhysAddr = maxPhysAddr;
+        this.memory = memory;
     }
 
     /** Loads the boot state without checks (the loader's values are BOOT.md's). */
@@ -75,6 +91,12 @@ public final class ControlRegisters {
         this.cr4 = cr4;
         this.cr8 = 0;
         this.efer = efer;
+        this.pdptes = null;
+    }
+
+    /** PAE paging's PDPTE registers as last loaded (SDM 4.4.1); null before the first load. */
+    public PdpteRegisters pdptes() {
+        return pdptes;
     }
 
     public long cr0() { return cr0; }
@@ -96,7 +118,7 @@ public final class ControlRegisters {
     }
 
     public PagingState pagingState(boolean alignmentCheck) {
-        return new PagingState(cr0, cr3, cr4, efer, alignmentCheck);
+        return new PagingState(cr0, cr3, cr4, efer, alignmentCheck, pdptes);
     }
 
     /**
@@ -134,8 +156,12 @@ public final class ControlRegisters {
      */
     public void setCr0(long value, boolean code64) {
         checkCr0(value, code64);
+        long next = value | CR0_ET; // ET is hardwired to 1 (SDM 2.5).
+        if (((next ^ cr0) & CR0_PDPTE_RELOAD) != 0) {
+            loadPdptesIfPae(next, cr3, cr4, "MOV to CR0");
+        }
         boolean wasPaging = (cr0 & CR0_PG) != 0;
-        cr0 = value | CR0_ET; // ET is hardwired to 1 (SDM 2.5).
+        cr0 = next;
         boolean paging = (cr0 & CR0_PG) != 0;
         if (!wasPaging && paging && (efer & EFER_LME) != 0) {
             efer |= EFER_LMA;
@@ -155,13 +181,35 @@ public final class ControlRegisters {
     /** Stores CR3 without the no-flush bit 63, which is never kept (SDM 4.10.4.1). */
     public void setCr3(long value) {
         checkCr3(value);
+        loadPdptesIfPae(cr0, value & ~(1L << 63), cr4, "MOV to CR3");
         cr3 = value & ~(1L << 63);
+    }
+
+    /**
+     * SDM 4.4.1: when PAE paging is in use after the write, the four PDPTEs at CR3[31:5] are loaded
+     * into the PDPTE registers; a present one with a reserved bit set makes the write #GP(0), and
+     * nothing changes. Not in IA-32e mode (LME set with PG makes 4-level or 5-level paging).
+     */
+    private void loadPdptesIfPae(long newCr0, long newCr3, long newCr4, String what) {
+        PagingState next = new PagingState(newCr0, newCr3, newCr4, efer, false);
+        if (next.mode() != PagingMode.PAE || memory == null) {
+            return;
+        }
+        PdpteRegisters loaded = PdpteRegisters.read(memory, newCr3);
+        String fault = loaded.loadFault(maxPhysAddr);
+        if (fault != null) {
+            throw ArchitecturalException.gp(what + " loads the PDPTE registers: " + fault);
+        }
+        pdptes = loaded;
     }
 
     public void checkCr4(long value) {
         if ((value & ~CR4_SUPPORTED) != 0) {
-            String what = (value & CR4_LA57) != 0 ? " (LA57: five-level paging is not supported by this model)" : "";
-            throw ArchitecturalException.gp(String.format("MOV to CR4 sets reserved bits 0x%x%s", value & ~CR4_SUPPORTED, what));
+            throw ArchitecturalException.gp(String.format("MOV to CR4 sets reserved bits 0x%x", value & ~CR4_SUPPORTED));
+        }
+        if ((efer & EFER_LMA) != 0 && ((value ^ cr4) & CR4_LA57) != 0) {
+            // LA57 can change only with paging off, outside IA-32e mode (SDM 4.1.1; MOV CR4 #GP).
+            throw ArchitecturalException.gp("MOV to CR4 changes LA57 while IA-32e mode is active (EFER.LMA = 1)");
         }
         if ((efer & EFER_LMA) != 0 && (value & CR4_PAE) == 0) {
             throw ArchitecturalException.gp("MOV to CR4 clears PAE while IA-32e mode is active (EFER.LMA = 1)");
@@ -176,6 +224,9 @@ public final class ControlRegisters {
 
     public void setCr4(long value) {
         checkCr4(value);
+        if (((value ^ cr4) & CR4_PDPTE_RELOAD) != 0) {
+            loadPdptesIfPae(cr0, cr3, value, "MOV to CR4");
+        }
         cr4 = value;
     }
 

@@ -12,6 +12,7 @@ import dev.pml4.machine.PhysicalMemory;
 import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
 import dev.pml4.mmu.Mmu;
+import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
 
 import java.lang.foreign.MemorySegment;
@@ -526,6 +527,15 @@ public final class Cpu {
         engine.writeRegister(X86Reg.CR4, (engineCr4 & ~fpu4) | (control.cr4() & fpu4));
     }
 
+    /**
+     * Canonical for IA-32e mode's current linear-address width: 57 bits with CR4.LA57 = 1, else 48
+     * (SDM Vol. 1 3.3.7.1, Vol. 3A 4.5).
+     */
+    boolean canonical(long address) {
+        return ((control.cr4() & ControlRegisters.CR4_LA57) != 0 ? PagingMode.FIVE_LEVEL : PagingMode.FOUR_LEVEL)
+                .canonical(address);
+    }
+
     public PagingState pagingState() {
         boolean ac = (control.cr4() & ControlRegisters.CR4_SMAP) != 0 && (engine.readRegister(X86Reg.RFLAGS) & RFLAGS_AC) != 0;
         return control.pagingState(ac);
@@ -909,13 +919,15 @@ public final class Cpu {
             // Remapping under it killed the process (qemu_ram_alloc_from_ptr, found by pml4 fuzz).
             return false;
         }
+        if (modeSwitch.active()) {
+            // The trampoline's target is fetched later, by the guest's own run (and checked by the
+            // translation guard then, in the target's code size).
+            return false;
+        }
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
-        if (modeSwitch.active()) {
-            return false; // the trampoline's target is fetched later, by the guest's own run
-        }
         if (type.isFetch()) {
             return onFetchMiss(type, address, size);
         }
@@ -923,7 +935,7 @@ public final class Cpu {
             fence.lower(); // a data access to the fenced page: translate it as usual
         }
         AccessType access = type.isWrite() ? AccessType.WRITE : AccessType.READ;
-        if (!SystemInstructions.canonical(address) || !SystemInstructions.canonical(address + size - 1)) {
+        if (!canonical(address) || !canonical(address + size - 1)) {
             // QEMU with its paging off does not check; the processor raises #GP(0) (SDM Vol. 3A 3.3.7.1).
             instructions--;
             raise(ArchitecturalException.gp(String.format("%s of the non-canonical address 0x%x",
@@ -959,7 +971,7 @@ public final class Cpu {
      */
     private boolean onFetchMiss(MemoryAccess type, long address, int size) {
         long blockStart = engine.readRegister(X86Reg.RIP);
-        if (!SystemInstructions.canonical(address)) {
+        if (!canonical(address)) {
             raise(ArchitecturalException.gp(String.format("instruction fetch from the non-canonical address 0x%x", address)), blockStart);
             return false;
         }
@@ -1055,8 +1067,8 @@ public final class Cpu {
         }
     }
 
-    static void requireCanonical(long address) {
-        if (!SystemInstructions.canonical(address)) {
+    void requireCanonical(long address) {
+        if (!canonical(address)) {
             throw ArchitecturalException.gp(String.format("access to the non-canonical address 0x%x", address));
         }
     }

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
  * <p>An Intel family 6 processor: x87, MMX, SSE to SSE3 and CX16 run in the engine; PAE, PGE,
  * PAT, PCID, INVPCID, SMEP, SMAP, NX, 1 GiB pages, SYSCALL and RDTSCP are pml4's own. Not
  * reported, because not implemented: APIC (there is none), SYSENTER, MTRRs, XSAVE, FSGSBASE,
- * UMIP, LA57, perfmon leaves.
+ * UMIP, perfmon leaves. LA57 (5-level paging) is pml4's own and reported.
  */
 final class Cpuid {
     static final int MAX_BASIC_LEAF = 0x7;
@@ -26,6 +26,8 @@ final class Cpuid {
     static final int ECX1_SSE3 = 1, ECX1_CX16 = 1 << 13, ECX1_PCID = 1 << 17;
     // CPUID.(EAX=07H,ECX=0):EBX.
     static final int EBX7_SMEP = 1 << 7, EBX7_INVPCID = 1 << 10, EBX7_SMAP = 1 << 20;
+    /** CPUID.(EAX=07H,ECX=0):ECX[16]: 5-level paging (CR4.LA57). */
+    static final int ECX7_LA57 = 1 << 16;
     // CPUID.80000001H:EDX and ECX.
     static final int EDX81_SYSCALL = 1 << 11, EDX81_NX = 1 << 20, EDX81_PAGE1GB = 1 << 26, EDX81_RDTSCP = 1 << 27,
             EDX81_LM = 1 << 29;
@@ -56,12 +58,13 @@ final class Cpuid {
             case 1 -> new int[]{SIGNATURE, 8 << 8 | 1 << 16, ECX1_SSE3 | ECX1_CX16 | ECX1_PCID,
                     EDX1_FPU | EDX1_DE | EDX1_PSE | EDX1_TSC | EDX1_MSR | EDX1_PAE | EDX1_MCE | EDX1_CX8 | EDX1_PGE
                             | EDX1_CMOV | EDX1_PAT | EDX1_CLFSH | EDX1_MMX | EDX1_FXSR | EDX1_SSE | EDX1_SSE2};
-            case 7 -> ecx == 0 ? new int[]{0, EBX7_SMEP | EBX7_INVPCID | EBX7_SMAP, 0, 0} : new int[4];
+            case 7 -> ecx == 0 ? new int[]{0, EBX7_SMEP | EBX7_INVPCID | EBX7_SMAP, ECX7_LA57, 0} : new int[4];
             case 0x8000_0000 -> new int[]{MAX_EXTENDED_LEAF, 0, 0, 0};
             case 0x8000_0001 -> new int[]{0, 0, ECX81_LAHF, EDX81_SYSCALL | EDX81_NX | EDX81_PAGE1GB | EDX81_RDTSCP | EDX81_LM};
             case 0x8000_0002, 0x8000_0003, 0x8000_0004 -> brand(eax - 0x8000_0002);
-            // Physical-address width (MAXPHYADDR, SDM Vol. 3A 4.1.4) and linear-address width 48.
-            case 0x8000_0008 -> new int[]{CpuModel.MAX_PHYS_ADDR | 48 << 8, 0, 0, 0};
+            // Physical-address width (MAXPHYADDR, SDM Vol. 3A 4.1.4) and linear-address width 57
+            // (LA57 is supported, as processors that support it report).
+            case 0x8000_0008 -> new int[]{CpuModel.MAX_PHYS_ADDR | 57 << 8, 0, 0, 0};
             default -> new int[4]; // leaves this model does not describe read as zero
         };
     }

@@ -144,7 +144,7 @@ final class FarTransfers {
         SegmentDescriptor effective = ia32e || !code.longMode() ? code
                 : new SegmentDescriptor(code.selector(), code.raw() & ~(1L << 53));
         if (effective.longMode()) {
-            if (!SystemInstructions.canonical(offset)) {
+            if (!cpu.canonical(offset)) {
                 throw ArchitecturalException.gp(String.format("%s to the non-canonical RIP 0x%x", what, offset));
             }
         } else if (offset > code.limit()) {

@@ -192,7 +192,7 @@ final class InterruptDelivery {
             throw new ArchitecturalException(ArchitecturalException.NP, (selector & ~3) | ext, 0, String.format(
                     "the handler's code segment 0x%x is not present", selector));
         }
-        if (!SystemInstructions.canonical(offset)) {
+        if (!cpu.canonical(offset)) {
             throw new ArchitecturalException(ArchitecturalException.GP, ext, 0, String.format(
                     "IDT entry %d points at the non-canonical address 0x%x", vector, offset));
         }
@@ -212,7 +212,7 @@ final class InterruptDelivery {
             rsp = oldRsp;
         }
         rsp &= ~0xfL; // 64-bit mode aligns the new stack to 16 bytes (SDM 6.14.2)
-        if (!SystemInstructions.canonical(rsp - 48)) {
+        if (!cpu.canonical(rsp - 48)) {
             throw new ArchitecturalException(ArchitecturalException.SS, ext, 0, String.format(
                     "the handler's stack 0x%x is not canonical", rsp));
         }

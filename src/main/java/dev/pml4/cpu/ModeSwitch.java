@@ -128,7 +128,10 @@ final class ModeSwitch {
             engine.removeCodeCache(at, at + 0x1000); // what was translated from the page goes with it
         }
         long rip = engine.readRegister(X86Reg.RIP);
-        if (rip != target || (err != UcError.OK && err != UcError.FETCH_UNMAPPED)) {
+        // The engine stops at the target either in the code hook (OK) or when translating it
+        // fetches a page the engine does not hold (UNMAPPED) or holds without execute (PROT:
+        // the translation guard keeps execute in Java, so a page mapped for data is one).
+        if (rip != target || (err != UcError.OK && err != UcError.FETCH_UNMAPPED && err != UcError.FETCH_PROT)) {
             throw new IllegalStateException(String.format("the engine's mode switch to 0x%x stopped at 0x%x: %s",
                     target, rip, Unicorn.errorText(err)));
         }

@@ -148,7 +148,7 @@ final class PrivilegeTransfers {
             throw ArchitecturalException.gp("SYSRET at CPL " + cpu.cpl + " or outside 64-bit mode");
         }
         long rcx = reg(X86Reg.RCX);
-        if (rexW && !SystemInstructions.canonical(rcx)) {
+        if (rexW && !cpu.canonical(rcx)) {
             throw ArchitecturalException.gp(String.format("SYSRET to the non-canonical RCX 0x%x", rcx));
         }
         long star = system.rdmsr(IA32_STAR);

@@ -308,13 +308,6 @@ final class SystemInstructions {
         switch (n) {
             case 0 -> {
                 long old = cr.cr0();
-                if ((old & ControlRegisters.CR0_PG) == 0 && (value & ControlRegisters.CR0_PG) != 0
-                        && (cr.efer() & ControlRegisters.EFER_LME) == 0) {
-                    cr.checkCr0(value, !cpu.code32); // its #GP first, as the processor would
-                    throw new NotModelledException(String.format("MOV to CR0 = 0x%x sets PG with EFER.LME = 0, which selects %s: "
-                            + "only 4-level paging (CR4.PAE = 1, EFER.LME = 1) is modelled so far",
-                            value, (cr.cr4() & ControlRegisters.CR4_PAE) != 0 ? "PAE paging" : "32-bit paging"));
-                }
                 String mode = cpu.processorMode();
                 cr.setCr0(value, !cpu.code32);
                 cpu.modeChanged(mode);
@@ -443,7 +436,7 @@ final class SystemInstructions {
         Mmu mmu = cpu.mmu;
         switch ((int) type) {
             case 0 -> {
-                if (!canonical(linear)) {
+                if (!cpu.canonical(linear)) {
                     throw ArchitecturalException.gp(String.format("INVPCID type 0 of a non-canonical address 0x%x", linear));
                 }
                 mmu.invalidate("INVPCID (address)", mmu.tlb().invalidateAddress(linear, pcid, false));
@@ -601,7 +594,7 @@ final class SystemInstructions {
             }
             case IA32_TIME_STAMP_COUNTER -> tscOffset = value - cpu.now();
             case IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR, IA32_CSTAR, IA32_SYSENTER_EIP, IA32_SYSENTER_ESP -> {
-                if (!canonical(value)) {
+                if (!cpu.canonical(value)) {
                     throw ArchitecturalException.gp(String.format("WRMSR of a non-canonical address 0x%x to MSR 0x%x", value, msr));
                 }
                 if (msr == IA32_FS_BASE || msr == IA32_GS_BASE || msr == IA32_KERNEL_GS_BASE) {
@@ -629,8 +622,5 @@ final class SystemInstructions {
         }
     }
 
-    static boolean canonical(long address) {
-        return (address >> 47) == 0 || (address >> 47) == -1;
-    }
 
 }

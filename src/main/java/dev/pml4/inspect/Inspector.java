@@ -6,6 +6,7 @@ import dev.pml4.mmu.AccessMode;
 import dev.pml4.mmu.AccessType;
 import dev.pml4.mmu.PageFault;
 import dev.pml4.mmu.PageWalker;
+import dev.pml4.mmu.PagingLevel;
 import dev.pml4.mmu.PagingMode;
 import dev.pml4.mmu.PagingState;
 import dev.pml4.mmu.Tlb;
@@ -54,11 +55,11 @@ public final class Inspector {
     }
 
     /** What {@link #answer} understands, for usage messages. */
-    public static final String QUERIES = "pt, pt-dot, tlb, idt, walk VA [read|write|fetch] [user]";
+    public static final String QUERIES = "pt, pt-tree, pt-dot, tlb, idt, walk VA [read|write|fetch] [user]";
 
     /**
      * One inspection by name, as the command line, a dump and gdb's {@code monitor} ask for it:
-     * {@code pt}, {@code pt-dot}, {@code tlb}, {@code idt}, or {@code walk VA [read|write|fetch] [user]}.
+     * {@code pt}, {@code pt-tree}, {@code pt-dot}, {@code tlb}, {@code idt}, or {@code walk VA [read|write|fetch] [user]}.
      *
      * @throws IllegalArgumentException naming what is wrong with the query
      */
@@ -70,6 +71,7 @@ public final class Inspector {
         return switch (what) {
             case "pt" -> pageTables();
             case "pt-dot" -> pageTablesDot();
+            case "pt-tree" -> pageTableTree();
             case "tlb" -> tlbEntries();
             case "idt" -> idt();
             case "walk" -> {
@@ -94,21 +96,19 @@ public final class Inspector {
     }
 
     /**
-     * The page-table views when there are no 4-level tables to show: paging off (a kernel in 32-bit
-     * protected mode before it enables paging) says so; other paging modes are not modelled yet.
-     * Null when the views apply.
+     * The page-table views when there are no tables to show: paging off (a kernel in 32-bit
+     * protected mode before it enables paging) says so. Null when the views apply.
      */
     private String unpaged(String what, List<String> args) {
         PagingMode mode = state.mode();
-        if (mode == PagingMode.FOUR_LEVEL || !(what.equals("pt") || what.equals("pt-dot") || what.equals("walk"))) {
+        if (mode != PagingMode.NONE || !(what.startsWith("pt") || what.equals("walk"))) {
             return null;
         }
-        String why = mode == PagingMode.NONE ? "paging is off (CR0.PG=0): linear addresses are physical addresses"
-                : mode.description() + " is in use, which pml4 cannot show yet";
+        String why = "paging is off (CR0.PG=0): linear addresses are physical addresses";
         if (what.equals("pt-dot")) {
             return "digraph pagetables {\n  label=\"" + why + "\";\n}\n";
         }
-        if (what.equals("walk") && !args.isEmpty() && mode == PagingMode.NONE) {
+        if (what.equals("walk") && !args.isEmpty()) {
             long linear = parseAddress(args.getFirst());
             return String.format("walk of 0x%016x: %s%n  -> physical 0x%x (no walk, no TLB entry)%n", linear, why, linear);
         }
@@ -134,13 +134,21 @@ public final class Inspector {
 
     /** One walk of {@code linear} for an access, step by step, without side effects. */
     public String walk(long linear, AccessType type, AccessMode mode) {
-        StringBuilder out = new StringBuilder(String.format("walk of 0x%016x (%s, %s) from CR3 0x%x%n", linear,
-                type.name().toLowerCase(Locale.ROOT), mode == AccessMode.USER ? "user" : "supervisor", state.cr3()));
+        PagingMode paging = state.mode();
+        // 32-bit linear addresses under 32-bit and PAE paging (SDM Table 4-1): 8 hex digits.
+        StringBuilder out = new StringBuilder(String.format("walk of 0x%0" + (paging.linearBits() == 32 ? 8 : 16)
+                + "x (%s, %s) from CR3 0x%x%s%n", linear,
+                type.name().toLowerCase(Locale.ROOT), mode == AccessMode.USER ? "user" : "supervisor", state.cr3(),
+                paging == PagingMode.FOUR_LEVEL ? "" : ", " + paging.description()));
         WalkResult r = walker.probe(linear, type, mode, state);
         List<WalkStep> steps = r instanceof Translation t ? t.steps() : ((PageFault) r).steps();
         for (WalkStep s : steps) {
-            out.append(String.format("  %-6s index %3d  entry at 0x%010x = 0x%016x  %s%n", s.level().entryName(),
-                    s.level().index(linear), s.entryAddress(), s.entryValue(), flags(s.entryValue())));
+            // Entries at their width: 8 hex digits under 32-bit paging, 16 otherwise; PAE's PDPTEs are registers.
+            String value = s.level().entryBytes() == 4 ? String.format("0x%08x        ", s.entryValue())
+                    : String.format("0x%016x", s.entryValue());
+            out.append(String.format("  %-6s index %3d  %s 0x%010x = %s  %s%n", s.level().entryName(),
+                    s.level().index(linear), s.level() == PagingLevel.PAE_PDPT ? "register from" : "entry at",
+                    s.entryAddress(), value, s.level() == PagingLevel.PAE_PDPT ? pdpteFlags(s.entryValue()) : flags(s.entryValue())));
         }
         if (r instanceof Translation t) {
             out.append(String.format("  -> physical 0x%x (%s page at 0x%x)%s%n", t.physicalAddress(), t.size().label(),
@@ -150,6 +158,14 @@ public final class Inspector {
             out.append(String.format("  -> #PF error code 0x%x: %s%n", f.errorCode(), f.reason()));
         }
         return out.toString();
+    }
+
+    /** A PAE PDPTE has P, PWT and PCD only (SDM Table 4-8): no R/W, U/S, A or XD. */
+    static String pdpteFlags(long entry) {
+        if ((entry & 1) == 0) {
+            return "not present";
+        }
+        return "P" + ((entry & 8) != 0 ? " PWT" : "") + ((entry & 16) != 0 ? " PCD" : "");
     }
 
     static String flags(long entry) {
@@ -175,39 +191,33 @@ public final class Inspector {
     public record Range(long virtualStart, long physicalStart, long length, String rights) {
     }
 
+    private PageTables tables() {
+        return PageTables.read(walker, state);
+    }
+
     /** Every present leaf under CR3, merged into ranges. */
     public List<Range> ranges() {
+        PageTables t = tables();
         List<Range> out = new ArrayList<>();
-        long pml4 = state.pml4Base(40);
-        for (int i = 0; i < 512; i++) {
-            long e4 = memory.read64(pml4 + 8L * i);
-            if ((e4 & 1) == 0) continue;
-            long base4 = canonical((long) i << 39);
-            for (int j = 0; j < 512; j++) {
-                long e3 = memory.read64((e4 & 0xffffffffff000L) + 8L * j);
-                if ((e3 & 1) == 0) continue;
-                long base3 = base4 + ((long) j << 30);
-                if ((e3 & 128) != 0) {
-                    add(out, base3, e3 & 0xfffffc0000000L, 1L << 30, rights(e4, e3));
-                    continue;
-                }
-                for (int k = 0; k < 512; k++) {
-                    long e2 = memory.read64((e3 & 0xffffffffff000L) + 8L * k);
-                    if ((e2 & 1) == 0) continue;
-                    long base2 = base3 + ((long) k << 21);
-                    if ((e2 & 128) != 0) {
-                        add(out, base2, e2 & 0xfffffffe00000L, 1L << 21, rights(e4, e3, e2));
-                        continue;
-                    }
-                    for (int l = 0; l < 512; l++) {
-                        long e1 = memory.read64((e2 & 0xffffffffff000L) + 8L * l);
-                        if ((e1 & 1) == 0) continue;
-                        add(out, base2 + ((long) l << 12), e1 & 0xffffffffff000L, 1L << 12, rights(e4, e3, e2, e1));
-                    }
-                }
+        collect(t, t.root(), 0, new ArrayList<>(), out);
+        return out;
+    }
+
+    private void collect(PageTables t, PageTables.Table table, long base, List<Long> path, List<Range> out) {
+        for (PageTables.Entry e : table.present()) {
+            long va = t.linear(base, table.level(), e.index());
+            if (table.level() != PagingLevel.PAE_PDPT) { // PDPTE registers carry no rights (SDM Table 4-8)
+                path.add(e.value());
+            }
+            if (e.leaf()) {
+                add(out, va, e.frame(), e.size().bytes(), rights(path));
+            } else {
+                collect(t, e.next(), va, path, out);
+            }
+            if (table.level() != PagingLevel.PAE_PDPT) {
+                path.removeLast();
             }
         }
-        return out;
     }
 
     private static void add(List<Range> out, long va, long pa, long length, String rights) {
@@ -222,41 +232,132 @@ public final class Inspector {
     }
 
     /** Effective rights across the levels (SDM 4.6): RW and U only if every level allows, XD if any sets it. */
-    private String rights(long... entries) {
+    private String rights(List<Long> entries) {
         boolean w = true, u = true, xd = false;
         for (long e : entries) {
             w &= (e & 2) != 0;
             u &= (e & 4) != 0;
             xd |= e < 0;
         }
-        long leaf = entries[entries.length - 1];
+        long leaf = entries.getLast();
         return (w ? "RW" : "RO") + (u ? " U" : " S") + (xd && state.nxe() ? " NX" : " X") + ((leaf & 256) != 0 ? " G" : "");
     }
 
-    private static long canonical(long va) {
-        return (va << 16) >> 16;
+    /** "PML4 at 0x1000", "page directory at 0x1000", "PDPTE registers loaded from 0x1020". */
+    private String rootName(PageTables t) {
+        PagingLevel level = t.root().level();
+        String name = switch (level) {
+            case PML5 -> "PML5";
+            case PML4 -> "PML4";
+            case PAE_PDPT -> "PDPTE registers loaded from";
+            default -> "page directory";
+        };
+        return String.format("%s at 0x%x", name, t.root().address()).replace("from at", "from");
     }
 
     public String pageTables() {
-        StringBuilder out = new StringBuilder(String.format("page tables at CR3 0x%x (PML4 at 0x%x):%n", state.cr3(), state.pml4Base(40)));
+        PageTables t = tables();
+        StringBuilder out = new StringBuilder(String.format("page tables at CR3 0x%x (%s%s):%n", state.cr3(), rootName(t),
+                t.mode() == PagingMode.FOUR_LEVEL ? "" : ", " + t.mode().description()));
+        String va = "0x%0" + t.linearDigits() + "x";
         for (Range r : ranges()) {
-            out.append(String.format("  0x%016x-0x%016x -> 0x%010x-0x%010x  %-12s %s%n", r.virtualStart(),
+            out.append(String.format("  " + va + "-" + va + " -> 0x%010x-0x%010x  %-12s %s%n", r.virtualStart(),
                     r.virtualStart() + r.length() - 1, r.physicalStart(), r.physicalStart() + r.length() - 1, r.rights(), size(r.length())));
         }
         return out.toString();
     }
 
-    /** The same tree as a Graphviz digraph: CR3 -> ranges, one node per merged range. */
+    /**
+     * xv6's {@code vmprint} layout, which OS courses already use: the root table's address, then one
+     * line per present entry, indented by level (" .." per level), with its index, the entry at its
+     * width, and the physical address it holds (the next table or the page). A shared table is
+     * listed under every entry that references it, as vmprint does.
+     */
+    public String pageTableTree() {
+        PageTables t = tables();
+        StringBuilder out = new StringBuilder(String.format("page table 0x%016x (%s)%n", t.root().address(), t.mode().description()));
+        tree(t.root(), 1, out);
+        return out.toString();
+    }
+
+    private static void tree(PageTables.Table table, int depth, StringBuilder out) {
+        String width = "%0" + 2 * table.level().entryBytes() + "x";
+        for (PageTables.Entry e : table.present()) {
+            out.append(" ..".repeat(depth - 1)).append(" ..").append(e.index())
+                    .append(String.format(": %s 0x" + width + " pa 0x%016x%s%n", table.level().entryName().toLowerCase(Locale.ROOT),
+                            e.value(), e.leaf() ? e.frame() : e.next().address(), e.leaf() ? " " + e.size().label() + " page" : ""));
+            if (!e.leaf()) {
+                tree(e.next(), depth + 1, out);
+            }
+        }
+    }
+
+    /**
+     * The tables themselves as a Graphviz digraph: CR3 points at the root; each table frame is one
+     * node listing its present entries (index and value at the entry's width); each entry points at
+     * the next table or at the page frame it maps. A table or frame two entries reference is drawn
+     * once, so an alias (two virtual pages, one frame) and a shared page table show as two arrows
+     * into one node. Runs of leaf entries mapping consecutive frames with the same flags are drawn
+     * as one row and one frame range, so a 1 GiB identity map stays one line.
+     */
     public String pageTablesDot() {
-        StringBuilder out = new StringBuilder("digraph pagetables {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
-        out.append(String.format("  cr3 [label=\"CR3 0x%x\"];%n", state.cr3()));
-        int n = 0;
-        for (Range r : ranges()) {
-            out.append(String.format("  v%d [label=\"0x%x\\n%s %s\"];%n  p%d [label=\"phys 0x%x\", shape=ellipse];%n  cr3 -> v%d;%n  v%d -> p%d;%n",
-                    n, r.virtualStart(), size(r.length()), r.rights(), n, r.physicalStart(), n, n, n));
-            n++;
+        PageTables t = tables();
+        StringBuilder out = new StringBuilder("digraph pagetables {\n  rankdir=LR;\n  node [shape=plaintext, fontname=monospace];\n");
+        out.append(String.format("  label=\"%s\";%n", t.mode().description()));
+        out.append(String.format("  cr3 [shape=box, label=\"CR3 0x%x\"];%n  cr3 -> t%x;%n", state.cr3(), t.root().address()));
+        java.util.Set<Long> drawn = new java.util.HashSet<>();
+        java.util.Set<String> frames = new java.util.LinkedHashSet<>();
+        dotTable(t.root(), drawn, frames, out);
+        for (String f : frames) {
+            out.append(f);
         }
         return out.append("}\n").toString();
+    }
+
+    private void dotTable(PageTables.Table table, java.util.Set<Long> drawn, java.util.Set<String> frames, StringBuilder out) {
+        if (!drawn.add(table.address())) {
+            return;
+        }
+        String width = "%0" + 2 * table.level().entryBytes() + "x";
+        StringBuilder rows = new StringBuilder();
+        StringBuilder edges = new StringBuilder();
+        List<PageTables.Entry> present = table.present();
+        for (int i = 0; i < present.size(); ) {
+            PageTables.Entry e = present.get(i);
+            int j = i + 1;
+            if (e.leaf()) {
+                // a run: consecutive indexes, consecutive frames, the same low flags and XD
+                while (j < present.size() && present.get(j).leaf() && present.get(j).index() == e.index() + (j - i)
+                        && present.get(j).frame() == e.frame() + (j - i) * e.size().bytes()
+                        && ((present.get(j).value() ^ e.value()) & 0x8000_0000_0000_0fffL & ~0x60L) == 0) {
+                    j++;
+                }
+            }
+            String index = j - i == 1 ? Integer.toString(e.index()) : e.index() + "-" + present.get(j - 1).index();
+            String port = "e" + e.index();
+            rows.append(String.format("<tr><td port=\"%s\" align=\"left\">%s: 0x" + width + "%s</td></tr>", port, index, e.value(),
+                    j - i == 1 ? "" : " ..."));
+            if (e.leaf()) {
+                long bytes = (j - i) * e.size().bytes();
+                String node = String.format("f%x_%x", e.frame(), bytes);
+                frames.add(String.format("  %s [shape=box, style=filled, fillcolor=lightyellow, label=\"frame%s 0x%x\\n%s\"];%n", node,
+                        j - i == 1 ? "" : "s", e.frame(), j - i == 1 ? e.size().label() + " page" : (j - i) + " x " + e.size().label()));
+                edges.append(String.format("  t%x:%s -> %s;%n", table.address(), port, node));
+            } else {
+                edges.append(String.format("  t%x:%s -> t%x;%n", table.address(), port, e.next().address()));
+            }
+            i = j;
+        }
+        String title = table.level() == PagingLevel.PAE_PDPT ? "PDPTE registers (from 0x%x)" : table.level().name().replace("_32", "") + " at 0x%x";
+        out.append(String.format("  t%x [label=<<table border=\"1\" cellborder=\"0\" cellspacing=\"0\"><tr><td bgcolor=\"lightblue\"><b>"
+                + title + "</b></td></tr>%s</table>>];%n", table.address(), table.address(),
+                rows.length() == 0 ? "<tr><td>(no present entries)</td></tr>" : rows));
+        out.append(edges);
+        for (PageTables.Entry e : present) {
+            if (!e.leaf()) {
+                dotTable(e.next(), drawn, frames, out);
+            }
+        }
     }
 
     private static String size(long bytes) {
@@ -269,6 +370,15 @@ public final class Inspector {
 
     public String tlbEntries() {
         StringBuilder out = new StringBuilder();
+        if (state.mode() == PagingMode.PAE) {
+            // Beside the TLB: the PDPTE registers, a cache of their own (SDM 4.4.1).
+            var regs = state.pdptes() != null ? state.pdptes() : dev.pml4.mmu.PdpteRegisters.read(memory, state.cr3());
+            out.append(String.format("PDPTE registers (%s 0x%x):%n", state.pdptes() != null ? "loaded from" : "not loaded; the PDPT in memory at",
+                    regs.tableAddress()));
+            for (int i = 0; i < 4; i++) {
+                out.append(String.format("  %d: 0x%016x  %s%n", i, regs.entry(i), pdpteFlags(regs.entry(i))));
+            }
+        }
         for (Tlb.Kind kind : Tlb.Kind.values()) {
             List<TlbEntry> entries = tlb.entries(kind);
             out.append(String.format("%s: %d entries%n", kind == Tlb.Kind.INSTRUCTION ? "ITLB" : "DTLB", entries.size()));
@@ -282,26 +392,42 @@ public final class Inspector {
         return out.toString();
     }
 
+    /**
+     * The gates: 16 bytes each in IA-32e mode; 8 bytes each in protected mode (EFER.LMA = 0,
+     * SDM Vol. 3A 6.11), with 32-bit offsets, no IST, and task and 16-bit gates named.
+     */
     public String idt() {
-        StringBuilder out = new StringBuilder(String.format("IDT at 0x%x, limit 0x%x (%d gates)%n", idtBase, idtLimit, (idtLimit + 1) / 16));
-        for (int v = 0; v < Math.min(256, (idtLimit + 1) / 16); v++) {
-            long a = idtBase + 16L * v;
+        boolean legacy = (state.efer() & PagingState.EFER_LMA) == 0;
+        int size = legacy ? 8 : 16;
+        StringBuilder out = new StringBuilder(String.format("IDT at 0x%x, limit 0x%x (%d gates%s)%n", idtBase, idtLimit,
+                (idtLimit + 1) / size, legacy ? " of 8 bytes, protected mode" : ""));
+        for (int v = 0; v < Math.min(256, (idtLimit + 1) / size); v++) {
+            long a = idtBase + (long) size * v;
             WalkResult r = walker.probe(a, AccessType.READ, AccessMode.IMPLICIT_SUPERVISOR, state);
             if (!(r instanceof Translation t)) {
                 out.append(String.format("  %3d: the IDT entry at 0x%x is not mapped%n", v, a));
                 continue;
             }
             long low = memory.read64(t.physicalAddress());
-            long high = memory.read64(t.physicalAddress() + 8);
-            if ((low >>> 47 & 1) == 0 && low == 0 && high == 0) {
+            long high = legacy ? 0 : memory.read64(t.physicalAddress() + 8);
+            if (low == 0 && high == 0) {
                 continue;
             }
             int type = (int) (low >>> 40) & 0xf;
             long offset = (low & 0xffff) | (low >>> 48 & 0xffff) << 16 | (high & 0xffffffffL) << 32;
-            out.append(String.format("  %3d %-5s %-9s %s DPL %d IST %d  0x%04x:0x%016x %s%n", v, name(v),
-                    type == 0xE ? "interrupt" : type == 0xF ? "trap" : String.format("type 0x%x", type),
-                    (low >>> 47 & 1) != 0 ? "P" : "-", (low >>> 45) & 3, (low >>> 32) & 7, (low >>> 16) & 0xffff, offset,
-                    symbols.describe(offset).map(s -> "<" + s + ">").orElse("")));
+            String kind = switch (type) {
+                case 0xE -> "interrupt";
+                case 0xF -> "trap";
+                case 0x5 -> legacy ? "task" : "type 0x5";
+                case 0x6 -> legacy ? "int16" : "type 0x6";
+                case 0x7 -> legacy ? "trap16" : "type 0x7";
+                default -> String.format("type 0x%x", type);
+            };
+            String where = legacy ? String.format("0x%04x:0x%08x", (low >>> 16) & 0xffff, offset)
+                    : String.format("0x%04x:0x%016x", (low >>> 16) & 0xffff, offset);
+            out.append(String.format("  %3d %-5s %-9s %s DPL %d%s  %s %s%n", v, name(v), kind,
+                    (low >>> 47 & 1) != 0 ? "P" : "-", (low >>> 45) & 3, legacy ? "" : " IST " + ((low >>> 32) & 7), where,
+                    symbols.describe(offset).map(sym -> "<" + sym + ">").orElse("")));
         }
         return out.toString();
     }

@@ -152,7 +152,10 @@ public final class MachineDump implements AutoCloseable {
     }
 
     public Inspector inspector() {
-        PagingState state = new PagingState(register("cr0"), register("cr3"), register("cr4"), register("efer"), false);
+        dev.pml4.mmu.PdpteRegisters pdptes = properties.getProperty("reg.pdpt_loaded_from") == null ? null
+                : new dev.pml4.mmu.PdpteRegisters(register("pdpt_loaded_from"), register("pdpte0"), register("pdpte1"),
+                register("pdpte2"), register("pdpte3"));
+        PagingState state = new PagingState(register("cr0"), register("cr3"), register("cr4"), register("efer"), false, pdptes);
         return new Inspector(memory, new PageWalker(memory, CpuModel.MAX_PHYS_ADDR), state, tlb, symbols,
                 register("idtr_base"), (int) register("idtr_limit"));
     }

@@ -105,7 +105,7 @@ public final class Machine implements AutoCloseable {
             PortBus ports = new PortBus(config.warnings());
             this.mmu = new Mmu(mem, new PageWalker(mem, CpuModel.MAX_PHYS_ADDR), new Tlb(config.tlb()),
                     Cpu.pageMapper(uc, mem, config.warnings()));
-            this.cpu = new Cpu(uc, mem, mmu, new ControlRegisters(CpuModel.MAX_PHYS_ADDR), ports, cs,
+            this.cpu = new Cpu(uc, mem, mmu, new ControlRegisters(CpuModel.MAX_PHYS_ADDR, mem), ports, cs,
                     config.instructionLimit(), config.warnings());
             this.com1 = new Uart16550(Uart16550.COM1, config.serialOut(), config.serialIn());
             ports.attach(Uart16550.COM1, Uart16550.COM1 + 7, com1);
@@ -295,6 +295,12 @@ public final class Machine implements AutoCloseable {
         regs.put("cr4", cr.cr4());
         regs.put("cr8", cr.cr8());
         regs.put("efer", cr.efer());
+        if (cr.pdptes() != null) { // PAE's PDPTE registers, which a PDPT in memory may no longer match (SDM 4.4.1)
+            regs.put("pdpt_loaded_from", cr.pdptes().tableAddress());
+            for (int i = 0; i < 4; i++) {
+                regs.put("pdpte" + i, cr.pdptes().entry(i));
+            }
+        }
         for (var d : java.util.List.of(dev.pml4.ffi.unicorn.X86Reg.GDTR, dev.pml4.ffi.unicorn.X86Reg.IDTR, dev.pml4.ffi.unicorn.X86Reg.TR)) {
             var v = engine.readDescriptorRegister(d);
             String n = d.name().toLowerCase(java.util.Locale.ROOT);

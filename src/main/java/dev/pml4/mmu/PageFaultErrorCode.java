@@ -9,7 +9,7 @@ package dev.pml4.mmu;
  *   W  | R     bit 1: the access was a write | not a write (a read, or a fetch when I is shown)
  *   U  | S     bit 2: a user-mode access | a supervisor-mode access
  *   RSVD       bit 3: a reserved bit was set in a paging-structure entry (only with P)
- *   I          bit 4: an instruction fetch (reported only with EFER.NXE=1 or CR4.SMEP=1)
+ *   I          bit 4: an instruction fetch (reported only with CR4.PAE=1 and EFER.NXE=1, or CR4.SMEP=1)
  *   PK, SS, SGX  bits 5, 6, 15 (never produced here: protection keys, shadow stacks and SGX
  *              are not modelled); any other set bit as "bit N".
  * </pre>
@@ -37,8 +37,8 @@ public final class PageFaultErrorCode {
     /**
      * The bits that describe the access itself rather than why it failed (SDM 4.7): W/R for a
      * write; U/S iff the access is user-mode (an implicit supervisor access at CPL 3 is
-     * supervisor-mode); I/D for a fetch when IA32_EFER.NXE=1 or CR4.SMEP=1 (four-level paging
-     * always has CR4.PAE=1).
+     * supervisor-mode); I/D for a fetch when CR4.SMEP=1, or when CR4.PAE=1 and IA32_EFER.NXE=1
+     * (SDM 4.7: 32-bit paging has no XD, so NXE alone does not make it report fetches).
      */
     static int forAccess(AccessType type, AccessMode mode, PagingState state) {
         int code = 0;
@@ -48,7 +48,7 @@ public final class PageFaultErrorCode {
         if (mode == AccessMode.USER) {
             code |= U;
         }
-        if (type == AccessType.FETCH && (state.nxe() || state.smep())) {
+        if (type == AccessType.FETCH && ((state.nxe() && state.pae()) || state.smep())) {
             code |= ID;
         }
         return code;

@@ -12,8 +12,19 @@ package dev.pml4.mmu;
  * @param cr4            CR4
  * @param efer           IA32_EFER (MSR C000_0080H)
  * @param alignmentCheck RFLAGS.AC (bit 18), which lets explicit supervisor accesses through SMAP
+ * @param pdptes         PAE paging's PDPTE registers as last loaded (SDM 4.4.1); null when the
+ *                       processor has none loaded, or for a view that walks the PDPT as it is in
+ *                       memory now
  */
-public record PagingState(long cr0, long cr3, long cr4, long efer, boolean alignmentCheck) {
+public record PagingState(long cr0, long cr3, long cr4, long efer, boolean alignmentCheck, PdpteRegisters pdptes) {
+    /** The state without PDPTE registers: a PAE walk reads the PDPT in memory. */
+    public PagingState(long cr0, long cr3, long cr4, long efer, boolean alignmentCheck) {
+        this(cr0, cr3, cr4, efer, alignmentCheck, null);
+    }
+
+    /** CR4.PSE (bit 4): 4-MiB pages under 32-bit paging (SDM 4.3). */
+    public static final long CR4_PSE = 1L << 4;
+
     /** CR0.WP (bit 16): supervisor writes honour R/W (SDM 2.5, 4.6). */
     public static final long CR0_WP = 1L << 16;
     /** CR0.PG (bit 31): paging enabled (SDM 2.5). */
@@ -54,6 +65,10 @@ public record PagingState(long cr0, long cr3, long cr4, long efer, boolean align
 
     public boolean wp() {
         return (cr0 & CR0_WP) != 0;
+    }
+
+    public boolean pse() {
+        return (cr4 & CR4_PSE) != 0;
     }
 
     public boolean pae() {

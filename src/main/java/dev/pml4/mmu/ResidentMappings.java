@@ -72,7 +72,7 @@ public final class ResidentMappings {
         // page sizes in one region would otherwise unmap each other in turn).
         while (chunkSize > PhysicalMemory.PAGE_SIZE && (!uniform(physical, chunkSize) || overlapsOther(base, chunkSize)
                 || watchedWithin(physical, chunkSize))) {
-            chunkSize = chunkSize == PageSize.SIZE_1G.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
+            chunkSize = chunkSize > PageSize.SIZE_2M.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
             base = linear & -chunkSize;
             physical = any.physicalAddress(base);
         }

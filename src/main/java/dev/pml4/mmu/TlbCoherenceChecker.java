@@ -215,15 +215,18 @@ public final class TlbCoherenceChecker {
     // ---- the TLB's life -------------------------------------------------------------------------
 
     void filled(Tlb.Kind kind, TlbEntry entry, Translation walk) {
-        // PAE paging (issue 9) will add the PDPTE register the walk started from: it is loaded by
-        // MOV to CR3, not read from memory by the walk, so it becomes a dependency of its own here
-        // whose memory entry going stale matters only at the next CR3 load (SDM 4.4.1, 4.10.4.1).
+        // PAE paging's PDPTE registers are loaded by MOV to CR3 (and the CR0/CR4 writes of SDM
+        // 4.4.1), not read from memory by the walk: a write to the PDPT in memory changes no cached
+        // translation, so those steps are no dependency (WalkStep.inMemory).
         List<WalkStep> steps = walk.steps();
         if (steps.isEmpty()) {
             return; // paging off: nothing to go stale
         }
         Tracked t = new Tracked(kind, entry);
         for (int i = 0; i < steps.size(); i++) {
+            if (!steps.get(i).inMemory()) {
+                continue;
+            }
             Dependency d = new Dependency(t, steps.get(i), i == steps.size() - 1);
             t.dependencies.add(d);
             byAddress.computeIfAbsent(d.address, a -> new ArrayList<>(2)).add(d);
@@ -368,18 +371,25 @@ public final class TlbCoherenceChecker {
                 long address = w.frame() + 8L * i;
                 long now = memory.read64(address);
                 if (now != w.before()[i]) {
-                    entryWritten(address, w.before()[i], now, w);
+                    // 8-byte entries, or the two 4-byte entries of 32-bit paging the slot holds (SDM 4.3)
+                    entryWritten(address, 8, w.before()[i], now, w);
+                    entryWritten(address, 4, w.before()[i] & 0xffff_ffffL, now & 0xffff_ffffL, w);
+                    entryWritten(address + 4, 4, w.before()[i] >>> 32, now >>> 32, w);
                 }
             }
         }
     }
 
-    private void entryWritten(long address, long oldValue, long newValue, Window w) {
+    /** An entry of {@code bytes} (4 or 8) at {@code address} went from {@code oldValue} to {@code newValue}. */
+    private void entryWritten(long address, int bytes, long oldValue, long newValue, Window w) {
         List<Dependency> deps = byAddress.get(address);
-        if (deps == null) {
+        if (deps == null || oldValue == newValue) {
             return;
         }
         for (Dependency d : List.copyOf(deps)) {
+            if (d.level.entryBytes() != bytes) {
+                continue;
+            }
             Tracked t = d.owner;
             Change before = t.status();
             String[] why = new String[1];

@@ -12,7 +12,8 @@ import java.util.Map;
  * <p>The default follows a Skylake core (Intel 64 and IA-32 Architectures Optimization Reference
  * Manual, 2.2.6 "Skylake microarchitecture", TLB table): ITLB 4 KiB 128 entries 8-way, ITLB 2 MiB 8
  * entries fully associative; DTLB 4 KiB 64 entries 4-way, 2 MiB 32 entries 4-way, 1 GiB 4 entries
- * fully associative. Skylake's ITLB has no 1 GiB array; it keeps 1 GiB pages as 2 MiB fragments.
+ * fully associative. Skylake's 2 MiB arrays hold 4 MiB pages too (32-bit paging); here the 4 MiB
+ * array has the 2 MiB array's geometry. Skylake's ITLB has no 1 GiB array; it keeps 1 GiB pages as 2 MiB fragments.
  * We give the ITLB a small 1 GiB array instead, so that one kind of entry serves both TLBs.
  *
  * @param instruction sets and ways per page size of the ITLB
@@ -42,10 +43,12 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
         Map<PageSize, Geometry> i = new EnumMap<>(PageSize.class);
         i.put(PageSize.SIZE_4K, new Geometry(16, 8));
         i.put(PageSize.SIZE_2M, new Geometry(1, 8));
+        i.put(PageSize.SIZE_4M, new Geometry(1, 8));
         i.put(PageSize.SIZE_1G, new Geometry(1, 4));
         Map<PageSize, Geometry> d = new EnumMap<>(PageSize.class);
         d.put(PageSize.SIZE_4K, new Geometry(16, 4));
         d.put(PageSize.SIZE_2M, new Geometry(8, 4));
+        d.put(PageSize.SIZE_4M, new Geometry(8, 4));
         d.put(PageSize.SIZE_1G, new Geometry(1, 4));
         return new TlbConfig(i, d);
     }
@@ -55,10 +58,12 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
         Map<PageSize, Geometry> i = new EnumMap<>(PageSize.class);
         i.put(PageSize.SIZE_4K, new Geometry(1, 2));
         i.put(PageSize.SIZE_2M, new Geometry(1, 2));
+        i.put(PageSize.SIZE_4M, new Geometry(1, 2));
         i.put(PageSize.SIZE_1G, new Geometry(1, 1));
         Map<PageSize, Geometry> d = new EnumMap<>(PageSize.class);
         d.put(PageSize.SIZE_4K, new Geometry(1, 4));
         d.put(PageSize.SIZE_2M, new Geometry(1, 2));
+        d.put(PageSize.SIZE_4M, new Geometry(1, 2));
         d.put(PageSize.SIZE_1G, new Geometry(1, 1));
         return new TlbConfig(i, d);
     }
@@ -75,7 +80,7 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
     /**
      * Parses {@code --tlb}: an optional preset first ({@code skylake}, {@code tiny}, {@code none};
      * skylake when absent), then changes {@code TLB.SIZE=SETSxWAYS} with TLB {@code i} or
-     * {@code d} and SIZE {@code 4k}, {@code 2m} or {@code 1g}, separated by commas.
+     * {@code d} and SIZE {@code 4k}, {@code 2m}, {@code 4m} or {@code 1g}, separated by commas.
      *
      * @throws IllegalArgumentException naming the part that is wrong
      */
@@ -93,13 +98,14 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
         Map<PageSize, Geometry> d = new EnumMap<>(base.data());
         for (int k = first; k < parts.length; k++) {
             String part = parts[k];
-            var m = java.util.regex.Pattern.compile("([id])(4k|2m|1g)=(\\d+)x(\\d+)").matcher(part);
+            var m = java.util.regex.Pattern.compile("([id])(4k|2m|4m|1g)=(\\d+)x(\\d+)").matcher(part);
             if (!m.matches()) {
                 throw new IllegalArgumentException("'" + part + "' is neither a preset (skylake, tiny, none) nor TLB.SIZE=SETSxWAYS like d4k=16x4");
             }
             PageSize size = switch (m.group(2)) {
                 case "4k" -> PageSize.SIZE_4K;
                 case "2m" -> PageSize.SIZE_2M;
+                case "4m" -> PageSize.SIZE_4M;
                 default -> PageSize.SIZE_1G;
             };
             int sets;

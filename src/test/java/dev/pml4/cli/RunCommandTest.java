@@ -457,7 +457,25 @@ class RunCommandTest {
         assertRefused(r, "--serial-in " + where + ": ", List.of("cannot read it"));
     }
 
+    /** --svg's file is written by Graphviz at the end of the run; when dot cannot write it, status 2 says so. */
+    @Test
+    void anSvgThatCannotBeWrittenIsRefused() throws IOException {
+        Path where = dir.resolve("no-such-dir").resolve("pt.svg");
+        Result r = run(Guests.image("hello"), List.of("--svg", where.toString()));
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("pml4: --svg " + where + ": Graphviz's 'dot' failed"), r.err());
+    }
+
     // ---- good input --------------------------------------------------------------------------------
+
+    @Test
+    void svgDrawsThePageTablesWithGraphviz() throws IOException {
+        Path svg = dir.resolve("pt.svg");
+        Result r = run(Guests.image("paging32"), List.of("--svg", svg.toString()));
+        assertEquals(1, r.status(), r.err());
+        String text = Files.readString(svg);
+        assertTrue(text.contains("<svg") && text.contains("PD at 0x109000") && text.contains("PT at 0x10a000"), text);
+    }
 
     @Test
     void helloWritesItsTranscriptAndExitsWithStatus1() throws IOException {
@@ -579,7 +597,7 @@ class RunCommandTest {
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
             "--load-addr", "--entry", "--tlb", "--trace", "--trace-format", "--trace-events", "--trace-from", "--trace-range",
             "--trace-on-fault", "--trace-ring", "--show", "--gdb", "--gdb-wait", "--dump-on-exit", "--check-tlb", "--stats", "--help",
-            "--boot", "--module", "--vga", "--screenshot", "--display", "--mode");
+            "--boot", "--module", "--vga", "--screenshot", "--display", "--mode", "--svg");
 
     /** So that a new option cannot be left out of the help test below. */
     @Test

@@ -41,7 +41,7 @@ class CpuidTest {
             "0x7, 1, 20, true",   // SMAP
             "0x7, 1, 0, false",   // FSGSBASE
             "0x7, 2, 2, false",   // UMIP
-            "0x7, 2, 16, false",  // LA57
+            "0x7, 2, 16, true",   // LA57
             "0x80000001, 3, 20, true",  // NX
             "0x80000001, 3, 26, true",  // 1 GiB pages
             "0x80000001, 3, 29, true",  // long mode
@@ -55,7 +55,7 @@ class CpuidTest {
     void addressWidthsMatchTheModel() {
         int eax = Cpuid.query(0x8000_0008, 0)[0];
         assertEquals(CpuModel.MAX_PHYS_ADDR, eax & 0xff);
-        assertEquals(48, (eax >> 8) & 0xff);
+        assertEquals(57, (eax >> 8) & 0xff); // 5-level paging's linear-address width
     }
 
     @Test

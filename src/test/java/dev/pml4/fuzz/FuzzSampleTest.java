@@ -34,6 +34,20 @@ class FuzzSampleTest {
         }
     }
 
+    /**
+     * Case 5254 of seed 13 (found after the Multiboot loader and the translation guard met): a
+     * 64-byte Multiboot image whose 32-bit entry lies on a page the engine held for data only, so
+     * the switch into protected mode stopped with a fetch-protection error, an internal error.
+     */
+    @Test
+    void aMultibootEntryOnAPageHeldForDataEntersProtectedMode() throws Exception {
+        try (Watchdog w = new Watchdog(60, System.err)) {
+            FuzzTally tally = new ImageFuzzer(ImageFuzzer.Kind.ELF, 13, 20_000, Files.readAllBytes(hello()), kept, w).run(5254, 1);
+            assertAllWell(tally, 1);
+            assertEquals(java.util.Map.of("status 4", 1), tally.histogram(), () -> "the #UD at its entry, with no IDT");
+        }
+    }
+
     @Test
     void imagesMutatedInTheirHeaders() throws Exception {
         try (Watchdog w = new Watchdog(60, System.err)) {

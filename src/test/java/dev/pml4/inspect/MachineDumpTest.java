@@ -1,6 +1,7 @@
 package dev.pml4.inspect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pml4.guest.Guests;
@@ -42,6 +43,25 @@ class MachineDumpTest {
             assertEquals(tlb, saved.tlbEntries());
             assertEquals(idt, saved.idt(), "symbols come back from the image too");
             assertEquals(walk, saved.walk(0x100000, AccessType.READ, AccessMode.USER));
+        }
+    }
+
+    /** PAE's PDPTE registers are part of the dump: the saved views use them as the live ones do. */
+    @Test
+    void aPaeDumpKeepsThePdpteRegisters() throws Exception {
+        Path file = dir.resolve("paging_pae.dump");
+        String tlb, walk;
+        try (Machine m = new Machine(Machine.Config.defaults(OutputStream.nullOutputStream()))) {
+            m.boot(KernelImages.read(Guests.image("paging_pae"), OptionalLong.empty(), OptionalLong.empty()), null);
+            m.run();
+            m.dump(file, Guests.image("paging_pae").toAbsolutePath().toString());
+            tlb = m.inspector().tlbEntries();
+            walk = m.inspector().walk(0x40100000L, AccessType.READ, AccessMode.SUPERVISOR);
+        }
+        assertTrue(tlb.startsWith("PDPTE registers (loaded from 0x109020):"), tlb);
+        try (MachineDump d = MachineDump.read(file)) {
+            assertEquals(tlb, d.inspector().tlbEntries());
+            assertEquals(walk, d.inspector().walk(0x40100000L, AccessType.READ, AccessMode.SUPERVISOR));
         }
     }
 

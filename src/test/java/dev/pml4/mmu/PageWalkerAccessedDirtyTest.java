@@ -41,7 +41,7 @@ class PageWalkerAccessedDirtyTest {
         assertEquals(dirty, t.dirty());
         String[] expected = {pml4e, pdpte, pde, pte};
         for (int i = 0; i < depth(size); i++) {
-            PagingLevel level = PagingLevel.values()[i];
+            PagingLevel level = Paging.LEVELS.get(i);
             assertEquals(Long.parseLong(expected[i], 16), p.get(level, LINEAR), level.entryName());
             // The step keeps the value as read, before the update.
             assertEquals(0, t.steps().get(i).entryValue() & (A | D), level.entryName() + " step");

@@ -39,7 +39,7 @@ class PageWalkerFaultTest {
         assertEquals(code, f.errorCode());
         assertEquals(level.entryName() + " not present", f.reason());
         assertEquals(LINEAR, f.linearAddress());
-        assertEquals(level.ordinal() + 1, f.steps().size());
+        assertEquals(Paging.LEVELS.indexOf(level) + 1, f.steps().size());
         assertEquals(new WalkStep(level, entryAddress(level, LINEAR), absent), f.steps().getLast());
     }
 
@@ -57,10 +57,10 @@ class PageWalkerFaultTest {
                 {AccessType.FETCH, AccessMode.USER, "NXE", 0x14},
         };
         List<Arguments> out = new ArrayList<>();
-        for (PageSize size : PageSize.values()) {
+        for (PageSize size : Paging.SIZES) {
             for (int i = 0; i < depth(size); i++) {
                 for (Object[] a : accesses) {
-                    out.add(Arguments.of(size, PagingLevel.values()[i], a[0], a[1], a[2], a[3]));
+                    out.add(Arguments.of(size, Paging.LEVELS.get(i), a[0], a[1], a[2], a[3]));
                 }
             }
         }
@@ -117,7 +117,7 @@ class PageWalkerFaultTest {
         PageFault f = fault(LINEAR, AccessType.READ, AccessMode.SUPERVISOR, state(state));
         assertEquals(0x9, f.errorCode());
         assertEquals(reason, f.reason());
-        assertEquals(level.ordinal() + 1, f.steps().size());
+        assertEquals(Paging.LEVELS.indexOf(level) + 1, f.steps().size());
         assertEquals(new WalkStep(level, entryAddress(level, LINEAR), entry), f.steps().getLast());
     }
 

@@ -173,10 +173,10 @@ class PageWalkerRightsTest {
                 {"set XD", AccessType.READ, AccessMode.USER, "NXE", 0, null},
         };
         List<Arguments> out = new ArrayList<>();
-        for (PageSize size : PageSize.values()) {
+        for (PageSize size : Paging.SIZES) {
             for (int i = 0; i < depth(size); i++) {
                 for (Object[] e : effects) {
-                    out.add(Arguments.of(size, PagingLevel.values()[i], e[0], e[1], e[2], e[3], e[4], e[5]));
+                    out.add(Arguments.of(size, Paging.LEVELS.get(i), e[0], e[1], e[2], e[3], e[4], e[5]));
                 }
             }
         }

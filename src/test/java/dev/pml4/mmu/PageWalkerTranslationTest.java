@@ -170,21 +170,6 @@ class PageWalkerTranslationTest {
         }
     }
 
-    @ParameterizedTest(name = "cr4=0x{0} efer=0x{1}")
-    @CsvSource({
-            "00001020, 00000500, 5-level paging (CR4.LA57=1) is not yet supported",
-            "00000000, 00000500, 32-bit paging (CR0.PG=1, CR4.PAE=0) is not yet supported",
-            "00000020, 00000000, PAE paging (CR4.PAE=1, IA32_EFER.LME=0) is not yet supported",
-    })
-    void otherPagingModesAreRefusedByName(String cr4Hex, String eferHex, String message) {
-        var s = new PagingState(0x8000_0001L, 0x1000, Long.parseLong(cr4Hex, 16), Long.parseLong(eferHex, 16), false);
-        var e = assertThrows(UnsupportedOperationException.class,
-                () -> p.walker().translate(LINEAR, AccessType.READ, AccessMode.SUPERVISOR, s));
-        assertTrue(e.getMessage().startsWith(message), e.getMessage());
-        assertThrows(UnsupportedOperationException.class,
-                () -> p.walker().probe(LINEAR, AccessType.READ, AccessMode.SUPERVISOR, s));
-    }
-
     @ParameterizedTest
     @CsvSource({"31", "53", "0", "64"})
     void maxPhysAddrOutside32To52IsRefused(int m) {

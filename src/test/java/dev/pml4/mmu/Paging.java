@@ -20,6 +20,12 @@ final class Paging implements AutoCloseable {
     /** PML4[1] PDPT[2] PD[3] PT[4], offset 0x567. */
     static final long LINEAR = 0x0000_0080_8060_4567L;
 
+    /** 4-level paging's levels in walk order. */
+    static final java.util.List<PagingLevel> LEVELS = PagingMode.FOUR_LEVEL.levels();
+
+    /** The page sizes 4-level paging maps. */
+    static final java.util.List<PageSize> SIZES = java.util.List.of(PageSize.SIZE_4K, PageSize.SIZE_2M, PageSize.SIZE_1G);
+
     static final long P = 1, W = 2, U = 4, A = 0x20, D = 0x40, PS = 0x80, G = 0x100, XD = 1L << 63;
 
     final PhysicalMemory mem = new PhysicalMemory(8L << 20);
@@ -74,6 +80,7 @@ final class Paging implements AutoCloseable {
             case PDPT -> PDPT;
             case PD -> PD;
             case PT -> PT;
+            default -> throw new IllegalArgumentException("not a 4-level table: " + level);
         };
     }
 
@@ -83,6 +90,7 @@ final class Paging implements AutoCloseable {
             case PDPT -> 30;
             case PD -> 21;
             case PT -> 12;
+            default -> throw new IllegalArgumentException("not a 4-level table: " + level);
         };
         return (int) ((linear >>> shift) & 511);
     }
@@ -97,6 +105,7 @@ final class Paging implements AutoCloseable {
             case SIZE_4K -> 4;
             case SIZE_2M -> 3;
             case SIZE_1G -> 2;
+            case SIZE_4M -> throw new IllegalArgumentException("4-level paging has no 4 MiB pages");
         };
     }
 
@@ -117,6 +126,7 @@ final class Paging implements AutoCloseable {
                 set(PagingLevel.PD, linear, PT | flags(pde));
                 set(PagingLevel.PT, linear, FRAME_4K | flags(pte));
             }
+            case SIZE_4M -> throw new IllegalArgumentException("4-level paging has no 4 MiB pages");
         }
     }
 

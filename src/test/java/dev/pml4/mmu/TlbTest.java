@@ -39,7 +39,7 @@ class TlbTest {
 
     static TlbConfig small() {
         Map<PageSize, TlbConfig.Geometry> g = new EnumMap<>(PageSize.class);
-        for (PageSize s : PageSize.values()) {
+        for (PageSize s : Paging.SIZES) {
             g.put(s, new TlbConfig.Geometry(SETS, WAYS));
         }
         return new TlbConfig(g, new EnumMap<>(g));
@@ -61,7 +61,7 @@ class TlbTest {
     }
 
     static Stream<Arguments> kindsAndSizes() {
-        return Stream.of(Kind.values()).flatMap(k -> Stream.of(PageSize.values()).map(s -> Arguments.of(k, s)));
+        return Stream.of(Kind.values()).flatMap(k -> Paging.SIZES.stream().map(s -> Arguments.of(k, s)));
     }
 
     // ---- lookups: split TLBs, page sizes, PCIDs -----------------------------------------------
@@ -218,7 +218,7 @@ class TlbTest {
         // Page numbers 1, 5 and 9 of every size, in both TLBs: 18 entries, only three per array,
         // so each array evicts once and nothing else is disturbed.
         for (Kind kind : Kind.values()) {
-            for (PageSize size : PageSize.values()) {
+            for (PageSize size : Paging.SIZES) {
                 for (long n : new long[] {1, 5}) {
                     tlb.fill(kind, entry(size, n, 0, false));
                 }
@@ -440,7 +440,7 @@ class TlbTest {
         List<Arguments> rows = new ArrayList<>();
         for (String line : table.strip().split("\n")) {
             String[] c = line.split("\\|");
-            for (PageSize size : PageSize.values()) {
+            for (PageSize size : Paging.SIZES) {
                 rows.add(Arguments.of(Operation.valueOf(c[0].strip()), Boolean.parseBoolean(c[1].strip()),
                         Integer.parseInt(c[2].strip()), size, Boolean.parseBoolean(c[3].strip())));
             }
@@ -472,7 +472,7 @@ class TlbTest {
     @EnumSource(value = Operation.class, names = {"INVLPG", "INVPCID_0_INDIVIDUAL_ADDRESS", "PAGE_FAULT"})
     void addressedInvalidationsSpareOtherPages(Operation op) {
         List<TlbEntry> residents = new ArrayList<>();
-        for (PageSize size : PageSize.values()) {
+        for (PageSize size : Paging.SIZES) {
             for (boolean global : new boolean[] {false, true}) {
                 // Pages 1 and 3: neighbours of page 2, which the operation names.
                 residents.add(entry(size, global ? 1 : 3, CURRENT_PCID, global));
@@ -481,7 +481,7 @@ class TlbTest {
         for (TlbEntry e : residents) {
             tlb.fill(Kind.DATA, e);
         }
-        for (PageSize size : PageSize.values()) {
+        for (PageSize size : Paging.SIZES) {
             assertEquals(List.of(), op.apply.apply(tlb, page(size, 2) + 0x42));
         }
         assertEquals(Set.copyOf(residents), Set.copyOf(tlb.entries(Kind.DATA)));

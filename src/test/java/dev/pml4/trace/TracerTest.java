@@ -36,6 +36,18 @@ class TracerTest {
         }
     }
 
+    /** Walk events name each mode's levels as the SDM does (a PAE PDPTE is where its register was loaded from). */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', textBlock = """
+            paging32    | walk D write 0x401000: PDE@0x109004=0x10a023 PTE@0x10a004=0x0 -> #PF
+            paging_pae  | walk D read 0x40100000: PDPTE@0x109028=0x0 -> #PF
+            paging_la57 | walk D write 0x1000000001000: PML5E@0x109008=0x10d023 PML4E@0x10d000=0x10e023 PDPTE@0x10e000=0x10f023 PDE@0x10f000=0x110023 PTE@0x110008=0x0 -> #PF
+            """)
+    void walkEventsNameTheLevelsOfEachMode(String guest, String line) throws Exception {
+        String trace = run(guest, new TraceOptions(TraceOptions.Format.TEXT, java.util.Set.of(TraceOptions.Kind.WALK), 1, 0, -1, false, 0)).trace();
+        assertTrue(trace.lines().anyMatch(l -> l.strip().startsWith(line)), trace.lines().limit(40).toList().toString());
+    }
+
     @Test
     void tracingChangesNothingTheGuestSees() throws Exception {
         Traced plain = run("idt_basic", null);
