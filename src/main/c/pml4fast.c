@@ -16,8 +16,8 @@
  *    address into translated code that the load/store helper keeps on the stack, makes both
  *    exact before Java reads them (Unicorn 2.1.4 does the same call itself).
  *
- * Struct offsets below are those of Debian's libunicorn 2.0.1; FastExecution checks them when it
- * starts (pml4_check) and stays in precise mode when they do not match.
+ * Struct offsets below are those of Debian's libunicorn 2.0.1 (read from its disassembly). They are
+ * NOT checked at start-up yet: another libunicorn build needs them checked, or --mode precise.
  */
 #include <stdbool.h>
 #include <stddef.h>
