@@ -100,7 +100,7 @@ public final class Cpu {
     private final FetchFence fence;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
-    private ExecutionMode mode = ExecutionMode.FAST;
+    private ExecutionMode mode = ExecutionMode.PRECISE; // fast mode is opt-in until it is faster everywhere (README)
     private boolean fastOn;
     private boolean codeHooked;
     private boolean fastAbandoned;
