@@ -287,7 +287,7 @@ final class RunCommand implements Callable<Integer> {
                     return Main.EXIT_USAGE;
                 }
                 int status = result.exitStatus();
-                boolean abnormal = status == 4 || status == 6 || status == 8 || status == 10 || status == 12;
+                boolean abnormal = result.reason().abnormal();
                 if (abnormal || stats) {
                     err.println("pml4: " + result.reason().describe());
                 }

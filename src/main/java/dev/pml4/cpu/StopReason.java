@@ -7,6 +7,16 @@ public sealed interface StopReason {
     /** One line for people. */
     String describe();
 
+    /**
+     * The run went wrong rather than ended (a triple fault, the instruction limit, a bug of pml4,
+     * a stale TLB entry under --check-tlb=stop, something not modelled): {@code run} prints why,
+     * and the trace ring is written.
+     */
+    default boolean abnormal() {
+        int status = exitStatus();
+        return status == 4 || status == 6 || status == 8 || status == 10 || status == 12;
+    }
+
     /** HLT with interrupts off and nothing pending: the kernel powered off. */
     record Halted(long rip) implements StopReason {
         public int exitStatus() {

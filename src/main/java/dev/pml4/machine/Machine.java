@@ -236,8 +236,7 @@ public final class Machine implements AutoCloseable {
         }
         com1.flush();
         if (tracer != null) {
-            int status = reason.exitStatus();
-            tracer.close(status == 4 || status == 6 || status == 8 || status == 10 || status == 12);
+            tracer.close(reason.abnormal());
         }
         return new RunResult(reason, cpu.instructions());
     }
