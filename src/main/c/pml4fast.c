@@ -79,6 +79,10 @@ typedef struct {
     uint32_t armed_outside; /* 148 Java armed it between runs (the first block of a run has no edge event) */
     const char *tb;      /* 152 the current block's TranslationBlock, once a memory event found it */
     uint32_t keep_window; /* 160 the window stays as Java set it (fast mode gave up: every instruction hooked) */
+    uint32_t pad;        /* 164 */
+    uint64_t stretched_pc;   /* 168 a block translated with the window open for one run (a stretch) */
+    uint64_t stretched_size; /* 176 */
+    uint64_t cleaned;    /* 184 stretched blocks translated again without the window (statistics) */
     block_t table[1 << TABLE_BITS];
 } state_t;
 
@@ -156,6 +160,16 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     state_t *s = user;
     block_t *e = slot(s, pc);
+    if (__builtin_expect(s->stretched_pc != 0 && s->stretched_pc != pc, 0)) {
+        /*
+         * The stretch is over: its block was translated with the code hook on its instructions
+         * from the look onwards, and would keep calling Java every time it runs. Drop that
+         * translation; the next one is scanned like any other.
+         */
+        uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, s->stretched_pc, s->stretched_pc + s->stretched_size);
+        s->stretched_pc = 0;
+        s->cleaned++;
+    }
     if (__builtin_expect(s->armed_pc == pc, 0)) {
         /*
          * Translated without an edge event (the first block of a run), or not translated again

@@ -24,8 +24,17 @@ final class AccessFlagWatch {
         this.cpu = cpu;
     }
 
-    /** An instruction that may change AC is about to run. */
+    /**
+     * An instruction that may change AC is about to run. AC matters only under CR4.SMAP: without
+     * it nothing is looked at (fast mode then need not look at the next instruction), and whether
+     * the engine's mappings allow what AC = 1 allows is no longer known, so the next look that
+     * matters (SMAP set later) withdraws them if AC is clear.
+     */
     void arm() {
+        if ((cpu.control.cr4() & ControlRegisters.CR4_SMAP) == 0) {
+            accessAllowed = true;
+            return;
+        }
         armed = true;
     }
 

@@ -150,7 +150,7 @@ public final class Cpu {
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
         this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
             if (fastOn) {
-                fastExecution().syncAtEvent(type.isFetch());
+                fastExecution().syncAtEvent(type.isFetch(), address);
             }
             return onMemoryEvent(type, address, size, value);
         });
@@ -239,7 +239,15 @@ public final class Cpu {
         if (accessFlag.armed()) {
             return instructions; // the next instruction's hook looks at RFLAGS.AC
         }
-        long interrupt = interruptCheckAt == Long.MAX_VALUE ? Long.MAX_VALUE : interruptCheckAt - idle;
+        long check = interruptCheckAt;
+        if (check != Long.MAX_VALUE && !interruptLine.intr()) {
+            // INTR is low, and only a device can raise it: the timer at its next event, or a port
+            // access (whose hook asks again). A look before that event would only bring the timer
+            // up to date and find nothing, so fast mode need not stop for it (each stop costs a
+            // block translated again); precise mode's looks give the same result.
+            check = Math.max(check, timer.nextEventAt());
+        }
+        long interrupt = check == Long.MAX_VALUE ? Long.MAX_VALUE : check - idle;
         return Math.min(interrupt, instructionLimit);
     }
 
@@ -844,7 +852,9 @@ public final class Cpu {
         } else if (harmlessForm(b, rip + offset + 1)) {
             return;
         }
-        accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC
+        if (b != 0xf6 && b != 0xf7) {
+            accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC; DIV and IDIV do not
+        }
         try {
             system.execute(rip, size);
         } catch (NotModelledException e) {
@@ -981,9 +991,12 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (type == MemoryAccess.FETCH_UNMAPPED) {
+            if (type == MemoryAccess.FETCH_UNMAPPED && !fastOn) {
                 return true; // the fetch is retried and finds the new mapping
             }
+            // Fast mode: a block whose page was mapped in the middle of its translation cannot be
+            // removed from Unicorn 2.0.1's cache afterwards (uc_ctl_remove_cache finds nothing),
+            // so it could not get the code hook's window. Translate it again from the start.
             // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped:
             // stop instead and translate the block again.
             retranslate = true;

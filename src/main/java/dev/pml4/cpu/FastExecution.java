@@ -48,7 +48,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -75,6 +75,13 @@ final class FastExecution {
     /** Whole-cache flushes because a block would not leave the cache (see pml4_block). */
     private long flushes;
     private boolean givingUp;
+    /** Instructions that went through the Java code hook (the window, stretches, or precise after giving up). */
+    private long hooked;
+    /** Blocks run with the code hook from an exact look (an interrupt check, the limit) onwards. */
+    private long stretches;
+    /** Blocks removed again because the first removal left them (see STOP_FLUSH), and the last of them. */
+    private long removals;
+    private long lastFlushPc = -1;
 
     private FastExecution(Cpu cpu, Unicorn engine, Capstone capstone, Library lib, Hooks.MemoryEvent javaMemoryHook) {
         this.cpu = cpu;
@@ -110,6 +117,7 @@ final class FastExecution {
         state.set(JAVA_LONG, SCAN, engine.upcallStub(scan, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT)).address());
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
+            hooked++;
             beforeInstruction(rip);
             preciseHook.onCode(rip, size);
             afterInstruction(rip);
@@ -174,6 +182,9 @@ final class FastExecution {
     void afterRun(boolean javaStopped) {
         running = false;
         int stopped = state.get(JAVA_INT, STOPPED);
+        if (stopped != STOP_FLUSH) {
+            lastFlushPc = -1;
+        }
         if (stopped != 0 && !javaStopped) {
             cpu.instructions = state.get(JAVA_LONG, TOTAL);
             long pc = state.get(JAVA_LONG, STOP_PC);
@@ -181,12 +192,33 @@ final class FastExecution {
             if (stopped == STOP_LIMIT && givingUp) {
                 hookEveryInstruction();
             } else if (stopped == STOP_LIMIT) {
+                stretches++;
                 stretch(pc, state.get(JAVA_INT, STOP_SIZE));
             } else if (stopped == STOP_FLUSH) {
-                engine.flushCodeCache(); // the window stays open for the block's next translation
-                state.set(JAVA_INT, ARMED_OUTSIDE, 1);
-                if (++flushes > FLUSHES_BEFORE_PRECISE || givingUp) {
-                    hookEveryInstruction();
+                // The block was not translated again: its removal found nothing, e.g. because its
+                // page was unmapped then (a MOV to CR3 before it). Its page is mapped now, so remove
+                // it again; the window stays open for its next translation, which the fetch hook
+                // sees (syncAtEvent). Only when that fails too is the whole cache flushed, which in
+                // Unicorn 2.0.1 also clears the whole 1 GiB code buffer (seconds, and its memory).
+                state.set(JAVA_INT, ARMED_OUTSIDE, 0);
+                state.set(JAVA_INT, ARMED_DONE, 0);
+                if (pc != lastFlushPc) {
+                    lastFlushPc = pc;
+                    removals++;
+                    engine.removeCodeCache(pc, pc + state.get(JAVA_INT, STOP_SIZE));
+                    // QEMU also finds blocks by virtual PC in a cache that only a TLB flush clears
+                    // (tb_jmp_cache), and an old block for this PC can sit there. Toggling the
+                    // engine's CR4.PGE, which nothing uses (its paging is off), flushes its TLB.
+                    long cr4 = engine.readRegister(X86Reg.CR4);
+                    engine.writeRegister(X86Reg.CR4, cr4 ^ ControlRegisters.CR4_PGE);
+                    engine.writeRegister(X86Reg.CR4, cr4);
+                } else {
+                    lastFlushPc = -1;
+                    engine.flushCodeCache();
+                    state.set(JAVA_INT, ARMED_OUTSIDE, 1);
+                    if (++flushes > FLUSHES_BEFORE_PRECISE || givingUp) {
+                        hookEveryInstruction();
+                    }
                 }
             }
             // STOP_REARM: the block is translated again with the window open when the engine restarts.
@@ -207,6 +239,7 @@ final class FastExecution {
         state.set(JAVA_INT, KEEP_WINDOW, 1);
         state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE);
         state.set(JAVA_LONG, ARMED, 0);
+        state.set(JAVA_LONG, STRETCHED_PC, 0);
         MemorySegment hook = MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40);
         hook.set(JAVA_LONG, 24, 0);
         hook.set(JAVA_LONG, 32, -1L);
@@ -220,16 +253,28 @@ final class FastExecution {
         hook.set(JAVA_LONG, 32, 1);
     }
 
-    /** The block at {@code pc} runs next with the code hook on every instruction. */
+    /**
+     * The block at {@code pc} runs next with the code hook on its instructions from the one where
+     * precise mode looks (the limit) to its end; the native block hook drops that translation once
+     * the block has run, so that it does not stay instrumented.
+     */
     private void stretch(long pc, int size) {
-        state.set(JAVA_LONG, LO, pc);
+        long lo = pc;
+        int[] offsets = blocks.get(pc);
+        long look = state.get(JAVA_LONG, LIMIT) - state.get(JAVA_LONG, TOTAL);
+        if (offsets != null && offsets[offsets.length - 1] == size && look >= 0 && look < offsets.length - 1) {
+            lo = pc + offsets[(int) look]; // the instructions before it are counted by the block hook
+        }
+        state.set(JAVA_LONG, LO, lo);
         state.set(JAVA_LONG, HI, pc + size - 1);
         state.set(JAVA_LONG, ARMED, pc);
         long w = state.get(JAVA_LONG, WINDOW);
         MemorySegment hook = MemorySegment.ofAddress(w).reinterpret(40);
-        hook.set(JAVA_LONG, 24, pc);
+        hook.set(JAVA_LONG, 24, lo);
         hook.set(JAVA_LONG, 32, pc + size - 1);
         engine.removeCodeCache(pc, pc + size);
+        state.set(JAVA_LONG, STRETCHED_PC, pc);
+        state.set(JAVA_LONG, STRETCHED_SIZE, size);
         state.set(JAVA_INT, ARMED_OUTSIDE, 1); // the first block of a run has no edge event
         state.set(JAVA_INT, ARMED_DONE, 0);
         state.set(JAVA_LONG, LIMIT, Long.MAX_VALUE); // the block hook lets it in; its first hook sets the limit
@@ -272,12 +317,19 @@ final class FastExecution {
      * In a memory, interrupt or invalid-opcode hook during a run: the clock as precise mode has it
      * there, i.e. with the instruction at RIP counted by its code hook.
      */
-    void syncAtEvent(boolean fetch) {
+    void syncAtEvent(boolean fetch, long address) {
         if (!enabled || !running) {
             return;
         }
         if (fetch) {
             cpu.instructions = state.get(JAVA_LONG, TOTAL); // while translating: the block before has ended
+            long armed = state.get(JAVA_LONG, ARMED);
+            if (armed != 0 && address >= armed && address < armed + 16) {
+                // The engine never holds the right to execute (EnginePageMapper), so every
+                // translation fetches through this hook: the armed block is being translated
+                // again now, even as the first block of a run, which has no edge event.
+                state.set(JAVA_INT, ARMED_DONE, 1);
+            }
             return;
         }
         if (state.get(JAVA_INT, EXACT) == 0) {
@@ -316,12 +368,17 @@ final class FastExecution {
     /** Decoded.firstSite of a block without one (no instruction can start at the last byte of the address space and be in a block). */
     private static final long NO_SITE = -1;
 
-    private record Decoded(int[] offsets, long firstSite) {
+    /**
+     * A block as Capstone decodes it: each instruction's offset (then the block's size), and the
+     * window the code hook needs over it: from the first instruction Java must see to the last one
+     * (or to the block's end when the engine runs a site whose effect the next boundary must see).
+     */
+    private record Decoded(int[] offsets, long firstSite, long lastHooked) {
     }
 
     /**
      * Called by the native side for every new translation: records the block's instructions, and
-     * asks for the window from the first instruction Java must see to the end of the block.
+     * asks for the window over the instructions Java must see.
      * Returns the instruction count as decoded (used when QEMU did not say).
      */
     private int scan(long pc, int size, int icount) {
@@ -339,7 +396,7 @@ final class FastExecution {
         long lo = whole ? pc : d.firstSite;
         if (lo != NO_SITE) {
             state.set(JAVA_LONG, LO, lo);
-            state.set(JAVA_LONG, HI, pc + size - 1);
+            state.set(JAVA_LONG, HI, whole ? pc + size - 1 : d.lastHooked);
         } else {
             state.set(JAVA_LONG, LO, 1);
             state.set(JAVA_LONG, HI, 0);
@@ -351,7 +408,7 @@ final class FastExecution {
         byte[] code = cpu.instructionBytes(pc, size + 15);
         int[] offsets = new int[size + 1];
         int n = 0;
-        long firstSite = NO_SITE;
+        long firstSite = NO_SITE, lastHooked = NO_SITE;
         int off = 0;
         while (off < size) {
             offsets[n++] = off;
@@ -361,23 +418,28 @@ final class FastExecution {
                 if (firstSite == NO_SITE) {
                     firstSite = pc + off; // no valid instruction: precise mode's hook raises #UD
                 }
+                lastHooked = pc + size - 1;
                 off = size;
                 break;
             }
-            if (firstSite == NO_SITE && SensitiveOpcodes.anyPrivilege(window)) {
-                firstSite = pc + off;
+            int kind = SensitiveOpcodes.anyPrivilege(window);
+            if (kind != SensitiveOpcodes.NOT_SENSITIVE) {
+                if (firstSite == NO_SITE) {
+                    firstSite = pc + off;
+                }
+                lastHooked = kind == SensitiveOpcodes.SENSITIVE_ALONE ? Math.max(lastHooked, pc + off) : pc + size - 1;
             }
             off += insn.get().length();
         }
         int[] out = java.util.Arrays.copyOf(offsets, n + 1);
         out[n] = size;
-        return new Decoded(out, firstSite);
+        return new Decoded(out, firstSite, lastHooked);
     }
 
     /** Counters for --stats and bench: blocks run, translations scanned, faults made exact. */
     String statistics() {
-        return String.format("%,d blocks, %,d translations scanned, %,d memory events made exact, %,d cache flushes%s",
-                state.get(JAVA_LONG, BLOCKS), state.get(JAVA_LONG, SCANS), state.get(JAVA_LONG, RESTORES), flushes,
+        return String.format("%,d blocks, %,d instructions through the code hook, %,d translations scanned, %,d stretches, %,d memory events made exact, %,d blocks removed again, %,d cache flushes%s",
+                state.get(JAVA_LONG, BLOCKS), hooked, state.get(JAVA_LONG, SCANS), stretches, state.get(JAVA_LONG, RESTORES), removals, flushes,
                 enabled ? "" : " (then precise: too many flushes)");
     }
 

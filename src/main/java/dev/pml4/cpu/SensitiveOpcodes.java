@@ -84,28 +84,47 @@ final class SensitiveOpcodes {
     private SensitiveOpcodes() {
     }
 
+    /** {@link #anyPrivilege}: the instruction runs natively whatever the privilege level. */
+    static final int NOT_SENSITIVE = 0;
+    /**
+     * {@link #anyPrivilege}: Java must see the instruction, but what it does changes nothing the
+     * instructions after it depend on being looked at (DIV and IDIV: a #DE check, then the engine
+     * runs them), so only the instruction itself needs the code hook.
+     */
+    static final int SENSITIVE_ALONE = 1;
+    /**
+     * {@link #anyPrivilege}: Java must see the instruction and, when the engine then runs it, the
+     * instructions after it in the block too: STI, POPF, port I/O and CLAC/STAC change what the
+     * next instruction boundary looks at (an interrupt may be due, RFLAGS.AC may have changed).
+     */
+    static final int SENSITIVE_TO_BLOCK_END = 2;
+
     /**
      * Fast mode's scan: whether the instruction starting {@code code} may need Java at any privilege
      * level (a superset of what the per-instruction hook hands to Java, so that a block translated
-     * at CPL 0 stays right when it runs at CPL 3). Port I/O is included at every level, so that the
-     * instruction after it goes through the hook as well: a PIC or PIT write may make an interrupt
-     * due before it.
+     * at CPL 0 stays right when it runs at CPL 3), and whether the instructions after it need the
+     * hook as well. Groups 3 and 5 are looked at by their ModRM reg field, as the hook does: only
+     * DIV and IDIV (F6/F7 /6, /7) and CALL and JMP far (FF /3, /5) are Java's; a loop ending in
+     * {@code dec ecx; jnz} must not go through the hook.
      */
-    static boolean anyPrivilege(byte[] code) {
+    static int anyPrivilege(byte[] code) {
         int i = 0;
         while (i < code.length - 1 && PREFIX[code[i] & 0xff] && i < 14) {
             i++;
         }
         int b = code[i] & 0xff;
+        int reg = i + 1 < code.length ? (code[i + 1] >> 3) & 7 : -1;
         if (USER_ONE_BYTE[b]) {
-            return true;
+            return SENSITIVE_TO_BLOCK_END;
         }
         if (!ONE_BYTE[b]) {
-            return false;
+            return NOT_SENSITIVE;
         }
-        if (b == 0x0f) {
-            return i + 1 < code.length && TWO_BYTE[code[i + 1] & 0xff];
-        }
-        return true; // group 3 (0xF6/0xF7) included whole: DIV/IDIV are checked for #DE
+        return switch (b) {
+            case 0x0f -> i + 1 < code.length && TWO_BYTE[code[i + 1] & 0xff] ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
+            case 0xf6, 0xf7 -> reg == 6 || reg == 7 || reg < 0 ? SENSITIVE_ALONE : NOT_SENSITIVE;
+            case 0xff -> reg == 3 || reg == 5 || reg < 0 ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
+            default -> SENSITIVE_TO_BLOCK_END;
+        };
     }
 }
