@@ -146,11 +146,11 @@ final class RunCommand implements Callable<Integer> {
             description = "When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.")
     Path dumpOnExit;
 
-    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "precise",
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "fast",
             converter = ModeConverter.class, description = {
-            "precise (the default) or fast: fast runs whole blocks natively with the same results",
-            "(faster on compute, slower on event-heavy kernels for now); --trace, --trace-ring,",
-            "--gdb and --check-tlb always run precisely."})
+            "fast (the default) or precise: fast runs whole blocks natively, precise calls Java on",
+            "every instruction; both give the same results. --trace, --trace-ring, --gdb and",
+            "--check-tlb always run precisely."})
     dev.pml4.cpu.ExecutionMode mode;
 
     @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",

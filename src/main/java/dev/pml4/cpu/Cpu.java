@@ -52,6 +52,8 @@ public final class Cpu {
     /** Virtual time at which to look for a maskable interrupt next (before the next instruction when <= now). */
     long interruptCheckAt = Long.MAX_VALUE;
     private InterruptLine interruptLine = InterruptLine.NONE;
+    /** The instruction count when an instruction last asked for an interrupt look (see interruptsMasked). */
+    private long checkRequestedAt = -1;
     ExecutionObserver observer = ExecutionObserver.NONE;
     private boolean observed;
 
@@ -100,7 +102,7 @@ public final class Cpu {
     private final FetchFence fence;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
-    private ExecutionMode mode = ExecutionMode.PRECISE; // fast mode is opt-in until it is faster everywhere (README)
+    private ExecutionMode mode = ExecutionMode.FAST; // precise whenever fast cannot be had (installCodeHook)
     private boolean fastOn;
     private boolean codeHooked;
     private boolean fastAbandoned;
@@ -240,15 +242,25 @@ public final class Cpu {
             return instructions; // the next instruction's hook looks at RFLAGS.AC
         }
         long check = interruptCheckAt;
-        if (check != Long.MAX_VALUE && !interruptLine.intr()) {
+        if (check != Long.MAX_VALUE && (!interruptLine.intr() || interruptsMasked())) {
             // INTR is low, and only a device can raise it: the timer at its next event, or a port
-            // access (whose hook asks again). A look before that event would only bring the timer
-            // up to date and find nothing, so fast mode need not stop for it (each stop costs a
-            // block translated again); precise mode's looks give the same result.
+            // access (whose hook asks again). Or RFLAGS.IF = 0, which only an instruction Java
+            // sees can change (STI, POPF, IRET, SYSRET; they ask again). A look before the timer's
+            // next event would only bring the timer up to date and find nothing to deliver, so
+            // fast mode need not stop for it (each stop costs a block translated again); precise
+            // mode's looks give the same result.
             check = Math.max(check, timer.nextEventAt());
         }
         long interrupt = check == Long.MAX_VALUE ? Long.MAX_VALUE : check - idle;
         return Math.min(interrupt, instructionLimit);
+    }
+
+    /**
+     * RFLAGS.IF = 0 for good as far as fast mode's limit is concerned: not while the instruction that
+     * asked for a look (STI, POPF at CPL 0) has yet to run in the engine and set IF itself.
+     */
+    private boolean interruptsMasked() {
+        return checkRequestedAt != instructions && (engine.readRegister(X86Reg.RFLAGS) & RFLAGS_IF) == 0;
     }
 
     /** Fast mode: whether a block overlaps the fenced page (its instructions must go through the code hook). */
@@ -383,11 +395,13 @@ public final class Cpu {
     /** Something may have raised INTR or set IF: look before the next instruction. */
     void requestInterruptCheck() {
         interruptCheckAt = Math.min(interruptCheckAt, now());
+        checkRequestedAt = instructions;
     }
 
     /** After STI: not before the next instruction has run (the STI interrupt shadow, SDM Vol. 2B STI). */
     void requestInterruptCheckAfterNext() {
         interruptCheckAt = Math.min(interruptCheckAt, now() + 1);
+        checkRequestedAt = instructions;
     }
 
     /**

@@ -243,7 +243,14 @@ final class FastExecution {
         MemorySegment hook = MemorySegment.ofAddress(state.get(JAVA_LONG, WINDOW)).reinterpret(40);
         hook.set(JAVA_LONG, 24, 0);
         hook.set(JAVA_LONG, 32, -1L);
-        engine.flushCodeCache();
+        // Every translated block must be translated again, now with the hook on each instruction.
+        // Not by flushing the whole cache: Unicorn 2.0.1's first tb_flush clears its whole 1 GiB
+        // code buffer (5.5 s, and 1 GiB of memory); code can only be where RAM is mapped.
+        for (var chunk : cpu.mmu.mappings().chunks()) {
+            if (chunk.ram()) {
+                engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
+            }
+        }
         cpu.fastModeAbandoned();
     }
 
