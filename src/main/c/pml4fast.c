@@ -83,6 +83,7 @@ typedef struct {
     uint64_t stretched_pc;   /* 168 a block translated with the window open for one run (a stretch) */
     uint64_t stretched_size; /* 176 */
     uint64_t cleaned;    /* 184 stretched blocks translated again without the window (statistics) */
+    uint64_t fresh_pc;   /* 192 the first block of this run was translated now (Java saw its fetch): scan it */
     block_t table[1 << TABLE_BITS];
 } state_t;
 
@@ -143,6 +144,8 @@ void pml4_edge(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 {
     state_t *s = user;
     block_t *e = slot(s, cur->pc);
+    if (s->fresh_pc == cur->pc)
+        s->fresh_pc = 0; /* scanned here: not the first block of a run after all */
     if (s->armed_pc == cur->pc) { /* this translation had the window open */
         s->armed_pc = 0;
         s->armed_done = 1;
@@ -160,6 +163,8 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     state_t *s = user;
     block_t *e = slot(s, pc);
+    if (__builtin_expect(s->fresh_pc != 0 && s->fresh_pc != pc, 0))
+        s->fresh_pc = 0; /* its block went by (the armed path) */
     if (__builtin_expect(s->stretched_pc != 0 && s->stretched_pc != pc, 0)) {
         /*
          * The stretch is over: its block was translated with the code hook on its instructions
@@ -171,6 +176,7 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
         s->cleaned++;
     }
     if (__builtin_expect(s->armed_pc == pc, 0)) {
+        s->fresh_pc = 0;
         /*
          * Translated without an edge event (the first block of a run), or not translated again
          * at all: removing a block from the cache sometimes leaves it there (seen on the block
@@ -188,13 +194,14 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
         close_window(s);
         if (e->pc != pc || e->size != size)
             fill(s, e, pc, size, 0);
-    } else if (__builtin_expect(e->pc != pc || e->size != size, 0)) {
+    } else if (__builtin_expect(e->pc != pc || e->size != size || s->fresh_pc == pc, 0)) {
         /*
          * No edge event for this block (the first after a hook redirected RIP or the engine
          * started, or a table collision). It is already entered: writing RIP here would not stop
          * it, so stop the engine (the block is left before its first instruction) and let Java
          * start it again, translated with the window open.
          */
+        s->fresh_pc = 0;
         if (fill(s, e, pc, size, 0)) {
             window(s, s->lo, s->hi);
             s->armed_pc = pc;

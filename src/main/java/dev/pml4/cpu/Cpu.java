@@ -238,8 +238,8 @@ public final class Cpu {
 
     /** Fast mode: the instruction count that no block may run past before the Java hook looks (precise mode's checks). */
     long nextLook() {
-        if (accessFlag.armed()) {
-            return instructions; // the next instruction's hook looks at RFLAGS.AC
+        if (accessFlag.armed() || (debugging && (stepping || interruptRequested))) {
+            return instructions; // the next instruction's hook looks at RFLAGS.AC, or stops for the debugger
         }
         long check = interruptCheckAt;
         if (check != Long.MAX_VALUE && (!interruptLine.intr() || interruptsMasked())) {
@@ -293,7 +293,7 @@ public final class Cpu {
 
     private void installCodeHook() {
         codeHooked = true;
-        if (mode == ExecutionMode.FAST && fast != null && !observed && !debugging && !code32) {
+        if (mode == ExecutionMode.FAST && fast != null && !observed && !code32) {
             fast.enable(this::onInstruction);
             fastOn = true;
         } else {
@@ -331,6 +331,32 @@ public final class Cpu {
     /** Safe from any thread: stop before the next instruction. */
     public void requestDebugInterrupt() {
         interruptRequested = true;
+        if (fastOn) {
+            fast.lookSoon(); // the next block stops, and its first instruction's hook sees the request
+        }
+    }
+
+    /**
+     * A breakpoint was set or cleared at {@code address}: code translated over it must be scanned
+     * again, so that fast mode puts the hook on it (or takes it off).
+     */
+    public void breakpointsChanged(long address) {
+        if (codeHooked) {
+            engine.removeCodeCache(address, address + 1);
+        }
+    }
+
+    /**
+     * A watchpoint was set: its memory hook runs during the access, and only the next instruction's
+     * hook can stop there, so every instruction goes through the hook from now on (precise mode).
+     */
+    public void watchpointsSet() {
+        requireEveryInstruction();
+    }
+
+    /** Fast mode's scan: whether the debugger stops at {@code address} (so the hook must see it). */
+    boolean breakpointAt(long address) {
+        return !breakpoints.isEmpty() && breakpoints.contains(address);
     }
 
     /** A watchpoint matched during the current instruction: stop after it. */

@@ -48,7 +48,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184, FRESH_PC = 192;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -82,6 +82,8 @@ final class FastExecution {
     /** Blocks removed again because the first removal left them (see STOP_FLUSH), and the last of them. */
     private long removals;
     private long lastFlushPc = -1;
+    /** Where the current engine run started. */
+    private long runStart = -1;
 
     private FastExecution(Cpu cpu, Unicorn engine, Capstone capstone, Library lib, Hooks.MemoryEvent javaMemoryHook) {
         this.cpu = cpu;
@@ -168,6 +170,8 @@ final class FastExecution {
 
     /** Before uc_emu_start at {@code rip}: the clock and the limit go to the native side. */
     void beforeRun(long rip) {
+        runStart = rip;
+        state.set(JAVA_LONG, FRESH_PC, 0);
         state.set(JAVA_LONG, TOTAL, cpu.instructions);
         state.set(JAVA_INT, STOPPED, 0);
         state.set(JAVA_LONG, CUR_PC, 0);
@@ -293,6 +297,11 @@ final class FastExecution {
         state.set(JAVA_LONG, LIMIT, 0);
     }
 
+    /** The next block stops and runs as a stretch from its first instruction (the debugger's interrupt, from any thread). */
+    void lookSoon() {
+        state.set(JAVA_LONG, LIMIT, 0);
+    }
+
     void updateLimit() {
         if (givingUp) {
             state.set(JAVA_LONG, LIMIT, 0);
@@ -330,6 +339,11 @@ final class FastExecution {
         }
         if (fetch) {
             cpu.instructions = state.get(JAVA_LONG, TOTAL); // while translating: the block before has ended
+            if (address == runStart) {
+                // The run's first block is being translated: it gets no edge event, so the block
+                // hook must scan it itself (new code there, or a breakpoint set or cleared).
+                state.set(JAVA_LONG, FRESH_PC, address);
+            }
             long armed = state.get(JAVA_LONG, ARMED);
             if (armed != 0 && address >= armed && address < armed + 16) {
                 // The engine never holds the right to execute (EnginePageMapper), so every
@@ -429,7 +443,8 @@ final class FastExecution {
                 off = size;
                 break;
             }
-            int kind = SensitiveOpcodes.anyPrivilege(window);
+            int kind = cpu.breakpointAt(pc + off) ? Math.max(SensitiveOpcodes.SENSITIVE_ALONE, SensitiveOpcodes.anyPrivilege(window))
+                    : SensitiveOpcodes.anyPrivilege(window);
             if (kind != SensitiveOpcodes.NOT_SENSITIVE) {
                 if (firstSite == NO_SITE) {
                     firstSite = pc + off;

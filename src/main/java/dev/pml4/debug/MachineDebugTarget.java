@@ -172,12 +172,15 @@ public final class MachineDebugTarget implements DebugTarget {
     @Override
     public boolean insertBreakpoint(long address) {
         cpu.breakpoints().add(address);
+        cpu.breakpointsChanged(address);
         return true;
     }
 
     @Override
     public boolean removeBreakpoint(long address) {
-        return cpu.breakpoints().remove(address);
+        boolean removed = cpu.breakpoints().remove(address);
+        cpu.breakpointsChanged(address);
+        return removed;
     }
 
     @Override
@@ -191,6 +194,7 @@ public final class MachineDebugTarget implements DebugTarget {
             }
             watchHookInstalled = true;
         }
+        cpu.watchpointsSet();
         watches.add(new Watch(address, length, kind));
         return true;
     }
