@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Fast mode gives precise mode's architectural results on every guest in guest/ (issue 12): the
  * serial transcript, the exit status, the instruction count (virtual time, so timer interrupts
- * land on the same instruction), and the same end of the run.
+ * land on the same instruction), the same end of the run, and the same page walks and TLB statistics.
  */
 class FastModeTest {
     static java.util.List<String> guests() {
@@ -32,5 +32,26 @@ class FastModeTest {
         assertEquals(precise.status(), fast.status(), () -> name + ": exit status; fast: " + fast.result().reason().describe());
         assertEquals(precise.result().instructions(), fast.result().instructions(), () -> name + ": instruction count");
         assertEquals(precise.result().reason().describe(), fast.result().reason().describe(), () -> name + ": how the run ended");
+        // The TLB model sees the same misses, walks, fills and flushes: fast mode changes who runs
+        // the instructions, not what the MMU does.
+        if (!SERVES_CODE_PAGE_READS.contains(name)) {
+            assertEquals(precise.statistics(), fast.statistics(), () -> name + ": page walks, faults and TLB statistics");
+        }
+    }
+
+    /**
+     * Known difference (README, "Fast mode"): here a user program copies a string out of its own
+     * code page right after a time slice began. Fast mode's engine still holds that page in QEMU's
+     * own TLB from fetching it, with read access, so the copy does not come back to Java: 3 fewer
+     * DTLB misses and walks than precise mode, with the same rights, transcript and count.
+     */
+    private static final java.util.Set<String> SERVES_CODE_PAGE_READS = java.util.Set.of("idt_preempt");
+
+    @org.junit.jupiter.api.Test
+    void theKnownStatisticsDifferenceIsStillThere() {
+        // When it goes away, drop it from SERVES_CODE_PAGE_READS and the README.
+        for (String name : SERVES_CODE_PAGE_READS) {
+            assertTrue(!Guests.run(name, ExecutionMode.PRECISE).statistics().equals(Guests.run(name, ExecutionMode.FAST).statistics()), name);
+        }
     }
 }

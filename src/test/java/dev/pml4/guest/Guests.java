@@ -126,7 +126,7 @@ public final class Guests {
 
     /** Boots {@code name} with the default machine, changed by {@code configure}, and runs it to the end. */
     public static Outcome run(String name, UnaryOperator<Machine.Config> configure) {
-        return run(name, configure, dev.pml4.cpu.ExecutionMode.PRECISE); // pml4 run's default; FastModeTest runs both
+        return run(name, configure, dev.pml4.cpu.ExecutionMode.FAST); // pml4 run's default; FastModeTest runs both
     }
 
     /** Boots {@code name} in {@code mode} and runs it to the end. */
