@@ -37,6 +37,30 @@ class FastDebugTest {
         assertEquals(parse(fast.get(1)) + 1, parse(fast.get(2)));
     }
 
+    /** gdb's Ctrl-C (from the server's thread) stops a fast run in the loop; continuing finishes it. */
+    @Test
+    void theDebuggersInterruptStopsAFastRun() throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        try (Machine machine = new Machine(Machine.Config.defaults(serial))) {
+            machine.boot(KernelImages.read(Guests.image("compute"), OptionalLong.empty(), OptionalLong.empty()), null);
+            MachineDebugTarget target = new MachineDebugTarget(machine);
+            var stopped = java.util.concurrent.CompletableFuture.supplyAsync(target::resume);
+            while (machine.cpu().instructions() < 1_000_000 && !stopped.isDone()) {
+                Thread.sleep(1);
+            }
+            target.interrupt();
+            StopEvent event = stopped.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertInstanceOf(StopEvent.Interrupted.class, event);
+            assertEquals(ExecutionMode.FAST, machine.cpu().executionMode());
+            long rip = target.readRegister(Register.RIP);
+            String elf = Guests.image("compute").toString();
+            long loop = addressOf(elf, "_start.loop", "add");
+            org.junit.jupiter.api.Assertions.assertTrue(rip >= loop && rip <= loop + 0x1f, "stopped in the loop: 0x" + Long.toHexString(rip));
+            assertInstanceOf(StopEvent.Exited.class, target.resume());
+        }
+        assertEquals(Guests.expectedTranscript("compute"), serial.toString(StandardCharsets.ISO_8859_1));
+    }
+
     /** One debugging session; each stop as "instructions rip rcx event". */
     private static List<String> session(ExecutionMode mode, long inLoop, long afterLoop) throws Exception {
         List<String> stops = new ArrayList<>();
