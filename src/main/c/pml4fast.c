@@ -16,13 +16,18 @@
  *    address into translated code that the load/store helper keeps on the stack, makes both
  *    exact before Java reads them (Unicorn 2.1.4 does the same call itself).
  *
- * Struct offsets below are those of Debian's libunicorn 2.0.1 (read from its disassembly). They are
- * NOT checked at start-up yet: another libunicorn build needs them checked, or --mode precise.
+ * Struct offsets below are those of Debian's libunicorn 2.0.1 (read from its disassembly).
+ * pml4_check_layout verifies them against the running library before fast mode starts, reading
+ * through process_vm_readv so that a wrong guess fails instead of crashing; on any other layout
+ * pml4 runs in precise mode.
  */
+#define _GNU_SOURCE
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 typedef struct uc_struct uc_engine;
 typedef struct { uint64_t pc; uint16_t icount; uint16_t size; } uc_tb;
@@ -351,3 +356,40 @@ __asm__(".text\n.globl pml4_mem\n.type pml4_mem,@function\npml4_mem:\n"
         " add $8, %rsp\n"
         " pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n ret\n"
         ".size pml4_mem, .-pml4_mem\n");
+
+/* Reads 8 bytes at p without faulting: false when p is not readable memory. */
+static bool safe_read(uint64_t p, uint64_t *out)
+{
+    struct iovec local = {out, 8}, remote = {(void *)p, 8};
+    return p != 0 && process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 8;
+}
+
+/*
+ * Checks the offsets this helper relies on against the running library: 0 when they hold, else
+ * a bit per failed check. `hook` is the code hook created with begin = end = 1 (the window).
+ * 1: uc->cpu; 2: cpu->env_ptr (RAX written through the API must appear in env->regs[0]);
+ * 4: the TCG context's code buffer; 8: struct hook's begin and end.
+ */
+int pml4_check_layout(uc_engine *uc, uint64_t hook)
+{
+    int failed = 0;
+    uint64_t cpu = 0, env = 0, tcg = 0, buf = 0, max = 0, begin = 0, end = 0, seen = 0;
+    if (!safe_read((uint64_t)uc + UC_CPU, &cpu) || !safe_read(cpu, &seen))
+        failed |= 1;
+    if (failed || !safe_read(cpu + CPU_ENV, &env) || !safe_read(env, &seen)) {
+        failed |= 2;
+    } else {
+        uint64_t rax, magic = 0x706d6c34666173ULL, back = 0;
+        uc_reg_read(uc, 35 /* UC_X86_REG_RAX */, &rax);
+        uc_reg_write(uc, 35, &magic);
+        if (!safe_read(env, &back) || back != magic)
+            failed |= 2;
+        uc_reg_write(uc, 35, &rax);
+    }
+    if (!safe_read((uint64_t)uc + UC_TCG_CTX, &tcg) || !safe_read(tcg + TCG_BUF, &buf) || !safe_read(tcg + TCG_BUF_MAX, &max)
+            || !safe_read(buf, &seen) || max < (1 << 20) || max > (1ULL << 34))
+        failed |= 4;
+    if (!safe_read(hook + HOOK_BEGIN, &begin) || !safe_read(hook + HOOK_BEGIN + 8, &end) || begin != 1 || end != 1)
+        failed |= 8;
+    return failed;
+}

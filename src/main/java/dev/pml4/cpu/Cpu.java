@@ -293,10 +293,12 @@ public final class Cpu {
 
     private void installCodeHook() {
         codeHooked = true;
-        if (mode == ExecutionMode.FAST && fast != null && !observed && !code32) {
-            fast.enable(this::onInstruction);
+        if (mode == ExecutionMode.FAST && fast != null && !observed && !code32 && fast.enable(this::onInstruction)) {
             fastOn = true;
         } else {
+            if (mode == ExecutionMode.FAST && fast != null && fast.layoutProblem() != null) {
+                warnings.accept("fast mode is off, running precisely: " + fast.layoutProblem());
+            }
             engine.hookCode(1, 0, this::onInstruction);
         }
     }

@@ -59,7 +59,7 @@ final class FastExecution {
     private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3;
 
     /** The helper's entry points, or empty when target/libpml4fast.so was not built. */
-    record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize) {
+    record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize, MethodHandle checkLayout) {
     }
 
     private static final Optional<Library> LIBRARY = load();
@@ -84,6 +84,7 @@ final class FastExecution {
     private long lastFlushPc = -1;
     /** Where the current engine run started. */
     private long runStart = -1;
+    private String layoutProblem;
 
     private FastExecution(Cpu cpu, Unicorn engine, Capstone capstone, Library lib, Hooks.MemoryEvent javaMemoryHook) {
         this.cpu = cpu;
@@ -106,8 +107,12 @@ final class FastExecution {
         return new FastExecution(cpu, engine, capstone, LIBRARY.get(), hook);
     }
 
-    /** Switches to fast mode for good: the block and edge hooks, and the code hook as a window. */
-    void enable(Hooks.Code preciseHook) {
+    /**
+     * Switches to fast mode for good: the block and edge hooks, and the code hook as a window.
+     * False (nothing installed) when the running libunicorn's layout is not the one the native
+     * helper was written for (pml4_check_layout); the caller then runs precisely.
+     */
+    boolean enable(Hooks.Code preciseHook) {
         Library lib = LIBRARY.orElseThrow();
         MethodHandle scan;
         try {
@@ -124,6 +129,17 @@ final class FastExecution {
             preciseHook.onCode(rip, size);
             afterInstruction(rip);
         });
+        int layout;
+        try {
+            layout = (int) lib.checkLayout().invokeExact(engine.nativeHandle(), Boolean.getBoolean("pml4.fast.failLayoutCheck") ? 0L : window.id());
+        } catch (Throwable t) {
+            layout = -1;
+        }
+        if (layout != 0) {
+            engine.deleteHook(window);
+            layoutProblem = "this libunicorn's internal layout is not Debian's 2.0.1 (check 0x" + Integer.toHexString(layout) + ")";
+            return false;
+        }
         state.set(JAVA_LONG, WINDOW, window.id());
         if (JAVA_BLOCK_HOOK) {
             engine.hookBlock(1, 0, this::javaBlock); // for `pml4 bench` only: the cost of an upcall per block
@@ -133,6 +149,12 @@ final class FastExecution {
         engine.hookNative(Unicorn.HOOK_EDGE_GENERATED, lib.edge(), state, 1, 0);
         state.set(JAVA_INT, RESTORE, 1);
         enabled = true;
+        return true;
+    }
+
+    /** Why {@link #enable} refused, or null. */
+    String layoutProblem() {
+        return layoutProblem;
     }
 
     boolean enabled() {
@@ -476,8 +498,10 @@ final class FastExecution {
             SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
             MethodHandle size = Linker.nativeLinker().downcallHandle(lib.find("pml4_state_size").orElseThrow(),
                     FunctionDescriptor.of(JAVA_LONG));
+            MethodHandle check = Linker.nativeLinker().downcallHandle(lib.find("pml4_check_layout").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, java.lang.foreign.ValueLayout.ADDRESS, JAVA_LONG));
             return Optional.of(new Library(lib.find("pml4_block").orElseThrow(), lib.find("pml4_edge").orElseThrow(),
-                    lib.find("pml4_mem").orElseThrow(), (long) size.invokeExact()));
+                    lib.find("pml4_mem").orElseThrow(), (long) size.invokeExact(), check));
         } catch (Throwable e) {
             return Optional.empty();
         }

@@ -47,6 +47,28 @@ class FastModeTest {
      */
     private static final java.util.Set<String> SERVES_CODE_PAGE_READS = java.util.Set.of("idt_preempt");
 
+    /**
+     * On a libunicorn whose internal layout is not the one the native helper reads (fault
+     * injection: -Dpml4.fast.failLayoutCheck makes the check fail), the run goes on in precise
+     * mode with a warning, and the same results.
+     */
+    @org.junit.jupiter.api.Test
+    void anotherLibraryLayoutRunsPrecisely() {
+        Guests.Outcome fast;
+        System.setProperty("pml4.fast.failLayoutCheck", "true");
+        try {
+            fast = Guests.run("hello", ExecutionMode.FAST);
+        } finally {
+            System.clearProperty("pml4.fast.failLayoutCheck");
+        }
+        assertTrue(fast.fastMode().isEmpty(), "fast mode did not start");
+        assertTrue(fast.warnings().stream().anyMatch(w -> w.startsWith("fast mode is off, running precisely: this libunicorn's internal layout")),
+                () -> fast.warnings().toString());
+        Guests.Outcome precise = Guests.run("hello", ExecutionMode.PRECISE);
+        assertEquals(precise.transcript(), fast.transcript());
+        assertEquals(precise.result().instructions(), fast.result().instructions());
+    }
+
     @org.junit.jupiter.api.Test
     void theKnownStatisticsDifferenceIsStillThere() {
         // When it goes away, drop it from SERVES_CODE_PAGE_READS and the README.

@@ -505,6 +505,11 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
+    /** The uc_engine pointer, for pml4's own native helper (fast mode), which calls Unicorn itself. */
+    public MemorySegment nativeHandle() {
+        return handle();
+    }
+
     private MemorySegment handle() {
         if (uc == null) {
             throw new IllegalStateException("the Unicorn engine is closed");
