@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
 
 /**
  * The debugger's {@code continue} runs in fast mode (issue 12) and stops where precise mode stops:
- * a breakpoint inside the compute kernel's loop, hit twice, a single step, a breakpoint after
- * the loop, and the end of the run, with the same instruction counts and registers both ways.
+ * a breakpoint inside the compute kernel's loop, hit twice, a single step, a register written,
+ * a breakpoint after the loop, and the end of the run, with the same instruction counts,
+ * registers and output both ways.
  */
 class FastDebugTest {
     @Test
@@ -75,6 +76,7 @@ class FastDebugTest {
             stops.add(stop(machine, target, target.resume()));
             stops.add(stop(machine, target, target.step()));
             target.removeBreakpoint(inLoop);
+            target.writeRegister(Register.RCX, 5); // five more iterations (precise mode would take seconds for 20 M)
             target.insertBreakpoint(afterLoop);
             stops.add(stop(machine, target, target.resume()));
             assertEquals(mode, machine.cpu().executionMode(), "stepping does not end fast mode");
@@ -83,7 +85,7 @@ class FastDebugTest {
             assertInstanceOf(StopEvent.Exited.class, end);
             stops.add(stop(machine, target, end));
         }
-        assertEquals(Guests.expectedTranscript("compute"), serial.toString(StandardCharsets.ISO_8859_1));
+        stops.add(serial.toString(StandardCharsets.ISO_8859_1)); // the checksum printed after the loop
         return stops;
     }
 
