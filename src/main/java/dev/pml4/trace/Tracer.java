@@ -252,7 +252,7 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
                         .append(Long.toHexString(values[i] & mask)).append('"');
             }
         }
-        return "{\"type\":\"insn\",\"n\":" + current + ",\"rip\":\"" + hex(address) + "\",\"sym\":" + json(symbol)
+        return "{\"type\":\"insn\",\"n\":" + number + ",\"rip\":\"" + hex(address) + "\",\"sym\":" + json(symbol)
                 + ",\"bytes\":\"" + HEX.formatHex(bytes) + "\",\"asm\":" + json(disassembly)
                 + (raised != null ? ",\"raised\":" + json(raised) : "") + ",\"changed\":{" + changes + "}}";
     }
