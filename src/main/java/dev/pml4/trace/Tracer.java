@@ -211,8 +211,9 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         for (int i = 0; i < size; i++) {
             bytes[i] = (byte) ((i < 8 ? low : high) >>> (8 * (i & 7)));
         }
-        String disassembly = capstone.decode(bytes, address, code32).map(Instruction::text).orElse("(bad)");
-        String symbol = symbols.describe(address).orElse("");
+        Decoded decoded = decoded(address, size, code32, low, high, bytes);
+        String disassembly = decoded.disassembly();
+        String symbol = decoded.symbol();
         StringBuilder changes = new StringBuilder();
         String[] names = code32 ? REGISTER_NAMES_32 : REGISTER_NAMES;
         long mask = code32 ? 0xffffffffL : -1L;
@@ -255,6 +256,30 @@ public final class Tracer implements ExecutionObserver, Mmu.Listener {
         return "{\"type\":\"insn\",\"n\":" + number + ",\"rip\":\"" + hex(address) + "\",\"sym\":" + json(symbol)
                 + ",\"bytes\":\"" + HEX.formatHex(bytes) + "\",\"asm\":" + json(disassembly)
                 + (raised != null ? ",\"raised\":" + json(raised) : "") + ",\"changed\":{" + changes + "}}";
+    }
+
+    /** An instruction as it is written: the same address and bytes always read the same. */
+    private record Decoded(String disassembly, String symbol) {
+    }
+
+    private record Encoding(long address, int size, boolean code32, long low, long high) {
+    }
+
+    /** Decoded instructions by encoding: loops run the same few again and again. Cleared when full. */
+    private final java.util.Map<Encoding, Decoded> decodedCache = new java.util.HashMap<>();
+
+    private Decoded decoded(long address, int size, boolean code32, long low, long high, byte[] bytes) {
+        Encoding key = new Encoding(address, size, code32, low, high);
+        Decoded d = decodedCache.get(key);
+        if (d == null) {
+            if (decodedCache.size() >= 1 << 16) {
+                decodedCache.clear();
+            }
+            d = new Decoded(capstone.decode(bytes, address, code32).map(Instruction::text).orElse("(bad)"),
+                    symbols.describe(address).orElse(""));
+            decodedCache.put(key, d);
+        }
+        return d;
     }
 
     // ---- events ---------------------------------------------------------------------------------
