@@ -1,6 +1,5 @@
 package dev.pml4.ffi.unicorn;
 
-import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,8 +26,9 @@ class RegisterFileTest {
                     + "0348c1fb3f48d1e948c1c205486bc307b86745230148f7e348f7da4839d04885c0480fbae005f9fdf5fcf84180c180664181"
                     + "c2ff7f4183c3ff4983d4009f9e9c415d4d0fc1eef4");
 
-    @Test
-    void snapshotsReadWhatUcRegReadReadsAtEveryInstruction() {
+    @org.junit.jupiter.params.ParameterizedTest(name = "from the CPU state: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void snapshotsReadWhatUcRegReadReadsAtEveryInstruction(boolean fromState) {
         try (Arena arena = Arena.ofConfined(); Unicorn uc = Unicorn.openX86_64()) {
             MemorySegment code = arena.allocate(4096, 4096);
             MemorySegment stack = arena.allocate(4096, 4096);
@@ -37,8 +37,10 @@ class RegisterFileTest {
             uc.mapPointer(0x2000, 4096, Protection.READ | Protection.WRITE, stack);
             uc.writeRegister(X86Reg.RSP, 0x3000);
             uc.writeRegister(X86Reg.RIP, 0x1000);
-            Unicorn.RegisterFile file = uc.registerFile();
-            if (Unicorn.libraryVersion().equals("2.0")) {
+            Unicorn.RegisterFile file = fromState ? uc.registerFile() : uc.registerFileByBatch();
+            if (!fromState) {
+                assertTrue(!file.direct());
+            } else if (Unicorn.libraryVersion().equals("2.0")) {
                 assertTrue(file.direct(), "Debian's 2.0.1: read from the CPU state, no call per register");
             }
             long hlt = 0x1000 + CODE.length - 1;
