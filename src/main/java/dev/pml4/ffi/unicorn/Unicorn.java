@@ -287,6 +287,7 @@ public final class Unicorn implements AutoCloseable {
         /** The snapshot's length: RAX..R15 in encoding order, then {@link #FLAG_WORDS} words of RFLAGS. */
         public static final int LENGTH = 21;
         public static final int FLAG_WORDS = 5;
+        /** Where the flag words begin; as a bit of a mask of changed registers, RFLAGS. */
         public static final int FLAGS = 16;
         /** Debian libunicorn 2.0.1: uc_struct.cpu and CPUState.env_ptr, as in src/main/c/pml4fast.c. */
         private static final long UC_CPU = 0x180;
