@@ -333,7 +333,11 @@ public final class Unicorn implements AutoCloseable {
             if (version != VERSION_2_0_1 || CC_COMPUTE_ALL == null) {
                 return null;
             }
-            MemorySegment cpu = handle().reinterpret(UC_CPU + 8).get(ADDRESS, UC_CPU);
+            MemorySegment uc = handle().reinterpret(UC_CPU + 8);
+            if (uc.get(JAVA_INT, 0) != UC_ARCH_X86 || uc.get(JAVA_INT, 4) != UC_MODE_64) {
+                return null; // uc_struct does not begin with arch and mode: not the layout these offsets are for
+            }
+            MemorySegment cpu = uc.get(ADDRESS, UC_CPU);
             if (cpu.equals(MemorySegment.NULL)) {
                 return null;
             }
