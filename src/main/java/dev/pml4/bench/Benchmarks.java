@@ -76,6 +76,44 @@ public final class Benchmarks {
         }
     }
 
+    /**
+     * A run traced into the ring only ({@code --trace-ring}): the time spent running and recording,
+     * and the time spent formatting and writing the ring's lines at the end (a run that ends
+     * badly writes them; the first character written marks the change).
+     */
+    public record RingRun(long instructions, long recordNanos, long writeNanos, long lines) {
+        public double recordingPerSecond() {
+            return instructions * 1e9 / recordNanos;
+        }
+    }
+
+    /** Boots {@code image}, traces its run into the ring that {@code options} asks for, and times both parts. */
+    public static RingRun runRing(Path image, long instructionLimit, dev.pml4.trace.TraceOptions options) throws ImageRejectedException {
+        long[] written = {0, 0, 0}; // first write, last write, lines
+        java.io.Writer timing = new java.io.Writer() {
+            @Override
+            public void write(char[] text, int offset, int length) {
+                long now = System.nanoTime();
+                written[0] = written[0] == 0 ? now : written[0];
+                written[1] = now;
+                for (int i = offset; i < offset + length; i++) {
+                    written[2] += text[i] == '\n' ? 1 : 0;
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        GuestRun run = runTraced(image, instructionLimit, options, timing);
+        long writing = written[1] - written[0];
+        return new RingRun(run.instructions(), run.nanos() - writing, writing, written[2]);
+    }
+
     /** Nanoseconds per operation of the MMU paths that need Java. */
     public record MmuCosts(int pages, double walkOnlyNanos, double missWalkAndMapNanos, double invlpgNanos,
                            double cr3SwitchNanos, int cr3SwitchEntries) {

@@ -120,7 +120,7 @@ final class RunCommand implements Callable<Integer> {
     boolean traceOnFault;
 
     @Option(names = "--trace-ring", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "0",
-            description = "Keep only the last N trace lines, and write them only if the run ends badly (status 4, 6, 8).")
+            description = "Keep only the last N trace lines (recorded raw, formatted at the end); write them only if the run ends badly (status 4, 6, 8, 10 or 12).")
     long traceRing;
 
     @Option(names = "--show", paramLabel = "WHAT", split = ",",

@@ -772,14 +772,37 @@ public final class Cpu {
         codeMappingsChanged();
     }
 
-    /** RAX..R15 in encoding order, then RFLAGS: for the tracer's register differences. */
-    public static final X86Reg[] TRACED_REGISTERS = java.util.stream.Stream.concat(
-            java.util.Arrays.stream(X86Reg.GPR_BY_ENCODING), java.util.stream.Stream.of(X86Reg.RFLAGS)).toArray(X86Reg[]::new);
+    private Unicorn.RegisterFile registerFile;
 
-    /** Reads {@link #TRACED_REGISTERS} into {@code into}. */
-    public void readTracedRegisters(long[] into) {
-        for (int i = 0; i < TRACED_REGISTERS.length; i++) {
-            into[i] = engine.readRegister(TRACED_REGISTERS[i]);
+    /** RAX..R15 and RFLAGS in snapshots, for the tracer at every instruction. */
+    public Unicorn.RegisterFile registerFile() {
+        if (registerFile == null) {
+            registerFile = engine.registerFile();
+        }
+        return registerFile;
+    }
+
+    /**
+     * The bytes {@link #instructionBytes(long, int)} returns, little-endian in {@code into[0]}
+     * (bytes 0-7) and {@code into[1]} (bytes 8-14), zero past {@code size}: without allocating when
+     * the instruction lies in one resident RAM chunk, as nearly every one does (the trace ring
+     * records them at every instruction).
+     */
+    public void instructionBytes(long rip, int size, long[] into) {
+        var chunk = mmu.mappings().chunkAt(rip);
+        long physical = chunk != null ? chunk.physical() + (rip - chunk.linear()) : -1;
+        if (chunk != null && chunk.ram() && rip + size <= chunk.linear() + chunk.size() && physical + 16 <= memory.ramSize()) {
+            long low = memory.read64(physical);
+            long high = memory.read64(physical + 8);
+            into[0] = size >= 8 ? low : low & ((1L << (8 * size)) - 1);
+            into[1] = size <= 8 ? 0 : high & ((1L << (8 * (size - 8))) - 1);
+            return;
+        }
+        byte[] bytes = instructionBytes(rip, size);
+        into[0] = 0;
+        into[1] = 0;
+        for (int i = 0; i < bytes.length; i++) {
+            into[i >> 3] |= (bytes[i] & 0xffL) << (8 * (i & 7));
         }
     }
 

@@ -11,8 +11,9 @@ import java.util.Set;
  * @param fromInstruction trace from this instruction number on (1 = from the start)
  * @param rangeStart with {@code rangeEnd}: only instructions with RIP in [start, end), and their events
  * @param onFirstFault start at the first exception or interrupt delivered
- * @param ring when positive, keep only the last {@code ring} lines and write them when the run ends
- *             badly (triple fault, instruction limit, internal error)
+ * @param ring when positive, keep only the last {@code ring} lines, as raw values ({@link TraceRing}),
+ *             and format and write them when the run ends badly (triple fault, instruction limit,
+ *             internal error: {@code StopReason.abnormal()})
  */
 public record TraceOptions(Format format, Set<Kind> kinds, long fromInstruction, long rangeStart, long rangeEnd,
                            boolean onFirstFault, int ring) {

@@ -59,6 +59,13 @@ public final class Unicorn implements AutoCloseable {
     private static final int UC_CTL_WRITE_CPU_MODEL = 7 | (1 << 26) | (1 << 30);
 
     private static final Native NATIVE = Native.load();
+    /**
+     * The tracer's per-instruction calls, in static finals: the JIT inlines a constant method
+     * handle's call, but goes through its lambda forms (tens of nanoseconds) for one in an
+     * instance field.
+     */
+    private static final MethodHandle CC_COMPUTE_ALL = NATIVE.ccComputeAll;
+    private static final MethodHandle REG_READ_BATCH = NATIVE.regReadBatch;
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(64, 16);
@@ -260,6 +267,146 @@ public final class Unicorn implements AutoCloseable {
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+    }
+
+    /**
+     * RAX..R15 and RFLAGS, which the tracer reads at every instruction: 17 {@code uc_reg_read}
+     * calls would cost more than all the rest of its work, so this reads a snapshot that costs no
+     * call at all where it can.
+     *
+     * <p>With Debian's 2.0.1, a snapshot is read straight from the CPU state: {@code
+     * CPUX86State.regs} (which Unicorn keeps current in a code hook, and which is all that
+     * {@code uc_reg_read} returns for them), and RFLAGS as QEMU holds it, lazily: the flags word
+     * and the condition-code state ({@code cc_dst}, {@code cc_src}, {@code cc_src2}, {@code
+     * cc_op}, {@code df}). {@link #rflags} computes the architectural value from those as {@code
+     * uc_reg_read} does, only when the tracer writes a line. When the snapshot is made, each
+     * register read directly must equal what {@code uc_reg_read} returns; with another library,
+     * or if one does not, a snapshot is read with {@code uc_reg_read_batch}, RFLAGS computed.
+     */
+    public final class RegisterFile {
+        /** The snapshot's length: RAX..R15 in encoding order, then {@link #FLAG_WORDS} words of RFLAGS. */
+        public static final int LENGTH = 21;
+        public static final int FLAG_WORDS = 5;
+        /** Where the flag words begin; as a bit of a mask of changed registers, RFLAGS. */
+        public static final int FLAGS = 16;
+        /** Debian libunicorn 2.0.1: uc_struct.cpu and CPUState.env_ptr, as in src/main/c/pml4fast.c. */
+        private static final long UC_CPU = 0x180;
+        private static final long CPU_ENV = 0x128;
+        /** CPUX86State (2.0.1, from the disassembly of helper_read_eflags): regs[16], eip, eflags, cc_dst, cc_src, cc_src2, cc_op and df. */
+        private static final int ENV_EFLAGS = 17;
+        private static final long ENV_LENGTH = 22 * 8L;
+        /** uc_version() of 2.0.1: major, minor, patch, extra (unicorn.h UC_API_*). */
+        private static final int VERSION_2_0_1 = 0x020001ff;
+        /** The flag bits QEMU keeps in cc_* instead of eflags (OF, DF, SF, ZF, AF, PF, CF), and DF. */
+        private static final int NOT_CC = 0xfffff32a;
+        private static final int DF = 0x400;
+        /** A computed RFLAGS in the flag words: marks the last word, the first holds it. */
+        private static final long COMPUTED = -1;
+
+        private final MemorySegment ids;
+        private final MemorySegment pointers;
+        private final MemorySegment values;
+        /** CPUX86State from regs to df, or null when it cannot be trusted. */
+        private final MemorySegment env;
+
+        private RegisterFile(boolean fromState) {
+            X86Reg[] regs = java.util.stream.Stream.concat(java.util.Arrays.stream(X86Reg.GPR_BY_ENCODING),
+                    java.util.stream.Stream.of(X86Reg.RFLAGS)).toArray(X86Reg[]::new);
+            ids = arena.allocate(JAVA_INT, regs.length);
+            pointers = arena.allocate(ADDRESS, regs.length);
+            values = arena.allocate(JAVA_LONG, regs.length);
+            for (int i = 0; i < regs.length; i++) {
+                ids.setAtIndex(JAVA_INT, i, regs[i].id);
+                pointers.setAtIndex(ADDRESS, i, values.asSlice(i * 8L, 8));
+            }
+            env = fromState ? checkedState() : null;
+        }
+
+        /** CPUX86State if this is 2.0.1 and it holds what uc_reg_read returns. */
+        private MemorySegment checkedState() {
+            int version;
+            try {
+                version = (int) NATIVE.version.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+            } catch (Throwable t) {
+                return null;
+            }
+            if (version != VERSION_2_0_1 || CC_COMPUTE_ALL == null) {
+                return null;
+            }
+            MemorySegment uc = handle().reinterpret(UC_CPU + 8);
+            if (uc.get(JAVA_INT, 0) != UC_ARCH_X86 || uc.get(JAVA_INT, 4) != UC_MODE_64) {
+                return null; // uc_struct does not begin with arch and mode: not the layout these offsets are for
+            }
+            MemorySegment cpu = uc.get(ADDRESS, UC_CPU);
+            if (cpu.equals(MemorySegment.NULL)) {
+                return null;
+            }
+            MemorySegment state = cpu.reinterpret(CPU_ENV + 8).get(ADDRESS, CPU_ENV);
+            if (state.equals(MemorySegment.NULL)) {
+                return null;
+            }
+            state = state.reinterpret(ENV_LENGTH);
+            for (int i = 0; i < 16; i++) {
+                if (state.getAtIndex(JAVA_LONG, i) != readRegister(X86Reg.GPR_BY_ENCODING[i])) {
+                    return null;
+                }
+            }
+            long rip = readRegister(X86Reg.RIP);
+            long[] snapshot = new long[LENGTH];
+            MemorySegment.copy(state, JAVA_LONG, ENV_EFLAGS * 8L, snapshot, FLAGS, FLAG_WORDS);
+            return rip != 0 && state.getAtIndex(JAVA_LONG, 16) == rip && rflags(snapshot) == readRegister(X86Reg.RFLAGS)
+                    ? state : null;
+        }
+
+        /** Whether snapshots are read from the CPU state directly. */
+        public boolean direct() {
+            return env != null;
+        }
+
+        /** Reads a snapshot into {@code into[0..LENGTH)}. */
+        public void read(long[] into) {
+            if (env != null) {
+                MemorySegment.copy(env, JAVA_LONG, 0, into, 0, 16);
+                MemorySegment.copy(env, JAVA_LONG, ENV_EFLAGS * 8L, into, FLAGS, FLAG_WORDS);
+                return;
+            }
+            try {
+                check("uc_reg_read_batch", (int) REG_READ_BATCH.invokeExact(handle(), ids, pointers, 17));
+            } catch (UnicornException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            MemorySegment.copy(values, JAVA_LONG, 0, into, 0, 17);
+            into[FLAGS + 1] = 0;
+            into[FLAGS + 2] = 0;
+            into[FLAGS + 3] = 0;
+            into[FLAGS + FLAG_WORDS - 1] = COMPUTED;
+        }
+
+        /** RFLAGS of a snapshot: what {@code uc_reg_read} returned or would have (QEMU's helper_read_eflags). */
+        public long rflags(long[] snapshot) {
+            long op = snapshot[FLAGS + 4];
+            if (op == COMPUTED) {
+                return snapshot[FLAGS];
+            }
+            try {
+                long cc = (long) CC_COMPUTE_ALL.invokeExact(snapshot[FLAGS + 1], snapshot[FLAGS + 2], snapshot[FLAGS + 3], (int) op);
+                return ((int) snapshot[FLAGS] & NOT_CC | (int) cc | (int) (op >>> 32) & DF) & 0xffffffffL;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+        }
+    }
+
+    /** The general registers and RFLAGS, for snapshots at every instruction. */
+    public RegisterFile registerFile() {
+        return new RegisterFile(true);
+    }
+
+    /** The same, always read with uc_reg_read_batch (as with another library): for tests. */
+    RegisterFile registerFileByBatch() {
+        return new RegisterFile(false);
     }
 
     /** Writes a register. Segment registers load their descriptor from the GDT, as MOV Sreg does. */
@@ -643,7 +790,7 @@ public final class Unicorn implements AutoCloseable {
         static final Linker LINKER = Linker.nativeLinker();
 
         final MethodHandle open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
-                memRead, memWrite, memRegions, regRead, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
+                memRead, memWrite, memRegions, regRead, regReadBatch, ccComputeAll, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
                 emuStop, ctlInt, ctlLongLong, ctl0;
         final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
                 outTarget, mmioReadTarget, mmioWriteTarget;
@@ -676,6 +823,10 @@ public final class Unicorn implements AutoCloseable {
             memWrite = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
             memRegions = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
             regRead = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), critical);
+            // QEMU's helper_cc_compute_all(dst, src1, src2, op): the lazy flags made architectural.
+            ccComputeAll = lib.find("helper_cc_compute_all_x86_64").map(a -> LINKER.downcallHandle(a,
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), critical)).orElse(null);
+            regReadBatch = down("uc_reg_read_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), critical);
             // Not critical: writing a segment register reads the GDT, which may call a memory hook.
             regWrite = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
             // uc_hook_add(uc, hh, type, callback, user_data, begin, end, ...): variadic after 7 arguments.
