@@ -61,6 +61,9 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            dev.pml4.machine.NativeWarmUp.start(); // links bindings while picocli parses (README, "Start-up")
+        }
         System.exit(execute(args));
     }
 
