@@ -58,7 +58,25 @@ public final class Unicorn implements AutoCloseable {
     private static final int UC_CTL_WRITE_TB_FLUSH = 10 | (1 << 30);
     private static final int UC_CTL_WRITE_CPU_MODEL = 7 | (1 << 26) | (1 << 30);
 
-    private static final Native NATIVE = Native.load();
+    private static final Native NATIVE;
+    /**
+     * Why {@link #NATIVE} is null: kept rather than thrown from this class's initializer, so that
+     * the initializer may run on any thread ({@link #link()}) and {@link #openX86_64()} still
+     * throws the library's own error, not a NoClassDefFoundError.
+     */
+    private static final UnsatisfiedLinkError LOAD_FAILURE;
+
+    static {
+        Native loaded = null;
+        UnsatisfiedLinkError failure = null;
+        try {
+            loaded = Native.load();
+        } catch (UnsatisfiedLinkError e) {
+            failure = e;
+        }
+        NATIVE = loaded;
+        LOAD_FAILURE = failure;
+    }
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(64, 16);
@@ -70,8 +88,24 @@ public final class Unicorn implements AutoCloseable {
         this.uc = uc;
     }
 
+    /**
+     * Loads the library and links, on the calling thread, what every run uses: the downcalls a run
+     * of a kernel makes and the upcall shapes of the hooks a machine installs (each shape is spun
+     * once per JVM, see {@link Downcall}). For a caller that wants it done on another thread
+     * ({@code dev.pml4.machine.NativeWarmUp}); never throws: a missing library is
+     * {@link #openX86_64()}'s to report.
+     */
+    public static void link() {
+        if (NATIVE != null) {
+            NATIVE.linkWhatRunsUse();
+        }
+    }
+
     /** Opens an engine in 64-bit mode. */
     public static Unicorn openX86_64() {
+        if (LOAD_FAILURE != null) {
+            throw LOAD_FAILURE;
+        }
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
             check("uc_open", (int) NATIVE.open.handle().invokeExact(UC_ARCH_X86, UC_MODE_64, out));
@@ -85,6 +119,9 @@ public final class Unicorn implements AutoCloseable {
 
     /** "major.minor" of the loaded library, from {@code uc_version}. */
     public static String libraryVersion() {
+        if (LOAD_FAILURE != null) {
+            throw LOAD_FAILURE;
+        }
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment major = tmp.allocate(JAVA_INT);
             MemorySegment minor = tmp.allocate(JAVA_INT);
@@ -749,6 +786,21 @@ public final class Unicorn implements AutoCloseable {
             outTarget = l.findVirtual(PortOutTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, int.class, int.class, MemorySegment.class));
             mmioReadTarget = l.findVirtual(MmioReadTrampoline.class, "call", MethodType.methodType(long.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
             mmioWriteTarget = l.findVirtual(MmioWriteTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, long.class, MemorySegment.class));
+        }
+
+        /** See {@link Unicorn#link()}: what a run of the hello kernel linked, measured. */
+        void linkWhatRunsUse() {
+            for (Downcall d : List.of(open, hookAdd, hookAddInsn, regRead, regWrite, memMapPtr, emuStart, memProtect,
+                    memUnmap, emuStop)) {
+                d.handle();
+            }
+            // An upcall stub's code is shared by every stub of its shape; one made and freed now
+            // leaves the shape linked for the hooks' own stubs.
+            try (Arena scratch = Arena.ofConfined()) {
+                for (FunctionDescriptor shape : List.of(codeDesc, memEventDesc, intrDesc, invalidDesc, inDesc, outDesc)) {
+                    LINKER.upcallStub(MethodHandles.empty(shape.toMethodType()), shape, scratch);
+                }
+            }
         }
 
         private Downcall down(String name, FunctionDescriptor descriptor, Linker.Option... options) {
