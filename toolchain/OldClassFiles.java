@@ -82,17 +82,21 @@ public final class OldClassFiles {
             return;
         }
         Path tmp = Files.createTempFile(jar.toAbsolutePath().getParent(), "pml4", ".jar");
-        Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(jar));
-        try (OutputStream file = Files.newOutputStream(tmp); ZipOutputStream out = new ZipOutputStream(file)) {
-            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-                ZipEntry entry = new ZipEntry(e.getKey());
-                entry.setTime(times.get(e.getKey()));
-                out.putNextEntry(entry);
-                out.write(e.getValue());
-                out.closeEntry();
+        try {
+            Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(jar));
+            try (OutputStream file = Files.newOutputStream(tmp); ZipOutputStream out = new ZipOutputStream(file)) {
+                for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                    ZipEntry entry = new ZipEntry(e.getKey());
+                    entry.setTime(times.get(e.getKey()));
+                    out.putNextEntry(entry);
+                    out.write(e.getValue());
+                    out.closeEntry();
+                }
             }
+            Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING); // the jar is whole or as it was
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING);
         System.out.println("OldClassFiles: " + rewritten + " classes of " + jar + " rewritten as Java 8 class files");
     }
 
