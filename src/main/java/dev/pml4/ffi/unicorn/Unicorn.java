@@ -698,14 +698,15 @@ public final class Unicorn implements AutoCloseable {
      * specialised invoker and its lambda forms), which the JDK's AOT cache cannot keep: linking all
      * 22 up front was about a tenth of the start-up of {@code pml4 run}, and a run of the hello kernel
      * uses 11 of them (never uc_ctl, uc_mem_regions, uc_hook_del, uc_strerror, uc_mmio_map...).
-     * Calls read the handle from a plain field, as they read it from {@link Native}'s final fields
-     * before (neither is a constant to the JIT); a race on the first call links twice, harmlessly.
+     * Calls read the handle from a field, as they read it from {@link Native}'s final fields before
+     * (neither is a constant to the JIT); volatile, because the warm-up thread ({@link Unicorn#link()})
+     * may link it for the main thread. A race on the first call links twice, harmlessly.
      */
     private static final class Downcall {
         private final MemorySegment function;
         private final FunctionDescriptor descriptor;
         private final Linker.Option[] options;
-        private MethodHandle handle;
+        private volatile MethodHandle handle;
 
         Downcall(MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
             this.function = function;
@@ -794,8 +795,8 @@ public final class Unicorn implements AutoCloseable {
                     memUnmap, emuStop)) {
                 d.handle();
             }
-            // An upcall stub's code is shared by every stub of its shape; one made and freed now
-            // leaves the shape linked for the hooks' own stubs.
+            // The linker keeps what it spins for an upcall shape; a stub made and freed now leaves
+            // the shape linked for the hooks' own stubs.
             try (Arena scratch = Arena.ofConfined()) {
                 for (FunctionDescriptor shape : List.of(codeDesc, memEventDesc, intrDesc, invalidDesc, inDesc, outDesc)) {
                     LINKER.upcallStub(MethodHandles.empty(shape.toMethodType()), shape, scratch);
