@@ -29,10 +29,17 @@ target/libpml4fast.so: src/main/c/pml4fast.c
 	@mkdir -p target
 	gcc -O2 -Wall -shared -fPIC -o $@ $< -l:libunicorn.so.2
 
-# The JVM's ahead-of-time cache (JDK 24+), trained by booting hello: bin/pml4 starts faster with it.
+# The JVM's ahead-of-time cache (JDK 25: JEP 483/514/515), trained by booting hello: bin/pml4
+# starts faster with it (README, "Start-up"). OldClassFiles first makes picocli's Java 5 classes
+# ones the cache can keep (JDK 24+). The JVM writes the cache in a child process whose failure does
+# not change the training run's status, hence the check; on an older JDK pml4 runs without a cache.
 aot: build guests
 	@rm -f target/pml4.aot
+	@$$(cat target/java-home)/bin/java toolchain/OldClassFiles.java target/pml4.jar \
+		|| echo "make aot: picocli stays Java 5 bytecode, which the AOT cache leaves out (JDK 24+ rewrites it)" >&2
 	PML4_AOT_TRAIN=target/pml4.aot bin/pml4 run $(GUEST_OUT)/hello.elf > /dev/null || [ $$? -eq 1 ]
+	@test -s target/pml4.aot || { rm -f target/pml4.aot; \
+		echo "make aot: the JVM wrote no AOT cache (it takes JDK 25): bin/pml4 starts without one" >&2; }
 
 guests: deps
 	toolchain/build-guests.sh $(GUEST_OUT)

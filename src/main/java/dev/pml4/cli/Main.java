@@ -4,6 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.util.List;
 
 /** {@code pml4}: the command line. Exit statuses are BOOT.md's ("How a run ends"). */
 @Command(name = "pml4", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -11,9 +12,6 @@ import java.io.PrintWriter;
                 "Boots a small freestanding x86-64 kernel and shows the memory-management unit at work:",
                 "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
                 ""},
-        subcommands = {RunCommand.class, InspectCommand.class, DumpViews.PageTables.class, DumpViews.Walk.class,
-                DumpViews.TlbView.class, DumpViews.IdtView.class, BenchCommand.class, dev.pml4.grade.GradeCommand.class,
-                FuzzCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
                 "  0  the guest halted with interrupts off (it powered off)",
                 "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
@@ -27,6 +25,33 @@ public final class Main implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 8;
 
+    /**
+     * The subcommands, in the order the usage lists them. picocli reflects over every option of a
+     * command when it is added (annotations read through proxies, converters made); building all
+     * ten was most of the start-up of a {@code pml4 run}, so a command line that names one gets
+     * only that one (see {@link #commandLine(String...)}).
+     */
+    private static final List<String> SUBCOMMANDS = List.of("run", "inspect", "pt", "walk", "tlb", "idt", "bench",
+            "grade", "fuzz", "help");
+
+    // A switch rather than a map of constructor references: a static map of lambdas made JDK 25's
+    // AOT cache assembly abort (archiveHeapWriter "Metadata ... should have been archived").
+    private static Object subcommand(String name) {
+        return switch (name) {
+            case "run" -> new RunCommand();
+            case "inspect" -> new InspectCommand();
+            case "pt" -> new DumpViews.PageTables();
+            case "walk" -> new DumpViews.Walk();
+            case "tlb" -> new DumpViews.TlbView();
+            case "idt" -> new DumpViews.IdtView();
+            case "bench" -> new BenchCommand();
+            case "grade" -> new dev.pml4.grade.GradeCommand();
+            case "fuzz" -> new FuzzCommand();
+            case "help" -> new CommandLine.HelpCommand();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -36,12 +61,15 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            dev.pml4.machine.NativeWarmUp.start(); // links bindings while picocli parses (README, "Start-up")
+        }
         System.exit(execute(args));
     }
 
     /** Runs the command line and returns the exit status (tests call this instead of main). */
     public static int execute(String... args) {
-        CommandLine cli = commandLine();
+        CommandLine cli = commandLine(args);
         try {
             return cli.execute(args);
         } catch (Error e) {
@@ -55,7 +83,20 @@ public final class Main implements Runnable {
 
     /** The command line with pml4's exit statuses and error handling (tests run it with their own output writers). */
     public static CommandLine commandLine() {
+        return commandLine(new String[0]);
+    }
+
+    /**
+     * The command line for {@code args}: with only the subcommand {@code args[0]} names, when it
+     * names one (but {@code help}, which lists them all); else with every subcommand, so that the
+     * usage, {@code help} and the suggestions for a mistyped command see them all.
+     */
+    static CommandLine commandLine(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        boolean one = args.length > 0 && !args[0].equals("help") && SUBCOMMANDS.contains(args[0]);
+        for (String name : one ? List.of(args[0]) : SUBCOMMANDS) {
+            cli.addSubcommand(name, subcommand(name));
+        }
         cli.setExitCodeExceptionMapper(t -> EXIT_INTERNAL);
         cli.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE);
         cli.getSubcommands().values().forEach(c -> c.getCommandSpec().exitCodeOnInvalidInput(EXIT_USAGE));
@@ -65,7 +106,7 @@ public final class Main implements Runnable {
         });
         // The same "pml4: what is wrong" line as every other refusal, and a pointer to --help
         // rather than the whole usage text, which buried the one line that mattered.
-        cli.setParameterExceptionHandler((e, args) -> {
+        cli.setParameterExceptionHandler((e, unparsed) -> {
             CommandLine failed = e.getCommandLine();
             PrintWriter err = failed.getErr();
             err.println("pml4: " + e.getMessage());

@@ -170,6 +170,15 @@ public final class Capstone implements AutoCloseable {
     }
 
     /**
+     * Loads the library and links its downcalls now, which this class's initializer does, so that a
+     * caller can have it done on another thread ({@link dev.pml4.machine.NativeWarmUp}). Never
+     * throws: a missing library is reported by {@link #openX86_64()}, as always.
+     */
+    public static void link() {
+        // Nothing more: calling a static method runs the initializer.
+    }
+
+    /**
      * Opens capstone for x86-64 ({@code CS_ARCH_X86}, {@code CS_MODE_64}) with {@code CS_OPT_DETAIL}
      * on, so that operands come back typed.
      *

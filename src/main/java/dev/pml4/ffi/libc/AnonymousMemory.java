@@ -38,6 +38,15 @@ public final class AnonymousMemory {
     }
 
     /**
+     * Links mmap and munmap now, which this class's initializer does, so that a caller can have it
+     * done on another thread ({@link dev.pml4.machine.NativeWarmUp}); the first link of all pays for
+     * the FFM linker's own start-up.
+     */
+    public static void link() {
+        // Nothing more: calling a static method runs the initializer.
+    }
+
+    /**
      * Maps {@code size} bytes, readable and writable, whose lifetime is {@code arena}'s: closing the
      * arena unmaps them.
      *

@@ -58,14 +58,35 @@ public final class Unicorn implements AutoCloseable {
     private static final int UC_CTL_WRITE_TB_FLUSH = 10 | (1 << 30);
     private static final int UC_CTL_WRITE_CPU_MODEL = 7 | (1 << 26) | (1 << 30);
 
-    private static final Native NATIVE = Native.load();
+    private static final Native NATIVE;
+    /**
+     * Why {@link #NATIVE} is null: kept rather than thrown from this class's initializer, so that
+     * the initializer may run on any thread ({@link #link()}) and {@link #openX86_64()} still
+     * throws the library's own error, not a NoClassDefFoundError.
+     */
+    private static final UnsatisfiedLinkError LOAD_FAILURE;
+
+    static {
+        Native loaded = null;
+        UnsatisfiedLinkError failure = null;
+        try {
+            loaded = Native.load();
+        } catch (UnsatisfiedLinkError e) {
+            failure = e;
+        }
+        NATIVE = loaded;
+        LOAD_FAILURE = failure;
+    }
     /**
      * The tracer's per-instruction calls, in static finals: the JIT inlines a constant method
      * handle's call, but goes through its lambda forms (tens of nanoseconds) for one in an
-     * instance field.
+     * instance field. A holder class, so that they are linked only when the tracer first reads
+     * registers (start-up links what a run uses, on first use).
      */
-    private static final MethodHandle CC_COMPUTE_ALL = NATIVE.ccComputeAll;
-    private static final MethodHandle REG_READ_BATCH = NATIVE.regReadBatch;
+    private static final class TraceCalls {
+        static final MethodHandle CC_COMPUTE_ALL = NATIVE.ccComputeAll == null ? null : NATIVE.ccComputeAll.handle();
+        static final MethodHandle REG_READ_BATCH = NATIVE.regReadBatch.handle();
+    }
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(64, 16);
@@ -77,11 +98,27 @@ public final class Unicorn implements AutoCloseable {
         this.uc = uc;
     }
 
+    /**
+     * Loads the library and links, on the calling thread, what every run uses: the downcalls a run
+     * of a kernel makes and the upcall shapes of the hooks a machine installs (each shape is spun
+     * once per JVM, see {@link Downcall}). For a caller that wants it done on another thread
+     * ({@code dev.pml4.machine.NativeWarmUp}); never throws: a missing library is
+     * {@link #openX86_64()}'s to report.
+     */
+    public static void link() {
+        if (NATIVE != null) {
+            NATIVE.linkWhatRunsUse();
+        }
+    }
+
     /** Opens an engine in 64-bit mode. */
     public static Unicorn openX86_64() {
+        if (LOAD_FAILURE != null) {
+            throw LOAD_FAILURE;
+        }
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
-            check("uc_open", (int) NATIVE.open.invokeExact(UC_ARCH_X86, UC_MODE_64, out));
+            check("uc_open", (int) NATIVE.open.handle().invokeExact(UC_ARCH_X86, UC_MODE_64, out));
             return new Unicorn(out.get(ADDRESS, 0));
         } catch (UnicornException e) {
             throw e;
@@ -92,10 +129,13 @@ public final class Unicorn implements AutoCloseable {
 
     /** "major.minor" of the loaded library, from {@code uc_version}. */
     public static String libraryVersion() {
+        if (LOAD_FAILURE != null) {
+            throw LOAD_FAILURE;
+        }
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment major = tmp.allocate(JAVA_INT);
             MemorySegment minor = tmp.allocate(JAVA_INT);
-            int ignored = (int) NATIVE.version.invokeExact(major, minor);
+            int ignored = (int) NATIVE.version.handle().invokeExact(major, minor);
             return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw new IllegalStateException("uc_version", t);
@@ -105,7 +145,7 @@ public final class Unicorn implements AutoCloseable {
     /** Selects the emulated CPU model ({@code UC_CPU_X86_*}); only before anything else is done. */
     public void setCpuModel(int model) {
         try {
-            check("uc_ctl(CPU_MODEL)", (int) NATIVE.ctlInt.invokeExact(handle(), UC_CTL_WRITE_CPU_MODEL, model));
+            check("uc_ctl(CPU_MODEL)", (int) NATIVE.ctlInt.handle().invokeExact(handle(), UC_CTL_WRITE_CPU_MODEL, model));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -121,7 +161,7 @@ public final class Unicorn implements AutoCloseable {
             throw new IllegalArgumentException("backing memory smaller than the mapping");
         }
         try {
-            check("uc_mem_map_ptr", (int) NATIVE.memMapPtr.invokeExact(handle(), address, size, perms, memory));
+            check("uc_mem_map_ptr", (int) NATIVE.memMapPtr.handle().invokeExact(handle(), address, size, perms, memory));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -132,22 +172,44 @@ public final class Unicorn implements AutoCloseable {
     /**
      * The callbacks of MMIO ranges. One pair of upcall stubs serves every range mapped with it, so
      * that mapping and unmapping ranges all day allocates nothing; each range tells its callbacks
-     * apart by the {@code userData} it was mapped with.
+     * apart by the {@code userData} it was mapped with. The stubs are made when the first range is
+     * mapped: most runs map none, and each upcall shape costs start-up (see {@link Downcall}).
      */
-    public record MmioHandlers(MemorySegment readStub, MemorySegment writeStub) {
+    public static final class MmioHandlers {
+        private final Unicorn owner;
+        private final Hooks.MmioRead read;
+        private final Hooks.MmioWrite write;
+        private MemorySegment readStub;
+        private MemorySegment writeStub;
+
+        private MmioHandlers(Unicorn owner, Hooks.MmioRead read, Hooks.MmioWrite write) {
+            this.owner = owner;
+            this.read = read;
+            this.write = write;
+        }
+
+        private void makeStubs() {
+            if (readStub == null) {
+                readStub = owner.stub(new MmioReadTrampoline(owner, read), NATIVE.mmioReadTarget, NATIVE.mmioReadDesc);
+                writeStub = owner.stub(new MmioWriteTrampoline(owner, write), NATIVE.mmioWriteTarget, NATIVE.mmioWriteDesc);
+            }
+        }
     }
 
     public MmioHandlers mmioHandlers(Hooks.MmioRead read, Hooks.MmioWrite write) {
-        return new MmioHandlers(stub(new MmioReadTrampoline(this, read), NATIVE.mmioReadTarget, NATIVE.mmioReadDesc),
-                stub(new MmioWriteTrampoline(this, write), NATIVE.mmioWriteTarget, NATIVE.mmioWriteDesc));
+        return new MmioHandlers(this, read, write);
     }
 
     /** {@code uc_mmio_map}: a range whose reads and writes call {@code handlers} with {@code userData}. */
     public void mapMmio(long address, long size, MmioHandlers handlers, long userData) {
+        if (handlers.owner != this) {
+            throw new IllegalArgumentException("MMIO handlers of another engine");
+        }
+        handlers.makeStubs();
         MemorySegment tag = MemorySegment.ofAddress(userData);
         try {
-            check("uc_mmio_map", (int) NATIVE.mmioMap.invokeExact(handle(), address, size,
-                    handlers.readStub(), tag, handlers.writeStub(), tag));
+            check("uc_mmio_map", (int) NATIVE.mmioMap.handle().invokeExact(handle(), address, size,
+                    handlers.readStub, tag, handlers.writeStub, tag));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -157,7 +219,7 @@ public final class Unicorn implements AutoCloseable {
 
     public void unmap(long address, long size) {
         try {
-            check("uc_mem_unmap", (int) NATIVE.memUnmap.invokeExact(handle(), address, size));
+            check("uc_mem_unmap", (int) NATIVE.memUnmap.handle().invokeExact(handle(), address, size));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -167,7 +229,7 @@ public final class Unicorn implements AutoCloseable {
 
     public void protect(long address, long size, int perms) {
         try {
-            check("uc_mem_protect", (int) NATIVE.memProtect.invokeExact(handle(), address, size, perms));
+            check("uc_mem_protect", (int) NATIVE.memProtect.handle().invokeExact(handle(), address, size, perms));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -178,7 +240,7 @@ public final class Unicorn implements AutoCloseable {
     /** Reads mapped memory (no hooks run); throws if any byte is unmapped. */
     public void read(long address, MemorySegment into) {
         try {
-            check("uc_mem_read", (int) NATIVE.memRead.invokeExact(handle(), address, into, into.byteSize()));
+            check("uc_mem_read", (int) NATIVE.memRead.handle().invokeExact(handle(), address, into, into.byteSize()));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -198,7 +260,7 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment buf = tmp.allocate(Math.max(1, data.length));
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            check("uc_mem_write", (int) NATIVE.memWrite.invokeExact(handle(), address, buf, (long) data.length));
+            check("uc_mem_write", (int) NATIVE.memWrite.handle().invokeExact(handle(), address, buf, (long) data.length));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -211,7 +273,7 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment regionsOut = tmp.allocate(ADDRESS);
             MemorySegment countOut = tmp.allocate(JAVA_INT);
-            check("uc_mem_regions", (int) NATIVE.memRegions.invokeExact(handle(), regionsOut, countOut));
+            check("uc_mem_regions", (int) NATIVE.memRegions.handle().invokeExact(handle(), regionsOut, countOut));
             int count = countOut.get(JAVA_INT, 0);
             MemorySegment array = regionsOut.get(ADDRESS, 0).reinterpret(24L * count);
             List<MemoryRegion> out = new ArrayList<>(count);
@@ -220,7 +282,7 @@ public final class Unicorn implements AutoCloseable {
                         array.get(JAVA_INT, 24L * i + 16)));
             }
             if (count > 0) {
-                int ignored = (int) NATIVE.free.invokeExact(regionsOut.get(ADDRESS, 0));
+                int ignored = (int) NATIVE.free.handle().invokeExact(regionsOut.get(ADDRESS, 0));
             }
             return out;
         } catch (UnicornException e) {
@@ -233,7 +295,7 @@ public final class Unicorn implements AutoCloseable {
     /** {@code uc_ctl_remove_cache}: drops translated code for [start, end). */
     public void removeCodeCache(long start, long end) {
         try {
-            check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctlLongLong.invokeExact(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
+            check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctlLongLong.handle().invokeExact(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -244,7 +306,7 @@ public final class Unicorn implements AutoCloseable {
     /** {@code uc_ctl(UC_CTL_TB_FLUSH)}: forgets every translated block. */
     public void flushCodeCache() {
         try {
-            check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl0.invokeExact(handle(), UC_CTL_WRITE_TB_FLUSH));
+            check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl0.handle().invokeExact(handle(), UC_CTL_WRITE_TB_FLUSH));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -257,7 +319,7 @@ public final class Unicorn implements AutoCloseable {
     public long readRegister(X86Reg reg) {
         try {
             scratch.set(JAVA_LONG, 0, 0L);
-            check("uc_reg_read", (int) NATIVE.regRead.invokeExact(handle(), reg.id, scratch));
+            check("uc_reg_read", (int) NATIVE.regRead.handle().invokeExact(handle(), reg.id, scratch));
             return switch (reg) {
                 case CS, DS, ES, FS, GS, SS -> scratch.get(JAVA_SHORT, 0) & 0xffffL;
                 default -> scratch.get(JAVA_LONG, 0);
@@ -326,11 +388,11 @@ public final class Unicorn implements AutoCloseable {
         private MemorySegment checkedState() {
             int version;
             try {
-                version = (int) NATIVE.version.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+                version = (int) NATIVE.version.handle().invokeExact(MemorySegment.NULL, MemorySegment.NULL);
             } catch (Throwable t) {
                 return null;
             }
-            if (version != VERSION_2_0_1 || CC_COMPUTE_ALL == null) {
+            if (version != VERSION_2_0_1 || NATIVE.ccComputeAll == null) {
                 return null;
             }
             MemorySegment uc = handle().reinterpret(UC_CPU + 8);
@@ -371,7 +433,7 @@ public final class Unicorn implements AutoCloseable {
                 return;
             }
             try {
-                check("uc_reg_read_batch", (int) REG_READ_BATCH.invokeExact(handle(), ids, pointers, 17));
+                check("uc_reg_read_batch", (int) TraceCalls.REG_READ_BATCH.invokeExact(handle(), ids, pointers, 17));
             } catch (UnicornException e) {
                 throw e;
             } catch (Throwable t) {
@@ -391,7 +453,7 @@ public final class Unicorn implements AutoCloseable {
                 return snapshot[FLAGS];
             }
             try {
-                long cc = (long) CC_COMPUTE_ALL.invokeExact(snapshot[FLAGS + 1], snapshot[FLAGS + 2], snapshot[FLAGS + 3], (int) op);
+                long cc = (long) TraceCalls.CC_COMPUTE_ALL.invokeExact(snapshot[FLAGS + 1], snapshot[FLAGS + 2], snapshot[FLAGS + 3], (int) op);
                 return ((int) snapshot[FLAGS] & NOT_CC | (int) cc | (int) (op >>> 32) & DF) & 0xffffffffL;
             } catch (Throwable t) {
                 throw new IllegalStateException(t);
@@ -416,7 +478,7 @@ public final class Unicorn implements AutoCloseable {
                 case CS, DS, ES, FS, GS, SS -> scratch.set(JAVA_SHORT, 0, (short) value);
                 default -> scratch.set(JAVA_LONG, 0, value);
             }
-            check("uc_reg_write " + reg, (int) NATIVE.regWrite.invokeExact(handle(), reg.id, scratch));
+            check("uc_reg_write " + reg, (int) NATIVE.regWrite.handle().invokeExact(handle(), reg.id, scratch));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -429,7 +491,7 @@ public final class Unicorn implements AutoCloseable {
         requireDescriptor(reg);
         try {
             scratch.fill((byte) 0);
-            check("uc_reg_read " + reg, (int) NATIVE.regRead.invokeExact(handle(), reg.id, scratch));
+            check("uc_reg_read " + reg, (int) NATIVE.regRead.handle().invokeExact(handle(), reg.id, scratch));
             return new DescriptorRegister(scratch.get(JAVA_SHORT, 0) & 0xffff, scratch.get(JAVA_LONG, 8),
                     scratch.get(JAVA_INT, 16), scratch.get(JAVA_INT, 20));
         } catch (UnicornException e) {
@@ -447,7 +509,7 @@ public final class Unicorn implements AutoCloseable {
             scratch.set(JAVA_LONG, 8, value.base());
             scratch.set(JAVA_INT, 16, value.limit());
             scratch.set(JAVA_INT, 20, value.flags());
-            check("uc_reg_write " + reg, (int) NATIVE.regWrite.invokeExact(handle(), reg.id, scratch));
+            check("uc_reg_write " + reg, (int) NATIVE.regWrite.handle().invokeExact(handle(), reg.id, scratch));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -460,7 +522,7 @@ public final class Unicorn implements AutoCloseable {
         try {
             scratch.fill((byte) 0);
             scratch.set(JAVA_INT, 0, msr);
-            check("uc_reg_read MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regRead.invokeExact(handle(), X86Reg.MSR.id, scratch));
+            check("uc_reg_read MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regRead.handle().invokeExact(handle(), X86Reg.MSR.id, scratch));
             return scratch.get(JAVA_LONG, 8);
         } catch (UnicornException e) {
             throw e;
@@ -474,7 +536,7 @@ public final class Unicorn implements AutoCloseable {
             scratch.fill((byte) 0);
             scratch.set(JAVA_INT, 0, msr);
             scratch.set(JAVA_LONG, 8, value);
-            check("uc_reg_write MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regWrite.invokeExact(handle(), X86Reg.MSR.id, scratch));
+            check("uc_reg_write MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regWrite.handle().invokeExact(handle(), X86Reg.MSR.id, scratch));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -534,7 +596,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public Hook hookNative(int type, MemorySegment callback, MemorySegment userData, long begin, long end) {
         try {
-            check("uc_hook_add", (int) NATIVE.hookAdd.invokeExact(handle(), handleOut, type, callback, userData, begin, end));
+            check("uc_hook_add", (int) NATIVE.hookAdd.handle().invokeExact(handle(), handleOut, type, callback, userData, begin, end));
             return new Hook(handleOut.get(JAVA_LONG, 0));
         } catch (UnicornException e) {
             throw e;
@@ -560,7 +622,7 @@ public final class Unicorn implements AutoCloseable {
 
     public void deleteHook(Hook hook) {
         try {
-            check("uc_hook_del", (int) NATIVE.hookDel.invokeExact(handle(), hook.id()));
+            check("uc_hook_del", (int) NATIVE.hookDel.handle().invokeExact(handle(), hook.id()));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -570,7 +632,7 @@ public final class Unicorn implements AutoCloseable {
 
     private Hook addHook(int type, MemorySegment callback, long begin, long end) {
         try {
-            check("uc_hook_add", (int) NATIVE.hookAdd.invokeExact(handle(), handleOut, type, callback, MemorySegment.NULL, begin, end));
+            check("uc_hook_add", (int) NATIVE.hookAdd.handle().invokeExact(handle(), handleOut, type, callback, MemorySegment.NULL, begin, end));
             return new Hook(handleOut.get(JAVA_LONG, 0));
         } catch (UnicornException e) {
             throw e;
@@ -581,7 +643,7 @@ public final class Unicorn implements AutoCloseable {
 
     private Hook addInsnHook(int instruction, MemorySegment callback) {
         try {
-            check("uc_hook_add(INSN)", (int) NATIVE.hookAddInsn.invokeExact(handle(), handleOut, UC_HOOK_INSN, callback,
+            check("uc_hook_add(INSN)", (int) NATIVE.hookAddInsn.handle().invokeExact(handle(), handleOut, UC_HOOK_INSN, callback,
                     MemorySegment.NULL, 1L, 0L, instruction));
             return new Hook(handleOut.get(JAVA_LONG, 0));
         } catch (UnicornException e) {
@@ -606,7 +668,7 @@ public final class Unicorn implements AutoCloseable {
     public int start(long begin, long until, long timeoutMicros, long count) {
         int err;
         try {
-            err = (int) NATIVE.emuStart.invokeExact(handle(), begin, until, timeoutMicros, count);
+            err = (int) NATIVE.emuStart.handle().invokeExact(handle(), begin, until, timeoutMicros, count);
         } catch (Throwable t) {
             throw new IllegalStateException("uc_emu_start", t);
         }
@@ -621,7 +683,7 @@ public final class Unicorn implements AutoCloseable {
     /** {@code uc_emu_stop}; safe inside a hook. */
     public void stop() {
         try {
-            int ignored = (int) NATIVE.emuStop.invokeExact(handle());
+            int ignored = (int) NATIVE.emuStop.handle().invokeExact(handle());
         } catch (Throwable t) {
             throw new IllegalStateException("uc_emu_stop", t);
         }
@@ -630,7 +692,7 @@ public final class Unicorn implements AutoCloseable {
     /** {@code uc_strerror}. */
     public static String errorText(int code) {
         try {
-            MemorySegment s = (MemorySegment) NATIVE.strerror.invokeExact(code);
+            MemorySegment s = (MemorySegment) NATIVE.strerror.handle().invokeExact(code);
             return s.reinterpret(256).getString(0);
         } catch (Throwable t) {
             return "uc_err " + code;
@@ -643,7 +705,7 @@ public final class Unicorn implements AutoCloseable {
             return;
         }
         try {
-            int ignored = (int) NATIVE.close.invokeExact(uc);
+            int ignored = (int) NATIVE.close.handle().invokeExact(uc);
         } catch (Throwable t) {
             throw new IllegalStateException("uc_close", t);
         } finally {
@@ -676,7 +738,7 @@ public final class Unicorn implements AutoCloseable {
             hookFailure = t;
         }
         try {
-            int ignored = (int) NATIVE.emuStop.invokeExact(uc);
+            int ignored = (int) NATIVE.emuStop.handle().invokeExact(uc);
         } catch (Throwable ignoredToo) {
             // Nothing more can be done from inside native code.
         }
@@ -785,11 +847,43 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
-    /** The downcall handles and upcall shapes, bound once per JVM. */
+    /**
+     * A Unicorn function, linked on its first call rather than when the library is loaded. Linking
+     * a downcall spins a dozen hidden classes for each new function shape (the FFM linker's
+     * specialised invoker and its lambda forms), which the JDK's AOT cache cannot keep: linking all
+     * 22 up front was about a tenth of the start-up of {@code pml4 run}, and a run of the hello kernel
+     * uses 11 of them (never uc_ctl, uc_mem_regions, uc_hook_del, uc_strerror, uc_mmio_map...).
+     * Calls read the handle from a field, as they read it from {@link Native}'s final fields before
+     * (neither is a constant to the JIT); volatile, because the warm-up thread ({@link Unicorn#link()})
+     * may link it for the main thread. A race on the first call links twice, harmlessly.
+     */
+    private static final class Downcall {
+        private final MemorySegment function;
+        private final FunctionDescriptor descriptor;
+        private final Linker.Option[] options;
+        private volatile MethodHandle handle;
+
+        Downcall(MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
+            this.function = function;
+            this.descriptor = descriptor;
+            this.options = options;
+        }
+
+        MethodHandle handle() {
+            MethodHandle h = handle;
+            if (h == null) {
+                h = Native.LINKER.downcallHandle(function, descriptor, options);
+                handle = h;
+            }
+            return h;
+        }
+    }
+
+    /** The downcalls (linked on first use) and upcall shapes, once per JVM. */
     private static final class Native {
         static final Linker LINKER = Linker.nativeLinker();
 
-        final MethodHandle open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
+        final Downcall open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
                 memRead, memWrite, memRegions, regRead, regReadBatch, ccComputeAll, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
                 emuStop, ctlInt, ctlLongLong, ctl0;
         final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
@@ -824,7 +918,7 @@ public final class Unicorn implements AutoCloseable {
             memRegions = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
             regRead = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), critical);
             // QEMU's helper_cc_compute_all(dst, src1, src2, op): the lazy flags made architectural.
-            ccComputeAll = lib.find("helper_cc_compute_all_x86_64").map(a -> LINKER.downcallHandle(a,
+            ccComputeAll = lib.find("helper_cc_compute_all_x86_64").map(a -> new Downcall(a,
                     FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), critical)).orElse(null);
             regReadBatch = down("uc_reg_read_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), critical);
             // Not critical: writing a segment register reads the GDT, which may call a memory hook.
@@ -854,8 +948,23 @@ public final class Unicorn implements AutoCloseable {
             mmioWriteTarget = l.findVirtual(MmioWriteTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, long.class, MemorySegment.class));
         }
 
-        private MethodHandle down(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-            return LINKER.downcallHandle(lib.find(name).orElseThrow(
+        /** See {@link Unicorn#link()}: what a run of the hello kernel linked, measured. */
+        void linkWhatRunsUse() {
+            for (Downcall d : List.of(open, hookAdd, hookAddInsn, regRead, regWrite, memMapPtr, emuStart, memProtect,
+                    memUnmap, emuStop)) {
+                d.handle();
+            }
+            // The linker keeps what it spins for an upcall shape; a stub made and freed now leaves
+            // the shape linked for the hooks' own stubs.
+            try (Arena scratch = Arena.ofConfined()) {
+                for (FunctionDescriptor shape : List.of(codeDesc, memEventDesc, intrDesc, invalidDesc, inDesc, outDesc)) {
+                    LINKER.upcallStub(MethodHandles.empty(shape.toMethodType()), shape, scratch);
+                }
+            }
+        }
+
+        private Downcall down(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+            return new Downcall(lib.find(name).orElseThrow(
                     () -> new UnsatisfiedLinkError(name + " is missing from libunicorn.so.2 (need Unicorn 2.0.1 or newer)")),
                     descriptor, options);
         }
