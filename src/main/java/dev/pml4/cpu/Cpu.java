@@ -98,6 +98,8 @@ public final class Cpu {
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
     private final FetchFence fence;
+    /** The engine's mappings (parked regions among them), or null when the MMU maps elsewhere. */
+    final EnginePageMapper enginePages;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
     private ExecutionMode mode = ExecutionMode.PRECISE; // fast mode is opt-in until it is faster everywhere (README)
@@ -145,7 +147,8 @@ public final class Cpu {
         this.instructionLimit = instructionLimit <= 0 ? Long.MAX_VALUE : instructionLimit;
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
-        this.fence = new FetchFence(engine);
+        this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
+        this.fence = new FetchFence(engine, enginePages);
         this.guard = new TranslationGuard(this, capstone);
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
         this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
@@ -924,7 +927,13 @@ public final class Cpu {
             // translation guard then, in the target's code size).
             return false;
         }
+        if (enginePages != null) {
+            enginePages.touched(address); // a parked region stays unreachable, whatever happens next
+        }
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
+            if (enginePages != null) {
+                enginePages.translatedFrom(address);
+            }
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
@@ -942,6 +951,7 @@ public final class Cpu {
                     access.name().toLowerCase(), address)), engine.readRegister(X86Reg.RIP));
             return false;
         }
+        long rebuildsBefore = enginePages != null ? enginePages.rebuilds() : -1;
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (stopBeforeAccess) {
             instructions--; // it does not run; it runs on resume (the debugger)
@@ -949,11 +959,14 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
+            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT)
+                    && (enginePages == null || enginePages.rebuilds() != rebuildsBefore)) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
                 // crashes when a read-modify-write instruction retries its store after a PROT hook
                 // remapped the page (measured: `inc qword [fresh page]`). Abandon the instruction
-                // instead (it has changed nothing yet) and run it again on the new mapping.
+                // instead (it has changed nothing yet) and run it again on the new mapping. A parked
+                // region given back its rights without a rebuild of the engine's memory view (see
+                // EnginePageMapper) is what fact 2 of DESIGN.md measured safe: the access is retried.
                 instructions--;
                 retranslate = true;
                 return false;
@@ -981,11 +994,15 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
+            if (enginePages != null) {
+                enginePages.translatedFrom(address);
+            }
             if (type == MemoryAccess.FETCH_UNMAPPED) {
                 return true; // the fetch is retried and finds the new mapping
             }
-            // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped:
-            // stop instead and translate the block again.
+            // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped
+            // (measured again with a parked region given back its rights, nothing rebuilt): stop
+            // instead and translate the block again.
             retranslate = true;
             return false;
         }

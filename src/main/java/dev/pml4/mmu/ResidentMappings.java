@@ -218,6 +218,11 @@ public final class ResidentMappings {
         return c != null && c.ram() && (c.perms() & EXEC) != 0;
     }
 
+    /** Where the chunks are made real (the engine, in a machine). */
+    public PageMapper mapper() {
+        return mapper;
+    }
+
     public List<Chunk> chunks() {
         return List.copyOf(chunks.values());
     }
