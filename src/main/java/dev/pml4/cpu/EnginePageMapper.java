@@ -65,14 +65,17 @@ final class EnginePageMapper implements PageMapper {
          * to no access rebuilds, later ones do not).
          */
         boolean qemuReadonly;
+        /** The linear range was unmapped before and mapped again: the TLB comes back to it, so it parks. */
+        final boolean returning;
         /** 4 KiB pages the translator fetched code from while the region was mapped. */
         final Set<Long> translated = new HashSet<>();
 
-        Region(long linear, long size, SharedMemory.Window window, int perms) {
+        Region(long linear, long size, SharedMemory.Window window, int perms, boolean returning) {
             this.linear = linear;
             this.size = size;
             this.window = window;
             this.perms = perms;
+            this.returning = returning;
         }
     }
 
@@ -84,6 +87,14 @@ final class EnginePageMapper implements PageMapper {
     private final Set<Long> reportedHoles = new HashSet<>();
     private final TreeMap<Long, Region> regions = new TreeMap<>();
     private final SequencedSet<Long> parkedOrder = new LinkedHashSet<>();
+    /**
+     * Linear bases of RAM regions unmapped lately, oldest first. A region parks only once the TLB
+     * has come back to its range: its first park rebuilds the memory view all the same ({@link
+     * Region#qemuReadonly}), and a range touched once (a kernel streaming through pages) would
+     * only add to the region count, which every rebuild pays for.
+     */
+    private final SequencedSet<Long> released = new LinkedHashSet<>();
+    private static final int RELEASED_REMEMBERED = 256;
     private final boolean parking;
     private long parks;
     private long unparks;
@@ -137,7 +148,7 @@ final class EnginePageMapper implements PageMapper {
             memory.releaseWindow(window);
             throw e;
         }
-        regions.put(linear, new Region(linear, size, window, p));
+        regions.put(linear, new Region(linear, size, window, p, released.remove(linear)));
     }
 
     @Override
@@ -145,7 +156,7 @@ final class EnginePageMapper implements PageMapper {
         vacate(linear, size);
         engine.mapMmio(linear, size, holes, physical);
         rebuilds++;
-        regions.put(linear, new Region(linear, size, null, Protection.READ | Protection.WRITE));
+        regions.put(linear, new Region(linear, size, null, Protection.READ | Protection.WRITE, false));
     }
 
     @Override
@@ -178,10 +189,17 @@ final class EnginePageMapper implements PageMapper {
     @Override
     public void unmap(long linear, long size) {
         Region r = regions.get(linear);
-        if (parking && r != null && r.size == size && r.window != null && (r.perms & Protection.WRITE) == 0) {
+        if (parking && r != null && r.returning && r.size == size && r.window != null && (r.perms & Protection.WRITE) == 0) {
             park(r);
         } else {
             release(linear, size);
+            if (r != null && r.window != null) {
+                released.remove(linear);
+                released.addLast(linear);
+                if (released.size() > RELEASED_REMEMBERED) {
+                    released.removeFirst();
+                }
+            }
         }
     }
 
