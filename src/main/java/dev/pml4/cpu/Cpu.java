@@ -149,6 +149,9 @@ public final class Cpu {
         this.system = new SystemInstructions(this, capstone);
         this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
         this.fence = new FetchFence(engine, enginePages);
+        if (enginePages != null) {
+            enginePages.everyInstructionHooked(() -> codeHooked && !fastOn);
+        }
         this.guard = new TranslationGuard(this, capstone);
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
         this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
@@ -817,6 +820,10 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
+        if (enginePages != null && ((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
+                || (rip & 0xfff) + size > 0x1000) && !codeFetchable(rip, size)) {
+            return;
+        }
         accessFlag.check();
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
@@ -909,6 +916,43 @@ public final class Cpu {
         }
         return ram.get(BYTE, codeFrame + (linear & 0xfff)) & 0xff;
     }
+
+    /**
+     * Whether the instruction at RIP may run from what the engine holds. A parked region keeps its
+     * translated code in precise mode (EnginePageMapper), so the engine may run a block from a page
+     * the TLB has dropped: that is the ITLB miss translation would otherwise have shown. Walk it
+     * now, before the instruction counts: a fault is raised at RIP, a page that came back onto
+     * another frame has its code translated again.
+     */
+    private boolean codeFetchable(long rip, int size) {
+        long first = rip & ~0xfffL;
+        for (long page = first; page <= ((rip + size - 1) & ~0xfffL); page += 0x1000) {
+            if (mmu.mappings().executable(page)) {
+                continue;
+            }
+            long drops = enginePages.codeDrops();
+            long at = page == first ? rip : page;
+            Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
+            enginePages.forgetCachedTranslation(page);
+            codePage = -1;
+            if (r.fault() != null || r.nonexistentMemory()) {
+                raise(exceptionFor(r, AccessType.FETCH), rip);
+                return false;
+            }
+            if (enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
+                retranslate = true; // the block running was translated from another frame
+                engine.stop();
+                return false;
+            }
+        }
+        fetchablePage = first;
+        fetchableVersion = mmu.mappings().version();
+        return true;
+    }
+
+    /** The code page {@link #codeFetchable} last found resident, and the mappings' version then. */
+    private long fetchablePage = -1;
+    private long fetchableVersion = -1;
 
     /** Forgets the cached code page (its mapping may have gone). */
     void codeMappingsChanged() {

@@ -96,6 +96,14 @@ final class EnginePageMapper implements PageMapper {
     private final SequencedSet<Long> released = new LinkedHashSet<>();
     private static final int RELEASED_REMEMBERED = 256;
     private final boolean parking;
+    /**
+     * Whether a Java code hook sees every instruction the engine runs (precise mode). Then a parked
+     * region keeps its translated code, and the hook finds the ITLB miss when that code runs
+     * (Cpu.codeFetchable), which spares a retranslation on every CR3 switch back to the same code.
+     */
+    private java.util.function.BooleanSupplier everyInstructionHooked = () -> false;
+    /** Times translated code was dropped because a parked region came back onto another frame. */
+    private long codeDrops;
     private long parks;
     private long unparks;
     private long retargets;
@@ -132,8 +140,12 @@ final class EnginePageMapper implements PageMapper {
             parkedOrder.remove(linear);
             r.parked = false;
             if (r.window.offset() != physical) {
-                r.window.retarget(physical); // no translated code of the old frame is left (see park)
+                r.window.retarget(physical);
                 retargets++;
+                if (!r.translated.isEmpty()) {
+                    dropTranslatedCode(r); // kept at park (precise mode), now of the wrong frame
+                    codeDrops++;
+                }
             }
             setPerms(r, p);
             unparks++;
@@ -205,10 +217,9 @@ final class EnginePageMapper implements PageMapper {
 
     private void park(Region r) {
         // Drop translated code first: finding it fills QEMU's TLB for the page, which the flush then empties.
-        for (long page : r.translated) {
-            engine.removeCodeCache(page, page + PhysicalMemory.PAGE_SIZE);
+        if (!everyInstructionHooked.getAsBoolean()) {
+            dropTranslatedCode(r);
         }
-        r.translated.clear();
         setPerms(r, Protection.NONE);
         flushSoftTlb(r.linear, r.size);
         parks++;
@@ -217,6 +228,33 @@ final class EnginePageMapper implements PageMapper {
         while (parkedOrder.size() > PARKED_LIMIT) {
             long oldest = parkedOrder.getFirst();
             release(oldest, regions.get(oldest).size);
+        }
+    }
+
+    private void dropTranslatedCode(Region r) {
+        for (long page : r.translated) {
+            engine.removeCodeCache(page, page + PhysicalMemory.PAGE_SIZE);
+        }
+        r.translated.clear();
+    }
+
+    /** Says whether a Java code hook sees every instruction from now on (the Cpu's precise mode). */
+    void everyInstructionHooked(java.util.function.BooleanSupplier hooked) {
+        this.everyInstructionHooked = hooked;
+    }
+
+    /** Counts drops of translated code kept while parked: the block running may be stale after one. */
+    long codeDrops() {
+        return codeDrops;
+    }
+
+    /**
+     * Drops QEMU's cached translation of the page of {@code linear}: its code lookup caches one with
+     * every right before a block kept in a parked region runs, and the code hook just checked it.
+     */
+    void forgetCachedTranslation(long linear) {
+        if (parking) {
+            engine.flushSoftTlbPage(linear);
         }
     }
 
