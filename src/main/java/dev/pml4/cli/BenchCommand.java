@@ -19,8 +19,9 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "bench", sortOptions = false,
         description = {"Measure pml4's speed on this machine and print the numbers.",
                 "Guest instructions per second in precise mode (the compute kernel), a kernel switching",
-                "CR3 between two address spaces, the cost of a page walk, of a TLB miss with its walk",
-                "and Unicorn mapping, of INVLPG and of a CR3 flush, and the wall time of a whole",
+                "CR3 between two address spaces, a kernel missing the TLB on 8,192 pages, the cost of a",
+                "page walk, of a TLB miss with its walk and Unicorn mapping, of a miss on a page whose",
+                "engine mapping is parked, of INVLPG and of a CR3 flush, and the wall time of a whole",
                 "'pml4 run' of the hello kernel, JVM start-up included. Nothing is asserted.", ""},
         footer = {"", "Examples:", "  pml4 bench", "  pml4 bench --repeat 5 --guests guest/build"})
 final class BenchCommand implements Callable<Integer> {

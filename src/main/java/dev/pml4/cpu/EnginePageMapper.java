@@ -47,9 +47,11 @@ import java.util.function.Consumer;
 final class EnginePageMapper implements PageMapper {
     /**
      * Parked regions kept at most, beyond the live ones (at most {@code EngineMappingBudget}'s 128).
-     * Each costs every later rebuild about 0.3 us; two address spaces of a few pages each fit.
+     * Each costs every later rebuild about 0.3 us, so a miss on a page never held pays up to 10 us
+     * more with 16 parked (pml4 bench: 26.5 -> 34 us, two rebuilds); a few address spaces of a few
+     * read-only pages each (writable ones are not parked) still fit.
      */
-    static final int PARKED_LIMIT = 32;
+    static final int PARKED_LIMIT = 16;
 
     /**
      * One Unicorn region pml4 mapped: RAM, onto a host {@code window} when the region may park (a
