@@ -236,10 +236,22 @@ public final class Unicorn implements AutoCloseable {
 
     /**
      * Whether {@link #flushSoftTlbPage} can work here: Debian's 2.0.1 exports QEMU's
-     * {@code tlb_flush_page_x86_64}; another build may not.
+     * {@code tlb_flush_page_x86_64}, and {@link #cpuState} knows where 2.0.1 keeps the CPU; another
+     * version or build may differ, and then nothing calls into QEMU's internals.
      */
     public static boolean canFlushSoftTlb() {
-        return NATIVE.tlbFlushPage != null;
+        return SOFT_TLB_FLUSH;
+    }
+
+    private static final boolean SOFT_TLB_FLUSH = NATIVE.tlbFlushPage != null && NATIVE.tlbFlush != null
+            && (fullVersion() >>> 8) == 0x020001; // uc_version: major << 24 | minor << 16 | patch << 8 | extra
+
+    private static int fullVersion() {
+        try (Arena tmp = Arena.ofConfined()) {
+            return (int) NATIVE.version.invokeExact(tmp.allocate(JAVA_INT), tmp.allocate(JAVA_INT));
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_version", t);
+        }
     }
 
     /**
