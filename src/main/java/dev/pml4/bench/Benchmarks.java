@@ -116,8 +116,11 @@ public final class Benchmarks {
 
     /** Nanoseconds per operation of the MMU paths that need Java. */
     public record MmuCosts(int pages, double walkOnlyNanos, double missWalkAndMapNanos, double invlpgNanos,
-                           double cr3SwitchNanos, int cr3SwitchEntries) {
+                           double cr3SwitchNanos, int cr3SwitchEntries, double missParkedNanos, int parkedPages) {
     }
+
+    /** Pages the parked-miss measure cycles through: well within the DTLB and the engine's parking. */
+    private static final int PARKED_PAGES = 16;
 
     private static final long PML4 = 0x1000;
     private static final long PDPT = 0x2000;
@@ -129,7 +132,9 @@ public final class Benchmarks {
     /**
      * Builds 4-level tables mapping {@code pages} 4 KiB pages in RAM, then times: a walk alone; a
      * TLB miss (walk, fill, and the Unicorn mapping of the page); INVLPG of a resident page (TLB
-     * removal and unmapping); and a MOV to CR3 that flushes a full DTLB's worth of entries.
+     * removal and unmapping); a MOV to CR3 that flushes a full DTLB's worth of entries; and a TLB
+     * miss on a page the TLB held before (INVLPG'd, as after a CR3 switch back), whose engine region
+     * is parked rather than unmapped (cpu.EnginePageMapper).
      */
     public static MmuCosts mmuCosts(int pages, int rounds) {
         if (pages > 512 * 16) {
@@ -155,7 +160,7 @@ public final class Benchmarks {
                     sink += walker.translate(VIRTUAL_BASE + 0x1000L * i, AccessType.READ, AccessMode.SUPERVISOR, state).hashCode();
                 }
             }
-            long walkNanos = 0, missNanos = 0, invlpgNanos = 0, cr3Nanos = 0;
+            long walkNanos = 0, missNanos = 0, invlpgNanos = 0, cr3Nanos = 0, parkedNanos = 0;
             int cr3Entries = 0;
             for (int round = 0; round < rounds; round++) {
                 long t0 = System.nanoTime();
@@ -181,7 +186,22 @@ public final class Benchmarks {
                 mmu.invalidate("MOV to CR3", mmu.tlb().flushNonGlobal(0));
                 mmu.rightsContextChanged();
                 long t5 = System.nanoTime();
+                // The same few pages missed again and again: after two cycles their regions park.
+                long parkedRound = 0;
+                for (int cycle = 0; cycle < 20; cycle++) {
+                    for (int i = 0; i < PARKED_PAGES; i++) {
+                        mmu.invlpg(VIRTUAL_BASE + 0x1000L * i, state);
+                    }
+                    long c0 = System.nanoTime();
+                    for (int i = 0; i < PARKED_PAGES; i++) {
+                        mmu.access(VIRTUAL_BASE + 0x1000L * i, 8, AccessType.READ, AccessMode.SUPERVISOR, state);
+                    }
+                    if (cycle >= 4) {
+                        parkedRound += System.nanoTime() - c0;
+                    }
+                }
                 if (round > 0) { // the first round warms the JIT up
+                    parkedNanos += parkedRound;
                     walkNanos += t1 - t0;
                     missNanos += t2 - t1;
                     invlpgNanos += (t3 - t2) * pages / Math.max(1, resident.size());
@@ -194,7 +214,8 @@ public final class Benchmarks {
             }
             int measured = Math.max(1, rounds - 1);
             double per = (double) pages * measured;
-            return new MmuCosts(pages, walkNanos / per, missNanos / per, invlpgNanos / per, (double) cr3Nanos / measured, cr3Entries);
+            return new MmuCosts(pages, walkNanos / per, missNanos / per, invlpgNanos / per, (double) cr3Nanos / measured, cr3Entries,
+                    parkedNanos / (16.0 * PARKED_PAGES * measured), PARKED_PAGES);
         }
     }
 

@@ -100,6 +100,8 @@ public final class Cpu {
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
     private final FetchFence fence;
+    /** The engine's mappings (parked regions among them), or null when the MMU maps elsewhere. */
+    final EnginePageMapper enginePages;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
     private ExecutionMode mode = ExecutionMode.FAST; // precise whenever fast cannot be had (installCodeHook)
@@ -147,7 +149,11 @@ public final class Cpu {
         this.instructionLimit = instructionLimit <= 0 ? Long.MAX_VALUE : instructionLimit;
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
-        this.fence = new FetchFence(engine);
+        this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
+        this.fence = new FetchFence(engine, enginePages);
+        if (enginePages != null) {
+            enginePages.everyInstructionHooked(() -> codeHooked && !fastOn);
+        }
         this.guard = new TranslationGuard(this, capstone);
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
         this.fast = FastExecution.installMemoryHook(this, engine, capstone, (type, address, size, value) -> {
@@ -887,6 +893,10 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
+        if (enginePages != null && ((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
+                || (rip & 0xfff) + size > 0x1000) && !codeFetchable(rip, size)) {
+            return;
+        }
         accessFlag.check();
         if (now() >= interruptCheckAt && takeInterrupt(rip)) {
             engine.stop(); // the instruction does not run; the interrupt is delivered first
@@ -982,6 +992,43 @@ public final class Cpu {
         return ram.get(BYTE, codeFrame + (linear & 0xfff)) & 0xff;
     }
 
+    /**
+     * Whether the instruction at RIP may run from what the engine holds. A parked region keeps its
+     * translated code in precise mode (EnginePageMapper), so the engine may run a block from a page
+     * the TLB has dropped: that is the ITLB miss translation would otherwise have shown. Walk it
+     * now, before the instruction counts: a fault is raised at RIP, a page that came back onto
+     * another frame has its code translated again.
+     */
+    private boolean codeFetchable(long rip, int size) {
+        long first = rip & ~0xfffL;
+        for (long page = first; page <= ((rip + size - 1) & ~0xfffL); page += 0x1000) {
+            if (mmu.mappings().executable(page)) {
+                continue;
+            }
+            long drops = enginePages.codeDrops();
+            long at = page == first ? rip : page;
+            Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
+            enginePages.forgetCachedTranslation(page);
+            codePage = -1;
+            if (r.fault() != null || r.nonexistentMemory()) {
+                raise(exceptionFor(r, AccessType.FETCH), rip);
+                return false;
+            }
+            if (enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
+                retranslate = true; // the block running was translated from another frame
+                engine.stop();
+                return false;
+            }
+        }
+        fetchablePage = first;
+        fetchableVersion = mmu.mappings().version();
+        return true;
+    }
+
+    /** The code page {@link #codeFetchable} last found resident, and the mappings' version then. */
+    private long fetchablePage = -1;
+    private long fetchableVersion = -1;
+
     /** Forgets the cached code page (its mapping may have gone). */
     void codeMappingsChanged() {
         codePage = -1;
@@ -999,7 +1046,13 @@ public final class Cpu {
             // translation guard then, in the target's code size).
             return false;
         }
+        if (enginePages != null) {
+            enginePages.touched(address); // a parked region stays unreachable, whatever happens next
+        }
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
+            if (enginePages != null) {
+                enginePages.translatedFrom(address);
+            }
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
@@ -1017,6 +1070,7 @@ public final class Cpu {
                     access.name().toLowerCase(), address)), engine.readRegister(X86Reg.RIP));
             return false;
         }
+        long rebuildsBefore = enginePages != null ? enginePages.rebuilds() : -1;
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (stopBeforeAccess) {
             instructions--; // it does not run; it runs on resume (the debugger)
@@ -1024,11 +1078,14 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) {
+            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT)
+                    && (enginePages == null || enginePages.rebuilds() != rebuildsBefore)) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
                 // crashes when a read-modify-write instruction retries its store after a PROT hook
                 // remapped the page (measured: `inc qword [fresh page]`). Abandon the instruction
-                // instead (it has changed nothing yet) and run it again on the new mapping.
+                // instead (it has changed nothing yet) and run it again on the new mapping. A parked
+                // region given back its rights without a rebuild of the engine's memory view (see
+                // EnginePageMapper) is what fact 2 of DESIGN.md measured safe: the access is retried.
                 instructions--;
                 retranslate = true;
                 return false;
@@ -1056,14 +1113,18 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
+            if (enginePages != null) {
+                enginePages.translatedFrom(address);
+            }
             if (type == MemoryAccess.FETCH_UNMAPPED && !fastOn) {
                 return true; // the fetch is retried and finds the new mapping
             }
             // Fast mode: a block whose page was mapped in the middle of its translation cannot be
             // removed from Unicorn 2.0.1's cache afterwards (uc_ctl_remove_cache finds nothing),
             // so it could not get the code hook's window. Translate it again from the start.
-            // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped:
-            // stop instead and translate the block again.
+            // Unicorn 2.0.1 crashes when a FETCH_PROT hook asks for a retry, whatever it remapped
+            // (measured again with a parked region given back its rights, nothing rebuilt): stop
+            // instead and translate the block again.
             retranslate = true;
             return false;
         }

@@ -1,5 +1,6 @@
 package dev.pml4.cpu;
 
+import dev.pml4.ffi.libc.SharedMemory;
 import dev.pml4.ffi.unicorn.Protection;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.machine.PhysicalMemory;
@@ -7,23 +8,121 @@ import dev.pml4.mmu.PageMapper;
 
 import java.lang.foreign.MemorySegment;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.SequencedSet;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} onto slices of
- * physical memory (two virtual pages on one frame alias for free), and physical holes through MMIO
- * callbacks that read all-ones and drop writes, reporting the first access to each hole page.
+ * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} onto a host
+ * window of physical memory (two virtual pages on one frame alias for free), and physical holes
+ * through MMIO callbacks that read all-ones and drop writes, reporting the first access to each
+ * hole page.
+ *
+ * <p><b>Parked regions.</b> Unicorn 2.0.1 rebuilds its whole view of memory (QEMU's flat view and
+ * dispatch tables) on every map, unmap, and every protect that changes whether a region is
+ * writable: measured 13 us per change at 10 regions, 50 us at 128, 0.9 ms at 512 (pml4 bench,
+ * and DESIGN.md fact 13). A protect that leaves writability alone costs 0.1 us, and re-pointing a
+ * host window at another frame ({@code mmap(MAP_FIXED)}) 3 us. So a read-only RAM region that the
+ * TLB model drops (INVLPG, MOV to CR3, eviction) is not unmapped but <em>parked</em>: it stays in
+ * Unicorn with no permissions, so the next access to it comes back to Java as a PROT event exactly
+ * as an unmapped one would, and the TLB stays exact. When the TLB maps the same linear range again,
+ * with the same frame or (after a CR3 switch) another one, the region is unparked: the window is
+ * retargeted if the frame changed, and the permissions restored. A switch between two address
+ * spaces then costs no Unicorn remapping at all.
+ *
+ * <p>Three things keep a parked region unreachable. Its translated code is dropped when it parks
+ * (only the pages translation fetched from, 0.1 us each; the whole of a 2 MiB range costs 84 us), so
+ * no old block runs from it without a fetch that Java sees. QEMU's own software TLB is flushed
+ * for it, since {@code uc_mem_protect} does not touch QEMU's cached entries. And QEMU's code lookup
+ * fills that TLB on its own before the fetch comes to Java, so {@link #touched} flushes the page
+ * again whenever an engine event reaches a parked page. Writable regions are unmapped as before:
+ * parking one and unparking it writable would cost the two rebuilds that unmapping and mapping do.
+ * At most {@link #PARKED_LIMIT} regions stay parked (the least recently parked go first), which
+ * bounds Unicorn's region count and so the cost of every rebuild.
  */
 final class EnginePageMapper implements PageMapper {
+    /**
+     * Parked regions kept at most, beyond the live ones (at most {@code EngineMappingBudget}'s 128).
+     * Each costs every later rebuild about 0.3 us, so a miss on a page never held pays up to 10 us
+     * more with 16 parked (pml4 bench: 26.5 -> 34 us, two rebuilds); a few address spaces of a few
+     * read-only pages each (writable ones are not parked) still fit.
+     */
+    static final int PARKED_LIMIT = 16;
+
+    /**
+     * One Unicorn region pml4 mapped: RAM, onto a host {@code window} when the region may park (a
+     * returning one), else straight onto the RAM; or a hole.
+     */
+    private static final class Region {
+        final long linear;
+        final long size;
+        final SharedMemory.Window window;
+        final boolean ram;
+        int perms;
+        boolean parked;
+        /**
+         * QEMU's read-only flag of the region, which {@code uc_mem_protect} sets from the write
+         * permission; changing it is what rebuilds the memory view. {@code uc_mem_map_ptr} leaves it
+         * clear whatever the permissions (measured: the first protect of a region mapped read-only
+         * to no access rebuilds, later ones do not).
+         */
+        boolean qemuReadonly;
+        /** The linear range was unmapped before and mapped again: the TLB comes back to it, so it parks. */
+        final boolean returning;
+        /** 4 KiB pages the translator fetched code from while the region was mapped. */
+        final Set<Long> translated = new HashSet<>();
+
+        Region(long linear, long size, boolean ram, SharedMemory.Window window, int perms, boolean returning) {
+            this.linear = linear;
+            this.size = size;
+            this.ram = ram;
+            this.window = window;
+            this.perms = perms;
+            this.returning = returning;
+        }
+    }
+
     private final Unicorn engine;
+    private final PhysicalMemory memory;
+    private final long ramBase;
     private final Unicorn.MmioHandlers holes;
     private final Consumer<String> warnings;
     private final Set<Long> reportedHoles = new HashSet<>();
+    private final TreeMap<Long, Region> regions = new TreeMap<>();
+    private final SequencedSet<Long> parkedOrder = new LinkedHashSet<>();
+    /**
+     * Linear bases of RAM regions unmapped lately, oldest first. A region parks only once the TLB
+     * has come back to its range: its first park rebuilds the memory view all the same ({@link
+     * Region#qemuReadonly}), and a range touched once (a kernel streaming through pages) would
+     * only add to the region count, which every rebuild pays for.
+     */
+    private final SequencedSet<Long> released = new LinkedHashSet<>();
+    private static final int RELEASED_REMEMBERED = 256;
+    private final boolean parking;
+    /**
+     * Whether a Java code hook sees every instruction the engine runs (precise mode). Then a parked
+     * region keeps its translated code, and the hook finds the ITLB miss when that code runs
+     * (Cpu.codeFetchable), which spares a retranslation on every CR3 switch back to the same code.
+     */
+    private java.util.function.BooleanSupplier everyInstructionHooked = () -> false;
+    /** Times translated code was dropped because a parked region came back onto another frame. */
+    private long codeDrops;
+    private long parks;
+    private long unparks;
+    private long retargets;
+    /** Changes that made Unicorn rebuild its memory view: maps, unmaps, protects that change writability. */
+    private long rebuilds;
 
     EnginePageMapper(Unicorn engine, PhysicalMemory memory, Consumer<String> warnings) {
         this.engine = engine;
+        this.memory = memory;
+        this.ramBase = memory.ramSlice(0, PhysicalMemory.PAGE_SIZE).address();
         this.warnings = warnings;
+        this.parking = Unicorn.canFlushSoftTlb();
         this.holes = engine.mmioHandlers(
                 (physicalBase, offset, size) -> {
                     report(physicalBase + offset, "read");
@@ -41,22 +140,230 @@ final class EnginePageMapper implements PageMapper {
 
     @Override
     public void mapRam(long linear, long size, int perms, MemorySegment frames) {
-        engine.mapPointer(linear, size, toUnicorn(perms), frames);
+        long physical = frames.address() - ramBase;
+        int p = toUnicorn(perms);
+        Region r = regions.get(linear);
+        if (r != null && r.parked && r.size == size && r.window != null) {
+            parkedOrder.remove(linear);
+            r.parked = false;
+            if (r.window.offset() != physical) {
+                r.window.retarget(physical);
+                retargets++;
+                if (!r.translated.isEmpty()) {
+                    dropTranslatedCode(r); // kept at park (precise mode), now of the wrong frame
+                    codeDrops++;
+                }
+            }
+            setPerms(r, p);
+            unparks++;
+            return;
+        }
+        boolean wasParked = r != null && r.parked;
+        if (wasParked) {
+            release(linear, r.size); // parked with another size
+        }
+        vacate(linear, size);
+        // Only a region that may park needs a window of its own: making one costs an mmap, its
+        // first accesses minor page faults, and its release an munmap (measured: 20 us a miss more
+        // on many_pages, which touches each page once between visits).
+        boolean returning = parking && (released.remove(linear) || wasParked);
+        SharedMemory.Window window = returning ? memory.window(physical, size) : null;
+        try {
+            engine.mapPointer(linear, size, p, window != null ? window.segment() : frames);
+            rebuilds++;
+        } catch (RuntimeException e) {
+            if (window != null) {
+                memory.releaseWindow(window);
+            }
+            throw e;
+        }
+        regions.put(linear, new Region(linear, size, true, window, p, returning));
     }
 
     @Override
     public void mapHole(long linear, long size, long physical) {
+        vacate(linear, size);
         engine.mapMmio(linear, size, holes, physical);
+        rebuilds++;
+        regions.put(linear, new Region(linear, size, false, null, Protection.READ | Protection.WRITE, false));
     }
 
     @Override
     public void protect(long linear, long size, int perms) {
-        engine.protect(linear, size, toUnicorn(perms));
+        int p = toUnicorn(perms);
+        Region r = regions.get(linear);
+        if (r == null) {
+            engine.protect(linear, size, p);
+            rebuilds++;
+            return;
+        }
+        boolean takenAway = (r.perms & ~p) != 0;
+        setPerms(r, p);
+        if (takenAway) {
+            flushSoftTlb(linear, size); // QEMU may still cache the old rights
+        }
+    }
+
+    /** {@code uc_mem_protect}, counting the rebuild when QEMU's read-only flag changes. */
+    private void setPerms(Region r, int p) {
+        engine.protect(r.linear, r.size, p);
+        r.perms = p;
+        boolean readonly = (p & Protection.WRITE) == 0;
+        if (r.qemuReadonly != readonly) {
+            r.qemuReadonly = readonly;
+            rebuilds++;
+        }
     }
 
     @Override
     public void unmap(long linear, long size) {
+        Region r = regions.get(linear);
+        if (parking && r != null && r.returning && r.size == size && r.window != null && (r.perms & Protection.WRITE) == 0) {
+            park(r);
+        } else {
+            release(linear, size);
+            if (r != null && r.ram) {
+                released.remove(linear);
+                released.addLast(linear);
+                if (released.size() > RELEASED_REMEMBERED) {
+                    released.removeFirst();
+                }
+            }
+        }
+    }
+
+    private void park(Region r) {
+        // Drop translated code first: finding it fills QEMU's TLB for the page, which the flush then empties.
+        if (!everyInstructionHooked.getAsBoolean()) {
+            dropTranslatedCode(r);
+        }
+        setPerms(r, Protection.NONE);
+        flushSoftTlb(r.linear, r.size);
+        parks++;
+        r.parked = true;
+        parkedOrder.addLast(r.linear);
+        while (parkedOrder.size() > PARKED_LIMIT) {
+            long oldest = parkedOrder.getFirst();
+            release(oldest, regions.get(oldest).size);
+        }
+    }
+
+    private void dropTranslatedCode(Region r) {
+        for (long page : r.translated) {
+            engine.removeCodeCache(page, page + PhysicalMemory.PAGE_SIZE);
+        }
+        r.translated.clear();
+    }
+
+    /** Says whether a Java code hook sees every instruction from now on (the Cpu's precise mode). */
+    void everyInstructionHooked(java.util.function.BooleanSupplier hooked) {
+        this.everyInstructionHooked = hooked;
+    }
+
+    /** Counts drops of translated code kept while parked: the block running may be stale after one. */
+    long codeDrops() {
+        return codeDrops;
+    }
+
+    /**
+     * Drops QEMU's cached translation of the page of {@code linear}: its code lookup caches one with
+     * every right before a block kept in a parked region runs, and the code hook just checked it.
+     */
+    void forgetCachedTranslation(long linear) {
+        if (parking) {
+            engine.flushSoftTlbPage(linear);
+        }
+    }
+
+    /** Really unmaps the region at {@code linear}, and unmaps its window after it. */
+    private void release(long linear, long size) {
         engine.unmap(linear, size);
+        rebuilds++;
+        Region r = regions.remove(linear);
+        if (r != null) {
+            parkedOrder.remove(linear);
+            if (r.window != null) {
+                memory.releaseWindow(r.window);
+            }
+        }
+    }
+
+    private void flushSoftTlb(long linear, long size) {
+        if (!parking) {
+            return;
+        }
+        if (size <= 8 * PhysicalMemory.PAGE_SIZE) {
+            for (long page = linear; page < linear + size; page += PhysicalMemory.PAGE_SIZE) {
+                engine.flushSoftTlbPage(page);
+            }
+        } else {
+            engine.flushSoftTlb();
+        }
+    }
+
+    /**
+     * Unmaps the parked regions with a byte in [linear, linear + size): the Cpu maps its own pages
+     * there (the fetch fence, the mode-switch trampoline), and the MMU a differently shaped chunk.
+     */
+    void vacate(long linear, long size) {
+        if (parkedOrder.isEmpty()) {
+            return;
+        }
+        Map.Entry<Long, Region> below = regions.lowerEntry(linear + size);
+        while (below != null && below.getValue().linear + below.getValue().size > linear) {
+            Region r = below.getValue();
+            if (!r.parked) {
+                throw new IllegalStateException(String.format("0x%x+0x%x overlaps a live engine mapping at 0x%x", linear, size, r.linear));
+            }
+            release(r.linear, r.size);
+            below = regions.lowerEntry(linear + size);
+        }
+    }
+
+    /** The translator fetched code at {@code linear}: its page's translated code goes when the region parks. */
+    void translatedFrom(long linear) {
+        Map.Entry<Long, Region> e = regions.floorEntry(linear);
+        if (e != null && e.getValue().linear + e.getValue().size > linear) {
+            e.getValue().translated.add(linear & ~0xfffL);
+        }
+    }
+
+    /**
+     * An engine event (a memory hook) reached {@code address}. If it lies in a parked region, QEMU
+     * may have cached a translation for it on the way (its code lookup does, before the fetch comes
+     * here): flush it, so that it stays unreachable whatever Java decides.
+     */
+    void touched(long address) {
+        if (parkedOrder.isEmpty()) {
+            return;
+        }
+        Map.Entry<Long, Region> e = regions.floorEntry(address);
+        if (e != null && e.getValue().parked && e.getValue().linear + e.getValue().size > address) {
+            engine.flushSoftTlbPage(address);
+        }
+    }
+
+    /** Regions parked instead of unmapped. */
+    long parks() {
+        return parks;
+    }
+
+    /** Parked regions mapped again, and how many of those onto another frame (for --stats and the bench). */
+    long unparks() {
+        return unparks;
+    }
+
+    /** Changes so far that made Unicorn rebuild its view of memory (or may have). */
+    long rebuilds() {
+        return rebuilds;
+    }
+
+    long retargets() {
+        return retargets;
+    }
+
+    int parkedRegions() {
+        return parkedOrder.size();
     }
 
     private static int toUnicorn(int perms) {

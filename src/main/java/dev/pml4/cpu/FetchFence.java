@@ -27,8 +27,11 @@ final class FetchFence {
     private final MemorySegment nops;
     private long page = -1;
 
-    FetchFence(Unicorn engine) {
+    private final EnginePageMapper pages;
+
+    FetchFence(Unicorn engine, EnginePageMapper pages) {
         this.engine = engine;
+        this.pages = pages;
         // Held by the Cpu as long as the engine lives; unmapped before every engine run returns.
         this.nops = Arena.ofAuto().allocate(PAGE, PAGE).fill(NOP);
     }
@@ -37,6 +40,9 @@ final class FetchFence {
     void raise(long linear) {
         lower();
         page = linear & -PAGE;
+        if (pages != null) {
+            pages.vacate(page, PAGE); // a parked region may still hold it in the engine
+        }
         engine.mapPointer(page, PAGE, Protection.EXEC, nops);
     }
 

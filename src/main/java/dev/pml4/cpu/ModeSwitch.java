@@ -96,6 +96,9 @@ final class ModeSwitch {
         cpu.requireEveryInstruction(); // the trampoline's run ends in the code hook of its target
         Unicorn engine = cpu.engine;
         long at = freePage();
+        if (cpu.enginePages != null) {
+            cpu.enginePages.vacate(at, 0x1000); // a parked region may still hold it in the engine
+        }
         long pointer = at + POINTER_OFFSET;
         long gdt = at + GDT_OFFSET;
         page.set(ValueLayout.JAVA_INT_UNALIGNED, POINTER_OFFSET, (int) targetOffset);

@@ -1,7 +1,7 @@
 package dev.pml4.machine;
 
 import dev.pml4.ffi.capstone.Capstone;
-import dev.pml4.ffi.libc.AnonymousMemory;
+import dev.pml4.ffi.libc.SharedMemory;
 import dev.pml4.ffi.unicorn.Unicorn;
 
 /**
@@ -27,7 +27,7 @@ public final class NativeWarmUp {
     public static void start() {
         Thread.ofPlatform().daemon().name("pml4-native-warm-up").start(() -> {
             try {
-                AnonymousMemory.link(); // in the order a machine's constructor needs them
+                SharedMemory.link(); // in the order a machine's constructor needs them
                 Unicorn.link();
                 Capstone.link();
             } catch (Throwable t) {

@@ -3,6 +3,7 @@ package dev.pml4.machine;
 import com.google.common.collect.Range;
 import com.google.common.collect.RangeMap;
 import com.google.common.collect.TreeRangeMap;
+import dev.pml4.ffi.libc.SharedMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -30,7 +31,9 @@ public final class PhysicalMemory implements AutoCloseable {
     public enum RegionKind { RAM }
 
     private final Arena arena;
+    private final SharedMemory file;
     private final MemorySegment ram;
+    private final java.util.Set<SharedMemory.Window> windows = new java.util.HashSet<>();
     private final RangeMap<Long, RegionKind> map = TreeRangeMap.create();
 
     /** @param ramSize bytes of RAM starting at physical 0; a positive multiple of 4 KiB. */
@@ -39,7 +42,8 @@ public final class PhysicalMemory implements AutoCloseable {
             throw new IllegalArgumentException("RAM size must be a positive multiple of 4 KiB, not " + ramSize);
         }
         this.arena = Arena.ofShared();
-        this.ram = dev.pml4.ffi.libc.AnonymousMemory.map(ramSize, arena);
+        this.file = new SharedMemory(ramSize, arena);
+        this.ram = file.segment();
         map.put(Range.closedOpen(0L, ramSize), RegionKind.RAM);
     }
 
@@ -70,6 +74,25 @@ public final class PhysicalMemory implements AutoCloseable {
                     "physical range 0x%x..0x%x is not RAM", address, address + length));
         }
         return ram.asSlice(address, length);
+    }
+
+    /**
+     * A new host range showing the RAM of [address, address + length), to be retargeted at other
+     * frames of the same length; it lives until {@link #releaseWindow} or {@link #close}.
+     */
+    public SharedMemory.Window window(long address, long length) {
+        if (!isRam(address, length)) {
+            throw new IllegalArgumentException(String.format("physical range 0x%x..0x%x is not RAM", address, address + length));
+        }
+        SharedMemory.Window w = file.window(address, length);
+        windows.add(w);
+        return w;
+    }
+
+    public void releaseWindow(SharedMemory.Window window) {
+        if (windows.remove(window)) {
+            window.release();
+        }
     }
 
     public long read64(long address) {
@@ -149,6 +172,9 @@ public final class PhysicalMemory implements AutoCloseable {
 
     @Override
     public void close() {
+        windows.forEach(SharedMemory.Window::release);
+        windows.clear();
+        file.close();
         arena.close();
     }
 }

@@ -42,6 +42,8 @@ public final class ResidentMappings {
     private final EngineMappingBudget budget;
     private long mapCount;
     private long unmapCount;
+    /** Counts every change of {@link #chunks}: what was checked against them is stale when it moved. */
+    private long version;
     private long budgetUnmaps;
 
     public ResidentMappings(PhysicalMemory memory, PageMapper mapper) {
@@ -60,6 +62,7 @@ public final class ResidentMappings {
      * given (either may be null). Both must translate {@code linear} to the same physical address.
      */
     public void install(long linear, TlbEntry data, TlbEntry instruction, int perms) {
+        version++;
         PageSize size = data == null ? instruction.size()
                 : instruction == null ? data.size()
                 : (data.size().bytes() <= instruction.size().bytes() ? data.size() : instruction.size());
@@ -190,6 +193,7 @@ public final class ResidentMappings {
             }
         }
         for (Chunk c : doomed) {
+            version++;
             chunks.remove(c.linear());
             budget.removed(c.linear());
             mapper.unmap(c.linear(), c.size());
@@ -198,6 +202,7 @@ public final class ResidentMappings {
     }
 
     public void removeAll() {
+        version++;
         for (Chunk c : chunks.values()) {
             mapper.unmap(c.linear(), c.size());
             unmapCount++;
@@ -216,6 +221,16 @@ public final class ResidentMappings {
     public boolean executable(long linear) {
         Chunk c = chunkAt(linear);
         return c != null && c.ram() && (c.perms() & EXEC) != 0;
+    }
+
+    /** Changes when any chunk is mapped, re-permitted or removed. */
+    public long version() {
+        return version;
+    }
+
+    /** Where the chunks are made real (the engine, in a machine). */
+    public PageMapper mapper() {
+        return mapper;
     }
 
     public List<Chunk> chunks() {

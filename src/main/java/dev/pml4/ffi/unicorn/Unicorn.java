@@ -303,6 +303,59 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@link #flushSoftTlbPage} can work here: Debian's 2.0.1 exports QEMU's
+     * {@code tlb_flush_page_x86_64}, and {@link #cpuState} knows where 2.0.1 keeps the CPU; another
+     * version or build may differ, and then nothing calls into QEMU's internals.
+     */
+    public static boolean canFlushSoftTlb() {
+        return SOFT_TLB_FLUSH;
+    }
+
+    private static final boolean SOFT_TLB_FLUSH = NATIVE != null && NATIVE.tlbFlushPage != null && NATIVE.tlbFlush != null
+            && (fullVersion() >>> 8) == 0x020001; // uc_version: major << 24 | minor << 16 | patch << 8 | extra
+
+    private static int fullVersion() {
+        try (Arena tmp = Arena.ofConfined()) {
+            return (int) NATIVE.version.handle().invokeExact(tmp.allocate(JAVA_INT), tmp.allocate(JAVA_INT));
+        } catch (Throwable t) {
+            throw new IllegalStateException("uc_version", t);
+        }
+    }
+
+    /**
+     * Drops QEMU's own software-TLB entries for the 4 KiB page of {@code address} (all MMU indexes),
+     * so that the next access to it takes the slow path, where Unicorn checks the region's
+     * permissions and calls the memory hooks. {@code uc_mem_protect} alone does not: a translated
+     * load still hits QEMU's cached entry unless a region change flushed it. ~0.06 us.
+     */
+    public void flushSoftTlbPage(long address) {
+        try {
+            NATIVE.tlbFlushPage.handle().invokeExact(cpuState(), address);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** Drops every entry of QEMU's software TLB (~1 us): cheaper than page by page beyond a few pages. */
+    public void flushSoftTlb() {
+        try {
+            NATIVE.tlbFlush.handle().invokeExact(cpuState());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@code uc->cpu}, QEMU's CPUState: at offset 0x180 of Debian's 2.0.1 {@code struct uc_struct}
+     * (read from the disassembly of {@code uc_emu_stop}; src/main/c/pml4fast.c relies on the same).
+     */
+    private MemorySegment cpuState() {
+        return handle().reinterpret(UC_CPU_OFFSET + 8).get(ADDRESS, UC_CPU_OFFSET);
+    }
+
+    private static final long UC_CPU_OFFSET = 0x180;
+
     /** {@code uc_ctl(UC_CTL_TB_FLUSH)}: forgets every translated block. */
     public void flushCodeCache() {
         try {
@@ -885,7 +938,7 @@ public final class Unicorn implements AutoCloseable {
 
         final Downcall open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
                 memRead, memWrite, memRegions, regRead, regReadBatch, ccComputeAll, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
-                emuStop, ctlInt, ctlLongLong, ctl0;
+                emuStop, ctlInt, ctlLongLong, ctl0, tlbFlushPage, tlbFlush;
         final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
                 outTarget, mmioReadTarget, mmioWriteTarget;
         final FunctionDescriptor codeDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
@@ -935,6 +988,11 @@ public final class Unicorn implements AutoCloseable {
             ctl0 = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
             ctlInt = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
             ctlLongLong = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+            // QEMU internals that Debian's build exports (optional: without them, mappings are never kept parked).
+            tlbFlushPage = lib.find("tlb_flush_page_x86_64").map(a -> new Downcall(a,
+                    FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG), critical)).orElse(null);
+            tlbFlush = lib.find("tlb_flush_x86_64").map(a -> new Downcall(a,
+                    FunctionDescriptor.ofVoid(ADDRESS), critical)).orElse(null);
 
             MethodHandles.Lookup l = MethodHandles.lookup();
             codeTarget = l.findVirtual(CodeTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
