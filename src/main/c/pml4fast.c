@@ -51,8 +51,10 @@ extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
 #define STOP_LIMIT 1          /* state.stopped: the block would run past the limit */
 #define STOP_REARM 2          /* state.stopped: the block must be translated again with the window */
 #define STOP_FLUSH 3          /* state.stopped: as STOP_REARM, and the cache did not let the block go */
+#define STOP_FETCH_CHECK 4    /* state.stopped: the block's code lies on a parked page: Java walks it first */
 
 typedef int (*scan_fn)(uint64_t pc, uint32_t size, uint32_t icount);
+typedef int (*check_fn)(uint64_t pc, uint32_t size);
 typedef bool (*mem_fn)(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, void *user);
 
 #define TABLE_BITS 12
@@ -89,6 +91,9 @@ typedef struct {
     uint64_t stretched_size; /* 176 */
     uint64_t cleaned;    /* 184 stretched blocks translated again without the window (statistics) */
     uint64_t fresh_pc;   /* 192 the first block of this run was translated now (Java saw its fetch): scan it */
+    uint64_t parked_mask; /* 200 bit (page >> 12) & 63 of every parked page whose translated code was kept */
+    uint64_t checked_pc; /* 208 the block Java has just walked for: let it in once */
+    check_fn check;      /* 216 Java: walks a block's parked code page; 0 when the block may run now */
     block_t table[1 << TABLE_BITS];
 } state_t;
 
@@ -168,6 +173,23 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     state_t *s = user;
     block_t *e = slot(s, pc);
+    if (__builtin_expect(s->parked_mask != 0, 0)) {
+        /*
+         * Code kept from a page the TLB has dropped (a parked region, EnginePageMapper): running it
+         * is an ITLB miss, which precise mode's hook finds at the instruction. Stop before the
+         * block so that Java walks it (A bit, #PF at RIP, the page mapped again), then let it in.
+         */
+        uint64_t last = pc + size - 1;
+        if ((((s->parked_mask >> ((pc >> 12) & 63)) | (s->parked_mask >> ((last >> 12) & 63))) & 1) && s->checked_pc != pc
+                && s->check(pc, size) != 0) {
+            s->stop_pc = pc;
+            s->stop_size = size;
+            s->stopped = STOP_FETCH_CHECK;
+            uc_emu_stop(uc);
+            return;
+        }
+        s->checked_pc = 0;
+    }
     if (__builtin_expect(s->fresh_pc != 0 && s->fresh_pc != pc, 0))
         s->fresh_pc = 0; /* its block went by (the armed path) */
     if (__builtin_expect(s->stretched_pc != 0 && s->stretched_pc != pc, 0)) {

@@ -152,7 +152,14 @@ public final class Cpu {
         this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
         this.fence = new FetchFence(engine, enginePages);
         if (enginePages != null) {
-            enginePages.everyInstructionHooked(() -> codeHooked && !fastOn);
+            // Both modes keep the code of parked pages: precise mode's hook walks it at the
+            // instruction (codeFetchable), fast mode's block hook stops before it (walkBlockCode).
+            enginePages.everyInstructionHooked(() -> codeHooked);
+            enginePages.onParkedCodeChange(pages -> {
+                if (fastOn) {
+                    fastExecution().parkedCode(pages);
+                }
+            });
         }
         this.guard = new TranslationGuard(this, capstone);
         // The code hook is installed by the first run, once it is known whether fast mode may be used.
@@ -1023,6 +1030,45 @@ public final class Cpu {
         fetchablePage = first;
         fetchableVersion = mmu.mappings().version();
         return true;
+    }
+
+    /**
+     * Fast mode, before a block whose code lies on a parked page: the ITLB miss precise mode's hook
+     * finds at the block's first instruction (codeFetchable), here before the block is entered.
+     * True when the block may run now; false with an exception pending (the first instruction's
+     * fetch faults), or when a later page of the block needs the hook's walk at its instruction.
+     */
+    boolean walkBlockCode(long pc, int size) {
+        return walkBlockCode(pc, size, null);
+    }
+
+    /**
+     * As {@link #walkBlockCode(long, int)}; with {@code codeDropped}, also says (its element 0)
+     * whether the walk put the page on another frame, which drops the code of the block about to
+     * run: the engine must stop and translate it again.
+     */
+    boolean walkBlockCode(long pc, int size, boolean[] codeDropped) {
+        long drops = enginePages.codeDrops();
+        long first = pc & ~0xfffL;
+        if (!mmu.mappings().executable(first)) {
+            Mmu.AccessResult r = mmu.access(pc, 1, AccessType.FETCH, dataMode(), pagingState());
+            enginePages.forgetCachedTranslation(first);
+            codePage = -1;
+            if (r.fault() != null || r.nonexistentMemory()) {
+                raise(exceptionFor(r, AccessType.FETCH), pc);
+                return false;
+            }
+        }
+        if (codeDropped != null) {
+            codeDropped[0] = enginePages.codeDrops() != drops;
+        }
+        long last = (pc + size - 1) & ~0xfffL;
+        return last == first || mmu.mappings().executable(last);
+    }
+
+    /** The exception waiting for delivery after the engine returns, or null. */
+    InterruptDelivery.Event pendingException() {
+        return pending;
     }
 
     /** The code page {@link #codeFetchable} last found resident, and the mappings' version then. */

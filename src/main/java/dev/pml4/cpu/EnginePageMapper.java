@@ -104,9 +104,10 @@ final class EnginePageMapper implements PageMapper {
     private static final int RELEASED_REMEMBERED = 256;
     private final boolean parking;
     /**
-     * Whether a Java code hook sees every instruction the engine runs (precise mode). Then a parked
-     * region keeps its translated code, and the hook finds the ITLB miss when that code runs
-     * (Cpu.codeFetchable), which spares a retranslation on every CR3 switch back to the same code.
+     * Whether a parked region keeps its translated code: the Cpu finds the ITLB miss when that code
+     * runs (precise mode's hook at the instruction, Cpu.codeFetchable; fast mode's block hook before
+     * the block, Cpu.walkBlockCode, told the pages by {@link #onParkedCodeChange}), which spares a
+     * retranslation on every CR3 switch back to the same code.
      */
     private java.util.function.BooleanSupplier everyInstructionHooked = () -> false;
     /** Times translated code was dropped because a parked region came back onto another frame. */
@@ -156,6 +157,7 @@ final class EnginePageMapper implements PageMapper {
             }
             setPerms(r, p);
             unparks++;
+            parkedCodeChanged();
             return;
         }
         boolean wasParked = r != null && r.parked;
@@ -178,6 +180,13 @@ final class EnginePageMapper implements PageMapper {
             throw e;
         }
         regions.put(linear, new Region(linear, size, true, window, p, returning));
+        if (returning || size <= PhysicalMemory.PAGE_SIZE) {
+            // Unicorn reuses a freed region's RAM address for the next one, and QEMU keys
+            // translated code by it: code translated from the frame mapped here before would run
+            // again (tlbbug_code in fast mode: a remapped code page, INVLPG, call). Drop it; 0.1 us
+            // for a page (a 2 MiB range costs 84 us, so large first-time regions are left alone).
+            engine.removeCodeCache(linear, linear + size);
+        }
     }
 
     @Override
@@ -246,6 +255,7 @@ final class EnginePageMapper implements PageMapper {
             long oldest = parkedOrder.getFirst();
             release(oldest, regions.get(oldest).size);
         }
+        parkedCodeChanged();
     }
 
     private void dropTranslatedCode(Region r) {
@@ -253,6 +263,21 @@ final class EnginePageMapper implements PageMapper {
             engine.removeCodeCache(page, page + PhysicalMemory.PAGE_SIZE);
         }
         r.translated.clear();
+    }
+
+    /** Told the pages of parked regions whose translated code was kept, whenever they change. */
+    private java.util.function.Consumer<Set<Long>> parkedCodeListener = pages -> { };
+
+    void onParkedCodeChange(java.util.function.Consumer<Set<Long>> listener) {
+        this.parkedCodeListener = listener;
+    }
+
+    private void parkedCodeChanged() {
+        Set<Long> pages = new HashSet<>();
+        for (long base : parkedOrder) {
+            pages.addAll(regions.get(base).translated);
+        }
+        parkedCodeListener.accept(pages);
     }
 
     /** Says whether a Java code hook sees every instruction from now on (the Cpu's precise mode). */
@@ -281,7 +306,9 @@ final class EnginePageMapper implements PageMapper {
         rebuilds++;
         Region r = regions.remove(linear);
         if (r != null) {
-            parkedOrder.remove(linear);
+            if (parkedOrder.remove(linear) && !r.translated.isEmpty()) {
+                parkedCodeChanged();
+            }
             if (r.window != null) {
                 memory.releaseWindow(r.window);
             }

@@ -48,7 +48,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184, FRESH_PC = 192;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -56,7 +56,7 @@ final class FastExecution {
     private static final int FLUSHES_BEFORE_PRECISE = 32;
 
     /** Why the block hook stopped the engine (state.stopped). */
-    private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3;
+    private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3, STOP_FETCH_CHECK = 4;
 
     /** The helper's entry points, or empty when target/libpml4fast.so was not built. */
     record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize, MethodHandle checkLayout) {
@@ -81,6 +81,8 @@ final class FastExecution {
     private long stretches;
     /** Blocks removed again because the first removal left them (see STOP_FLUSH), and the last of them. */
     private long removals;
+    /** Blocks stopped because their code lies on a parked page (walked in Java first). */
+    private long fetchChecks;
     private long lastFlushPc = -1;
     /** Where the current engine run started. */
     private long runStart = -1;
@@ -122,6 +124,13 @@ final class FastExecution {
             throw new IllegalStateException(e);
         }
         state.set(JAVA_LONG, SCAN, engine.upcallStub(scan, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT)).address());
+        try {
+            MethodHandle check = MethodHandles.lookup().findVirtual(FastExecution.class, "checkParkedCode",
+                    MethodType.methodType(int.class, long.class, int.class)).bindTo(this);
+            state.set(JAVA_LONG, CHECK, engine.upcallStub(check, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT)).address());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
             hooked++;
@@ -215,7 +224,16 @@ final class FastExecution {
             cpu.instructions = state.get(JAVA_LONG, TOTAL);
             long pc = state.get(JAVA_LONG, STOP_PC);
             engine.writeRegister(X86Reg.RIP, pc); // RIP read back may be stale (REPORT.md section 8)
-            if (stopped == STOP_LIMIT && givingUp) {
+            if (stopped == STOP_FETCH_CHECK) {
+                if (cpu.walkBlockCode(pc, state.get(JAVA_INT, STOP_SIZE))) {
+                    state.set(JAVA_LONG, CHECKED_PC, pc); // walked: the block runs as it is (or is translated again)
+                } else if (cpu.pendingException() == null) {
+                    // A later page of the block is parked too: its instructions go through the
+                    // hook, which walks each page when the first instruction on it runs.
+                    state.set(JAVA_LONG, LIMIT, state.get(JAVA_LONG, TOTAL));
+                    stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+                }
+            } else if (stopped == STOP_LIMIT && givingUp) {
                 hookEveryInstruction();
             } else if (stopped == STOP_LIMIT) {
                 stretches++;
@@ -317,6 +335,33 @@ final class FastExecution {
     void preciseFromNextBlock() {
         givingUp = true;
         state.set(JAVA_LONG, LIMIT, 0);
+    }
+
+    /**
+     * The 4 KiB pages whose translated code was kept while the TLB does not hold them (parked):
+     * a block on one stops first (see pml4_block). A 64-bit filter by page number; a false hit
+     * only costs a stop.
+     */
+    void parkedCode(java.util.Set<Long> pages) {
+        long mask = 0;
+        for (long page : pages) {
+            mask |= 1L << ((page >>> 12) & 63);
+        }
+        state.set(JAVA_LONG, PARKED_MASK, mask);
+    }
+
+    /**
+     * Called by the block hook before a block on a parked page: walks it as precise mode's hook
+     * would at the block's first instruction. 0: the block runs now; else the engine stops before
+     * it (an exception is pending, or a later page needs the hook: afterRun stretches the block).
+     */
+    private int checkParkedCode(long pc, int size) {
+        fetchChecks++;
+        cpu.instructions = state.get(JAVA_LONG, TOTAL);
+        boolean[] dropped = {false};
+        // Stop also when the page came back on another frame: the code about to run is the old
+        // frame's, dropped now, and the block must be translated again (tlbbug_code).
+        return cpu.walkBlockCode(pc, size, dropped) && !dropped[0] ? 0 : 1;
     }
 
     /** The next block stops and runs as a stretch from its first instruction (the debugger's interrupt, from any thread). */
@@ -482,8 +527,9 @@ final class FastExecution {
 
     /** Counters for --stats and bench: blocks run, translations scanned, faults made exact. */
     String statistics() {
-        return String.format("%,d blocks, %,d instructions through the code hook, %,d translations scanned, %,d stretches, %,d memory events made exact, %,d blocks removed again, %,d cache flushes%s",
+        return String.format("%,d blocks, %,d instructions through the code hook, %,d translations scanned, %,d stretches, %,d memory events made exact, %,d blocks removed again, %,d cache flushes, %,d blocks on parked pages%s",
                 state.get(JAVA_LONG, BLOCKS), hooked, state.get(JAVA_LONG, SCANS), stretches, state.get(JAVA_LONG, RESTORES), removals, flushes,
+                fetchChecks,
                 enabled ? "" : " (then precise: too many flushes)");
     }
 

@@ -34,18 +34,8 @@ class FastModeTest {
         assertEquals(precise.result().reason().describe(), fast.result().reason().describe(), () -> name + ": how the run ended");
         // The TLB model sees the same misses, walks, fills and flushes: fast mode changes who runs
         // the instructions, not what the MMU does.
-        if (!SERVES_CODE_PAGE_READS.contains(name)) {
-            assertEquals(precise.statistics(), fast.statistics(), () -> name + ": page walks, faults and TLB statistics");
-        }
+        assertEquals(precise.statistics(), fast.statistics(), () -> name + ": page walks, faults and TLB statistics");
     }
-
-    /**
-     * Known difference (README, "Fast mode"): here a user program copies a string out of its own
-     * code page right after a time slice began. Fast mode's engine still holds that page in QEMU's
-     * own TLB from fetching it, with read access, so the copy does not come back to Java: 3 fewer
-     * DTLB misses and walks than precise mode, with the same rights, transcript and count.
-     */
-    private static final java.util.Set<String> SERVES_CODE_PAGE_READS = java.util.Set.of("idt_preempt");
 
     /**
      * On a libunicorn whose internal layout is not the one the native helper reads (fault
@@ -67,13 +57,5 @@ class FastModeTest {
         Guests.Outcome precise = Guests.run("hello", ExecutionMode.PRECISE);
         assertEquals(precise.transcript(), fast.transcript());
         assertEquals(precise.result().instructions(), fast.result().instructions());
-    }
-
-    @org.junit.jupiter.api.Test
-    void theKnownStatisticsDifferenceIsStillThere() {
-        // When it goes away, drop it from SERVES_CODE_PAGE_READS and the README.
-        for (String name : SERVES_CODE_PAGE_READS) {
-            assertTrue(!Guests.run(name, ExecutionMode.PRECISE).statistics().equals(Guests.run(name, ExecutionMode.FAST).statistics()), name);
-        }
     }
 }
