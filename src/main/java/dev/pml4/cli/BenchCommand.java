@@ -186,6 +186,17 @@ final class BenchCommand implements Callable<Integer> {
             out.printf("  %-7s %4d ms / %4d ms%n", modes.get(i), startup.get(i).bestNanos() / 1_000_000,
                     startup.get(i).medianNanos() / 1_000_000);
         }
+        out.flush();
+
+        // The compute kernel as a user runs it, shell to exit, in both modes; and fast mode with its
+        // block hook as a Java upcall instead of the native helper (-Dpml4.fastBlockHook=java, the
+        // issue's "measure a Java block hook before deciding").
+        var computePrecise = dev.pml4.bench.StartupTime.measure(compute, "precise", repeat);
+        var computeFast = dev.pml4.bench.StartupTime.measure(compute, "fast", repeat);
+        var computeJavaHook = dev.pml4.bench.StartupTime.measure(compute, "fast", repeat,
+                java.util.Map.of("JAVA_TOOL_OPTIONS", "-Dpml4.fastBlockHook=java"));
+        out.printf("'pml4 run %s', shell to exit, best of %d: precise %.2f s | fast %.2f s | fast with a Java block hook %.2f s%n",
+                compute, repeat, computePrecise.bestNanos() / 1e9, computeFast.bestNanos() / 1e9, computeJavaHook.bestNanos() / 1e9);
         return 0;
     }
 

@@ -527,10 +527,10 @@ final class FastExecution {
 
     /** Counters for --stats and bench: blocks run, translations scanned, faults made exact. */
     String statistics() {
-        return String.format("%,d blocks, %,d instructions through the code hook, %,d translations scanned, %,d stretches, %,d memory events made exact, %,d blocks removed again, %,d cache flushes, %,d blocks on parked pages%s",
-                state.get(JAVA_LONG, BLOCKS), hooked, state.get(JAVA_LONG, SCANS), stretches, state.get(JAVA_LONG, RESTORES), removals, flushes,
-                fetchChecks,
-                enabled ? "" : " (then precise: too many flushes)");
+        return String.format("%,d blocks, %,d instructions through the code hook, %,d translations scanned, %,d stretches, "
+                        + "%,d blocks on parked pages, %,d memory events made exact, %,d blocks removed again, %,d cache flushes%s",
+                state.get(JAVA_LONG, BLOCKS), hooked, state.get(JAVA_LONG, SCANS), stretches, fetchChecks,
+                state.get(JAVA_LONG, RESTORES), removals, flushes, enabled ? "" : " (then precise for the rest of the run)");
     }
 
     // ---- the helper library -----------------------------------------------------------------------

@@ -528,7 +528,7 @@ class RunCommandTest {
         assertFalse(lines.get(4).startsWith("pml4: translation guard: 0 "), lines.get(4));
         // Which mode ran: fast by default (make builds the native helper), with its counters.
         assertTrue(lines.get(5).matches("pml4: fast mode; " + n + " blocks, " + n + " instructions through the code hook, "
-                + n + " translations scanned, " + n + " stretches, " + n + " memory events made exact, " + n
+                + n + " translations scanned, " + n + " stretches, " + n + " blocks on parked pages, " + n + " memory events made exact, " + n
                 + " blocks removed again, " + n + " cache flushes"), lines.get(5));
         assertEquals("", r.out());
     }
