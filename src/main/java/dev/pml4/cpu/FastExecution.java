@@ -124,13 +124,6 @@ final class FastExecution {
             throw new IllegalStateException(e);
         }
         state.set(JAVA_LONG, SCAN, engine.upcallStub(scan, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT)).address());
-        try {
-            MethodHandle check = MethodHandles.lookup().findVirtual(FastExecution.class, "checkParkedCode",
-                    MethodType.methodType(int.class, long.class, int.class)).bindTo(this);
-            state.set(JAVA_LONG, CHECK, engine.upcallStub(check, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT)).address());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
             hooked++;
@@ -346,6 +339,17 @@ final class FastExecution {
         long mask = 0;
         for (long page : pages) {
             mask |= 1L << ((page >>> 12) & 63);
+        }
+        if (mask != 0 && state.get(JAVA_LONG, CHECK) == 0) {
+            // Made when first needed: an upcall stub costs milliseconds to make, and a kernel with
+            // one address space never parks code (start-up, issue 12 part 3).
+            try {
+                MethodHandle check = MethodHandles.lookup().findVirtual(FastExecution.class, "checkParkedCode",
+                        MethodType.methodType(int.class, long.class, int.class)).bindTo(this);
+                state.set(JAVA_LONG, CHECK, engine.upcallStub(check, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT)).address());
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
         }
         state.set(JAVA_LONG, PARKED_MASK, mask);
     }
