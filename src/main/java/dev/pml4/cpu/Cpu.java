@@ -1014,11 +1014,7 @@ public final class Cpu {
             }
             long drops = enginePages.codeDrops();
             long at = page == first ? rip : page;
-            Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
-            enginePages.forgetCachedTranslation(page);
-            codePage = -1;
-            if (r.fault() != null || r.nonexistentMemory()) {
-                raise(exceptionFor(r, AccessType.FETCH), rip);
+            if (fetchWalkFaults(at, rip)) {
                 return false;
             }
             if (enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
@@ -1030,6 +1026,21 @@ public final class Cpu {
         fetchablePage = first;
         fetchableVersion = mmu.mappings().version();
         return true;
+    }
+
+    /**
+     * The ITLB miss of kept code: walks the fetch of {@code at} and forgets QEMU's cached
+     * translation of its page; true when it faults, raised at {@code rip}.
+     */
+    private boolean fetchWalkFaults(long at, long rip) {
+        Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
+        enginePages.forgetCachedTranslation(at & ~0xfffL);
+        codePage = -1;
+        if (r.fault() != null || r.nonexistentMemory()) {
+            raise(exceptionFor(r, AccessType.FETCH), rip);
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -1050,14 +1061,8 @@ public final class Cpu {
     boolean walkBlockCode(long pc, int size, boolean[] codeDropped) {
         long drops = enginePages.codeDrops();
         long first = pc & ~0xfffL;
-        if (!mmu.mappings().executable(first)) {
-            Mmu.AccessResult r = mmu.access(pc, 1, AccessType.FETCH, dataMode(), pagingState());
-            enginePages.forgetCachedTranslation(first);
-            codePage = -1;
-            if (r.fault() != null || r.nonexistentMemory()) {
-                raise(exceptionFor(r, AccessType.FETCH), pc);
-                return false;
-            }
+        if (!mmu.mappings().executable(first) && fetchWalkFaults(pc, pc)) {
+            return false;
         }
         if (codeDropped != null) {
             codeDropped[0] = enginePages.codeDrops() != drops;
