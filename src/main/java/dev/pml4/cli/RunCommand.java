@@ -392,8 +392,13 @@ final class RunCommand implements Callable<Integer> {
         var guard = machine.cpu().translationGuard();
         err.printf("pml4: translation guard: %,d code fetches, %,d instructions checked, %,d #UD raised, %,d blocks cut short%n",
                 guard.fetches(), guard.instructionsChecked(), guard.undefined(), guard.blocksCutShort());
-        err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
-                machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
+        if (machine.cpu().fastModePending()) {
+            err.printf("pml4: precise mode (fast mode starts at instruction %,d, which this run did not reach)%n",
+                    machine.cpu().fastModeFrom());
+        } else {
+            err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
+                    machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
+        }
     }
 
     private OutputStream openSerialOut() throws IOException {

@@ -108,6 +108,18 @@ public final class Cpu {
     private boolean fastOn;
     private boolean codeHooked;
     private boolean fastAbandoned;
+    /**
+     * Fast mode starts once this many instructions have run precisely (-Dpml4.fastFrom): its
+     * set-up (upcall stubs, scanning the first blocks) costs a run as short as hello more than it
+     * saves, about 25 ms of a 0.25 s start-up (issue 12 part 3).
+     */
+    private long fastFrom = Long.getLong("pml4.fastFrom", 50_000);
+    /** Fast mode was asked for and may run, but starts at {@link #fastFrom}. */
+    private boolean fastPending;
+    /** The precise hook while fast mode is pending, to be replaced by fast mode's. */
+    private Unicorn.Hook preciseCodeHook;
+    /** The precise hook stopped the engine at {@link #fastFrom}: fast mode starts before the next run. */
+    private boolean switchToFast;
     private final TranslationGuard guard;
     private final AccessFlagWatch accessFlag = new AccessFlagWatch(this);
 
@@ -306,14 +318,68 @@ public final class Cpu {
 
     private void installCodeHook() {
         codeHooked = true;
-        if (mode == ExecutionMode.FAST && fast != null && !observed && !code32 && fast.enable(this::onInstruction)) {
-            fastOn = true;
-        } else {
-            if (mode == ExecutionMode.FAST && fast != null && fast.layoutProblem() != null) {
-                warnings.accept("fast mode is off, running precisely: " + fast.layoutProblem());
-            }
-            engine.hookCode(1, 0, this::onInstruction);
+        boolean fastWanted = mode == ExecutionMode.FAST && fast != null && !observed && !code32;
+        // Under the debugger fast mode starts at once: the hook's debugger path never switches.
+        boolean now = instructions >= fastFrom || debugging;
+        if (fastWanted && now && startFast()) {
+            return;
         }
+        preciseCodeHook = engine.hookCode(1, 0, this::onInstruction);
+        fastPending = fastWanted && !now;
+    }
+
+    /** Fast mode's hooks in place of precise mode's; false (nothing changed) when it cannot run here. */
+    private boolean startFast() {
+        if (fast.enable(this::onInstruction)) {
+            fastOn = true;
+            return true;
+        }
+        if (fast.layoutProblem() != null) {
+            warnings.accept("fast mode is off, running precisely: " + fast.layoutProblem());
+        }
+        return false;
+    }
+
+    /**
+     * Between engine runs, at {@link #fastFrom}: precise mode's hook goes, fast mode's hooks come,
+     * and every translated block is dropped, since each carries a call to the old hook.
+     */
+    private void switchToFastMode() {
+        switchToFast = false;
+        fastPending = false;
+        engine.deleteHook(preciseCodeHook);
+        if (!startFast()) {
+            preciseCodeHook = engine.hookCode(1, 0, this::onInstruction);
+            return;
+        }
+        forgetTranslatedCode();
+    }
+
+    /** Drops every translated block: of every mapped chunk, and of pages parked with their code. */
+    void forgetTranslatedCode() {
+        for (var chunk : mmu.mappings().chunks()) {
+            if (chunk.ram()) {
+                engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
+            }
+        }
+        if (enginePages != null) {
+            enginePages.forgetParkedCode();
+        }
+    }
+
+    /** From which instruction count fast mode runs (before the first run; tests use 0). */
+    public void setFastModeFrom(long count) {
+        fastFrom = count;
+    }
+
+    /** Fast mode was asked for but the run has not reached the count where it starts (or ended before). */
+    public boolean fastModePending() {
+        return fastPending;
+    }
+
+    /** The instruction count from which fast mode runs. */
+    public long fastModeFrom() {
+        return fastFrom;
     }
 
     /** Virtual time: one nanosecond per instruction, plus the time spent halted. */
@@ -651,6 +717,9 @@ public final class Cpu {
             if (fastOn) {
                 fast.afterRun(stop != null || pending != null || retranslate || resumeRip >= 0);
             }
+            if (switchToFast) {
+                switchToFastMode();
+            }
             fence.lower();
             stopBeforeAccess = false;
             if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
@@ -879,6 +948,12 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (fastPending && instructions >= fastFrom && !unusual && afterTask == null && pending == null && stop == null
+                && !code32) {
+            switchToFast = true; // the instruction does not run yet: fast mode runs it
+            engine.stop();
+            return;
+        }
         if (instructions >= afterTaskFrom && !modeSwitch.active()) {
             runAfterTask(rip); // not on the trampoline's instructions, which are not the guest's
         }

@@ -280,6 +280,14 @@ final class EnginePageMapper implements PageMapper {
         parkedCodeListener.accept(pages);
     }
 
+    /** Drops the translated code kept with parked regions (the hooks changed: it must be translated again). */
+    void forgetParkedCode() {
+        for (long base : parkedOrder) {
+            dropTranslatedCode(regions.get(base));
+        }
+        parkedCodeChanged();
+    }
+
     /** Says whether a Java code hook sees every instruction from now on (the Cpu's precise mode). */
     void everyInstructionHooked(java.util.function.BooleanSupplier hooked) {
         this.everyInstructionHooked = hooked;

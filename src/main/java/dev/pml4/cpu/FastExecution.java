@@ -283,11 +283,7 @@ final class FastExecution {
         // Every translated block must be translated again, now with the hook on each instruction.
         // Not by flushing the whole cache: Unicorn 2.0.1's first tb_flush clears its whole 1 GiB
         // code buffer (5.5 s, and 1 GiB of memory); code can only be where RAM is mapped.
-        for (var chunk : cpu.mmu.mappings().chunks()) {
-            if (chunk.ram()) {
-                engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
-            }
-        }
+        cpu.forgetTranslatedCode();
         cpu.fastModeAbandoned();
     }
 

@@ -69,6 +69,7 @@ class FastDebugTest {
         try (Machine machine = new Machine(Machine.Config.defaults(serial))) {
             machine.boot(KernelImages.read(Guests.image("compute"), OptionalLong.empty(), OptionalLong.empty()), null);
             machine.cpu().setExecutionMode(mode);
+            machine.cpu().setFastModeFrom(0); // fast from the first instruction (the default waits 50,000)
             MachineDebugTarget target = new MachineDebugTarget(machine);
             target.insertBreakpoint(inLoop);
             stops.add(stop(machine, target, target.resume()));

@@ -38,6 +38,24 @@ class FastModeTest {
     }
 
     /**
+     * pml4 run's default: the first 50,000 instructions run precisely (start-up), then fast mode
+     * takes over between two engine runs, its hooks replacing precise mode's and every translated
+     * block dropped. The compute kernel's first 2 M instructions end alike in both modes.
+     */
+    @org.junit.jupiter.api.Test
+    void fastModeTakesOverAfterThePreciseStart() {
+        java.util.function.UnaryOperator<dev.pml4.machine.Machine.Config> limit = c -> c.withInstructionLimit(2_000_000);
+        Guests.Outcome precise = Guests.run("compute", limit, ExecutionMode.PRECISE, 0);
+        Guests.Outcome fast = Guests.run("compute", limit, ExecutionMode.FAST, 50_000);
+        assertTrue(fast.fastMode().isPresent(), "fast mode took over");
+        assertEquals(precise.transcript(), fast.transcript());
+        assertEquals(precise.status(), fast.status());
+        assertEquals(precise.result().instructions(), fast.result().instructions());
+        assertEquals(precise.result().reason().describe(), fast.result().reason().describe());
+        assertEquals(precise.statistics(), fast.statistics());
+    }
+
+    /**
      * On a libunicorn whose internal layout is not the one the native helper reads (fault
      * injection: -Dpml4.fast.failLayoutCheck makes the check fail), the run goes on in precise
      * mode with a warning, and the same results.

@@ -135,11 +135,17 @@ public final class Guests {
     }
 
     private static Outcome run(String name, UnaryOperator<Machine.Config> configure, dev.pml4.cpu.ExecutionMode mode) {
+        return run(name, configure, mode, 0); // fast mode from the first instruction: every guest exercises it
+    }
+
+    /** Boots {@code name} in {@code mode}, fast mode starting at instruction {@code fastFrom}, and runs it to the end. */
+    public static Outcome run(String name, UnaryOperator<Machine.Config> configure, dev.pml4.cpu.ExecutionMode mode, long fastFrom) {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         List<String> warnings = new java.util.ArrayList<>();
         Machine.Config config = configure.apply(Machine.Config.defaults(serial).withWarnings(warnings::add));
         try (Machine machine = new Machine(config)) {
             machine.cpu().setExecutionMode(mode);
+            machine.cpu().setFastModeFrom(fastFrom);
             machine.boot(KernelImages.read(image(name), OptionalLong.empty(), OptionalLong.empty()), null);
             Machine.RunResult result = machine.run();
             String statistics = "walks=" + machine.mmu().walks() + " faults=" + machine.mmu().pageFaults()
