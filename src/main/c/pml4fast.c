@@ -89,7 +89,7 @@ typedef struct {
     uint32_t pad;        /* 164 */
     uint64_t stretched_pc;   /* 168 a block translated with the window open for one run (a stretch) */
     uint64_t stretched_size; /* 176 */
-    uint64_t cleaned;    /* 184 stretched blocks translated again without the window (statistics) */
+    uint64_t unused;     /* 184 */
     uint64_t fresh_pc;   /* 192 the first block of this run was translated now (Java saw its fetch): scan it */
     uint64_t parked_mask; /* 200 bit (page >> 12) & 63 of every parked page whose translated code was kept */
     uint64_t checked_pc; /* 208 the block Java has just walked for: let it in once */
@@ -200,7 +200,6 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
          */
         uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, s->stretched_pc, s->stretched_pc + s->stretched_size);
         s->stretched_pc = 0;
-        s->cleaned++;
     }
     if (__builtin_expect(s->armed_pc == pc, 0)) {
         s->fresh_pc = 0;

@@ -166,7 +166,7 @@ public final class Cpu {
         if (enginePages != null) {
             // Both modes keep the code of parked pages: precise mode's hook walks it at the
             // instruction (codeFetchable), fast mode's block hook stops before it (walkBlockCode).
-            enginePages.everyInstructionHooked(() -> codeHooked);
+            enginePages.keepParkedCode(() -> codeHooked);
             enginePages.onParkedCodeChange(pages -> {
                 if (fastOn) {
                     fastExecution().parkedCode(pages);
@@ -298,6 +298,7 @@ public final class Cpu {
      * target there): installs the precise hook if none is yet, or ends fast mode for this run.
      */
     void requireEveryInstruction() {
+        fastPending = false; // nor does fast mode take over later
         if (!codeHooked) {
             codeHooked = true;
             engine.hookCode(1, 0, this::onInstruction);
@@ -428,11 +429,17 @@ public final class Cpu {
     }
 
     /**
-     * A watchpoint was set: its memory hook runs during the access, and only the next instruction's
-     * hook can stop there, so every instruction goes through the hook from now on (precise mode).
+     * A memory-access hook was added (the debugger's watchpoints). It runs during the access, and
+     * only the next instruction's hook can stop there, so every instruction goes through the hook
+     * from now on (precise mode). And hooks apply only to code translated after they were added
+     * (DESIGN.md fact 11), so every translated block goes; fast mode's giving up drops them itself.
      */
-    public void watchpointsSet() {
+    public void memoryHooksAdded() {
+        boolean givesUpFast = fastOn; // which drops every block itself
         requireEveryInstruction();
+        if (!givesUpFast) {
+            forgetTranslatedCode();
+        }
     }
 
     /** Fast mode's scan: whether the debugger stops at {@code address} (so the hook must see it). */
@@ -1052,8 +1059,7 @@ public final class Cpu {
     /** An opcode of a sensitive group whose ModRM byte (at {@code modrm}) makes it an ordinary instruction. */
     private boolean harmlessForm(int opcode, long modrm) {
         return switch (opcode) {
-            case 0xf6, 0xf7 -> ((codeByte(modrm) >> 4) & 3) != 3; // group 3 other than DIV (/6) and IDIV (/7)
-            case 0xff -> (0x28 >> ((codeByte(modrm) >> 3) & 7) & 1) == 0; // group 5 other than CALL far (/3), JMP far (/5)
+            case 0xf6, 0xf7, 0xff -> !SensitiveOpcodes.groupFormIsJavas(opcode, codeByte(modrm));
             case 0xc4, 0xc5 -> (codeByte(modrm) >> 6) == 3; // in 32-bit code, VEX prefixes rather than LES/LDS
             default -> false;
         };
@@ -1118,37 +1124,33 @@ public final class Cpu {
         return false;
     }
 
+    /** What {@link #walkBlockCode} found. */
+    enum BlockCode {
+        /** The block may run as it was translated. */
+        RUNS,
+        /** The page came back on another frame: its code was dropped, the block must be translated again. */
+        TRANSLATE_AGAIN,
+        /** The fetch of its first instruction faults: the exception is pending. */
+        FAULTS,
+        /** A later page of the block is not resident: the hook must walk it at its first instruction there. */
+        LATER_PAGE
+    }
+
     /**
      * Fast mode, before a block whose code lies on a parked page: the ITLB miss precise mode's hook
      * finds at the block's first instruction (codeFetchable), here before the block is entered.
-     * True when the block may run now; false with an exception pending (the first instruction's
-     * fetch faults), or when a later page of the block needs the hook's walk at its instruction.
      */
-    boolean walkBlockCode(long pc, int size) {
-        return walkBlockCode(pc, size, null);
-    }
-
-    /**
-     * As {@link #walkBlockCode(long, int)}; with {@code codeDropped}, also says (its element 0)
-     * whether the walk put the page on another frame, which drops the code of the block about to
-     * run: the engine must stop and translate it again.
-     */
-    boolean walkBlockCode(long pc, int size, boolean[] codeDropped) {
+    BlockCode walkBlockCode(long pc, int size) {
         long drops = enginePages.codeDrops();
         long first = pc & ~0xfffL;
         if (!mmu.mappings().executable(first) && fetchWalkFaults(pc, pc)) {
-            return false;
-        }
-        if (codeDropped != null) {
-            codeDropped[0] = enginePages.codeDrops() != drops;
+            return BlockCode.FAULTS;
         }
         long last = (pc + size - 1) & ~0xfffL;
-        return last == first || mmu.mappings().executable(last);
-    }
-
-    /** The exception waiting for delivery after the engine returns, or null. */
-    InterruptDelivery.Event pendingException() {
-        return pending;
+        if (last != first && !mmu.mappings().executable(last)) {
+            return BlockCode.LATER_PAGE;
+        }
+        return enginePages.codeDrops() != drops ? BlockCode.TRANSLATE_AGAIN : BlockCode.RUNS;
     }
 
     /** The code page {@link #codeFetchable} last found resident, and the mappings' version then. */

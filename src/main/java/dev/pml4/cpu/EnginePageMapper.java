@@ -109,7 +109,7 @@ final class EnginePageMapper implements PageMapper {
      * the block, Cpu.walkBlockCode, told the pages by {@link #onParkedCodeChange}), which spares a
      * retranslation on every CR3 switch back to the same code.
      */
-    private java.util.function.BooleanSupplier everyInstructionHooked = () -> false;
+    private java.util.function.BooleanSupplier keepParkedCode = () -> false;
     /** Times translated code was dropped because a parked region came back onto another frame. */
     private long codeDrops;
     private long parks;
@@ -243,7 +243,7 @@ final class EnginePageMapper implements PageMapper {
 
     private void park(Region r) {
         // Drop translated code first: finding it fills QEMU's TLB for the page, which the flush then empties.
-        if (!everyInstructionHooked.getAsBoolean()) {
+        if (!keepParkedCode.getAsBoolean()) {
             dropTranslatedCode(r);
         }
         setPerms(r, Protection.NONE);
@@ -288,9 +288,9 @@ final class EnginePageMapper implements PageMapper {
         parkedCodeChanged();
     }
 
-    /** Says whether a Java code hook sees every instruction from now on (the Cpu's precise mode). */
-    void everyInstructionHooked(java.util.function.BooleanSupplier hooked) {
-        this.everyInstructionHooked = hooked;
+    /** Says whether a parked region keeps its translated code (the Cpu checks before such code runs, once it runs code). */
+    void keepParkedCode(java.util.function.BooleanSupplier keep) {
+        this.keepParkedCode = keep;
     }
 
     /** Counts drops of translated code kept while parked: the block running may be stale after one. */

@@ -48,7 +48,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, CLEANED = 184, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -83,6 +83,8 @@ final class FastExecution {
     private long removals;
     /** Blocks stopped because their code lies on a parked page (walked in Java first). */
     private long fetchChecks;
+    /** What the last walk of a block on a parked page found (the engine stopped unless it RUNS). */
+    private Cpu.BlockCode parkedCodeVerdict = Cpu.BlockCode.RUNS;
     private long lastFlushPc = -1;
     /** Where the current engine run started. */
     private long runStart = -1;
@@ -218,13 +220,16 @@ final class FastExecution {
             long pc = state.get(JAVA_LONG, STOP_PC);
             engine.writeRegister(X86Reg.RIP, pc); // RIP read back may be stale (REPORT.md section 8)
             if (stopped == STOP_FETCH_CHECK) {
-                if (cpu.walkBlockCode(pc, state.get(JAVA_INT, STOP_SIZE))) {
-                    state.set(JAVA_LONG, CHECKED_PC, pc); // walked: the block runs as it is (or is translated again)
-                } else if (cpu.pendingException() == null) {
-                    // A later page of the block is parked too: its instructions go through the
-                    // hook, which walks each page when the first instruction on it runs.
-                    state.set(JAVA_LONG, LIMIT, state.get(JAVA_LONG, TOTAL));
-                    stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+                switch (parkedCodeVerdict) {
+                    // Walked in checkParkedCode: the block runs now (translated again if it must).
+                    case RUNS, TRANSLATE_AGAIN -> state.set(JAVA_LONG, CHECKED_PC, pc);
+                    case FAULTS -> { } // the exception is pending: the Cpu delivers it
+                    case LATER_PAGE -> {
+                        // Its instructions go through the hook, which walks each page when the
+                        // first instruction on it runs.
+                        state.set(JAVA_LONG, LIMIT, state.get(JAVA_LONG, TOTAL));
+                        stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+                    }
                 }
             } else if (stopped == STOP_LIMIT && givingUp) {
                 hookEveryInstruction();
@@ -358,10 +363,10 @@ final class FastExecution {
     private int checkParkedCode(long pc, int size) {
         fetchChecks++;
         cpu.instructions = state.get(JAVA_LONG, TOTAL);
-        boolean[] dropped = {false};
         // Stop also when the page came back on another frame: the code about to run is the old
         // frame's, dropped now, and the block must be translated again (tlbbug_code).
-        return cpu.walkBlockCode(pc, size, dropped) && !dropped[0] ? 0 : 1;
+        parkedCodeVerdict = cpu.walkBlockCode(pc, size);
+        return parkedCodeVerdict == Cpu.BlockCode.RUNS ? 0 : 1;
     }
 
     /** The next block stops and runs as a stretch from its first instruction (the debugger's interrupt, from any thread). */

@@ -100,6 +100,16 @@ final class SensitiveOpcodes {
     static final int SENSITIVE_TO_BLOCK_END = 2;
 
     /**
+     * Groups 3 (F6, F7) and 5 (FF) by their ModRM byte: only DIV and IDIV (/6, /7) and CALL and
+     * JMP far (/3, /5) are Java's; the rest (TEST, NOT, NEG, MUL, INC, DEC, near CALL and JMP,
+     * PUSH) the engine runs. Both the hook and fast mode's scan ask here.
+     */
+    static boolean groupFormIsJavas(int opcode, int modrm) {
+        int reg = (modrm >> 3) & 7;
+        return opcode == 0xff ? reg == 3 || reg == 5 : reg >= 6;
+    }
+
+    /**
      * Fast mode's scan: whether the instruction starting {@code code} may need Java at any privilege
      * level (a superset of what the per-instruction hook hands to Java, so that a block translated
      * at CPL 0 stays right when it runs at CPL 3), and whether the instructions after it need the
@@ -113,7 +123,6 @@ final class SensitiveOpcodes {
             i++;
         }
         int b = code[i] & 0xff;
-        int reg = i + 1 < code.length ? (code[i + 1] >> 3) & 7 : -1;
         if (USER_ONE_BYTE[b]) {
             return SENSITIVE_TO_BLOCK_END;
         }
@@ -122,8 +131,8 @@ final class SensitiveOpcodes {
         }
         return switch (b) {
             case 0x0f -> i + 1 < code.length && TWO_BYTE[code[i + 1] & 0xff] ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
-            case 0xf6, 0xf7 -> reg == 6 || reg == 7 || reg < 0 ? SENSITIVE_ALONE : NOT_SENSITIVE;
-            case 0xff -> reg == 3 || reg == 5 || reg < 0 ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
+            case 0xf6, 0xf7 -> i + 1 >= code.length || groupFormIsJavas(b, code[i + 1] & 0xff) ? SENSITIVE_ALONE : NOT_SENSITIVE;
+            case 0xff -> i + 1 >= code.length || groupFormIsJavas(b, code[i + 1] & 0xff) ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
             default -> SENSITIVE_TO_BLOCK_END;
         };
     }

@@ -187,14 +187,9 @@ public final class MachineDebugTarget implements DebugTarget {
     public boolean insertWatchpoint(long address, int length, WatchKind kind) {
         if (!watchHookInstalled) {
             engine.hookMemoryAccesses(Unicorn.HOOK_MEM_READ | Unicorn.HOOK_MEM_WRITE, 1, 0, this::onAccess);
-            // Hooks apply to code translated after they were added (DESIGN.md fact 11): drop the
-            // translations of every page the engine maps now.
-            for (var chunk : machine.mmu().mappings().chunks()) {
-                engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
-            }
+            cpu.memoryHooksAdded();
             watchHookInstalled = true;
         }
-        cpu.watchpointsSet();
         watches.add(new Watch(address, length, kind));
         return true;
     }
