@@ -130,6 +130,27 @@ public record TlbConfig(Map<PageSize, Geometry> instruction, Map<PageSize, Geome
         return new TlbConfig(i, d);
     }
 
+    /**
+     * The configuration as a {@code --tlb} spec that {@link #parse} reads back, e.g.
+     * {@code i4k=16x8,...,d1g=1x4}. Written out rather than the record's generated form: picocli
+     * prints every option value it sets, and the generated form's bootstrap cost a hello run ~3 ms.
+     */
+    @Override
+    public String toString() {
+        StringBuilder spec = new StringBuilder();
+        for (var tlb : java.util.List.of(Map.entry("i", instruction), Map.entry("d", data))) {
+            for (var e : tlb.getValue().entrySet()) {
+                spec.append(spec.isEmpty() ? "" : ",").append(tlb.getKey()).append(switch (e.getKey()) {
+                    case SIZE_4K -> "4k";
+                    case SIZE_2M -> "2m";
+                    case SIZE_4M -> "4m";
+                    case SIZE_1G -> "1g";
+                }).append('=').append(e.getValue());
+            }
+        }
+        return spec.toString();
+    }
+
     public Geometry geometry(Tlb.Kind kind, PageSize size) {
         Geometry g = (kind == Tlb.Kind.INSTRUCTION ? instruction : data).get(size);
         return g == null ? new Geometry(0, 0) : g;

@@ -29,6 +29,14 @@ class TlbConfigParseTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"skylake", "tiny", "none", "tiny,d4k=2x8,i1g=1x0"})
+    void printsASpecThatReadsBack(String spec) {
+        TlbConfig c = TlbConfig.parse(spec);
+        assertTrue(c.toString().startsWith("i4k="), c.toString());
+        assertEquals(c, TlbConfig.parse(c.toString()));
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"huge", "d4k=3x4", "x4k=1x1", "d8k=1x1", "d4k=1x", "d4k=99999999999x1", "d4k=8192x1", "tiny,,d4k=1x1"})
     void refusesWhatItCannotBuild(String spec) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TlbConfig.parse(spec));
