@@ -81,7 +81,7 @@ public final class RunArguments {
     }
 
     public TlbConfig tlb() {
-        return parsed.tlb;
+        return parsed.tlb.config();
     }
 
     public Optional<String> commandLine() {

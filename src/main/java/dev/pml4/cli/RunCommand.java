@@ -32,12 +32,24 @@ import static dev.pml4.cli.OptionBinding.strings;
  * reading ~30 annotations by reflection was most of a cold run's start-up (README, "Start-up").
  */
 final class RunCommand implements Callable<Integer> {
-    /** picocli converter for --tlb. */
-    static final class TlbSpec implements CommandLine.ITypeConverter<dev.pml4.mmu.TlbConfig> {
+    /**
+     * --tlb's value: the geometry, and the text that named it as its string. picocli makes a string
+     * of every value it sets (for its trace, traced or not), and TlbConfig's is a record's, made at
+     * run time by a bootstrap method whose classes the AOT cache does not keep: ~7 ms of a cold run.
+     */
+    record TlbOption(String text, dev.pml4.mmu.TlbConfig config) {
         @Override
-        public dev.pml4.mmu.TlbConfig convert(String value) {
+        public String toString() {
+            return text;
+        }
+    }
+
+    /** picocli converter for --tlb. */
+    static final class TlbSpec implements CommandLine.ITypeConverter<TlbOption> {
+        @Override
+        public TlbOption convert(String value) {
             try {
-                return dev.pml4.mmu.TlbConfig.parse(value);
+                return new TlbOption(value, dev.pml4.mmu.TlbConfig.parse(value));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.TypeConversionException(e.getMessage());
             }
@@ -55,7 +67,7 @@ final class RunCommand implements Callable<Integer> {
     List<String> modules;
     Long loadAddress;
     Long entry;
-    dev.pml4.mmu.TlbConfig tlb;
+    TlbOption tlb;
     String trace;
     String traceFormat;
     List<String> traceEvents;
@@ -123,7 +135,7 @@ final class RunCommand implements Callable<Integer> {
         spec.addOption(option("--entry", Long.class, () -> entry, v -> entry = v).paramLabel("ADDR")
                 .converters(new Sizes.Address())
                 .description("Flat binaries only: entry point (default: the load address).").build());
-        spec.addOption(option("--tlb", dev.pml4.mmu.TlbConfig.class, () -> tlb, v -> tlb = v).paramLabel("SPEC")
+        spec.addOption(option("--tlb", TlbOption.class, () -> tlb, v -> tlb = v).paramLabel("SPEC")
                 .converters(new TlbSpec()).defaultValue("skylake").description(
                         "TLB geometry: a preset (skylake, tiny, none) or a list of TLB.SIZE=SETSxWAYS,",
                         "e.g. 'tiny' or 'skylake,d4k=1x4,i4k=1x2' (TLB i or d; SIZE 4k, 2m, 1g). Default: ${DEFAULT-VALUE}.").build());
@@ -228,7 +240,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
             SerialInput input = new SerialInput(in, serialIn == null);
-            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb).withInstructionLimit(maxInstructions)
+            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb.config()).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
             Machine created;
             try {
