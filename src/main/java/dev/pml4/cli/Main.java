@@ -1,26 +1,18 @@
 package dev.pml4.cli;
 
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.PrintWriter;
 import java.util.List;
 
-/** {@code pml4}: the command line. Exit statuses are BOOT.md's ("How a run ends"). */
-@Command(name = "pml4", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {
-                "Boots a small freestanding x86-64 kernel and shows the memory-management unit at work:",
-                "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
-                ""},
-        footer = {"", "Run 'pml4 help run' for the options of a run. Exit statuses:",
-                "  0  the guest halted with interrupts off (it powered off)",
-                "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
-                "  2  the command line or the image was refused",
-                "  4  triple fault",
-                "  6  the instruction limit was reached",
-                "  8  an internal error of pml4 (a bug)",
-                " 10  --check-tlb=stop: the guest was about to use a stale TLB entry",
-                " 12  the guest used something pml4 does not model yet"})
+/**
+ * {@code pml4}: the command line. Exit statuses are BOOT.md's ("How a run ends"). Its picocli model
+ * and {@code run}'s are built through picocli's programmatic API rather than from annotations,
+ * which a cold JVM reads slowly (see {@link OptionBinding}); the other subcommands, off the path of
+ * a run, keep their annotations.
+ */
 public final class Main implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 8;
@@ -38,7 +30,7 @@ public final class Main implements Runnable {
     // AOT cache assembly abort (archiveHeapWriter "Metadata ... should have been archived").
     private static Object subcommand(String name) {
         return switch (name) {
-            case "run" -> new RunCommand();
+            case "run" -> new RunCommand().model();
             case "inspect" -> new InspectCommand();
             case "pt" -> new DumpViews.PageTables();
             case "walk" -> new DumpViews.Walk();
@@ -52,8 +44,33 @@ public final class Main implements Runnable {
         };
     }
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    private CommandSpec spec;
+
+    /**
+     * The model of {@code pml4} without its subcommands. -h and -V are mixinStandardHelpOptions'
+     * options, with its texts: the mixin itself is read from annotations.
+     */
+    private static CommandSpec model(Main main) {
+        main.spec = CommandSpec.wrapWithoutInspection(main).name("pml4").versionProvider(new Version());
+        main.spec.usageMessage()
+                .description("Boots a small freestanding x86-64 kernel and shows the memory-management unit at work:",
+                        "the real four-level page walk, a modelled TLB, and the exceptions it raises.",
+                        "")
+                .footer("", "Run 'pml4 help run' for the options of a run. Exit statuses:",
+                        "  0  the guest halted with interrupts off (it powered off)",
+                        "  odd  (v << 1) | 1: the guest wrote v to the debug-exit port 0xF4",
+                        "  2  the command line or the image was refused",
+                        "  4  triple fault",
+                        "  6  the instruction limit was reached",
+                        "  8  an internal error of pml4 (a bug)",
+                        " 10  --check-tlb=stop: the guest was about to use a stale TLB entry",
+                        " 12  the guest used something pml4 does not model yet");
+        main.spec.addOption(OptionSpec.builder("-h", "--help").type(boolean.class).usageHelp(true)
+                .description("Show this help message and exit.").build());
+        main.spec.addOption(OptionSpec.builder("-V", "--version").type(boolean.class).versionHelp(true)
+                .description("Print version information and exit.").build());
+        return main.spec;
+    }
 
     @Override
     public void run() {
@@ -92,7 +109,7 @@ public final class Main implements Runnable {
      * usage, {@code help} and the suggestions for a mistyped command see them all.
      */
     static CommandLine commandLine(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = new CommandLine(model(new Main()));
         boolean one = args.length > 0 && !args[0].equals("help") && SUBCOMMANDS.contains(args[0]);
         for (String name : one ? List.of(args[0]) : SUBCOMMANDS) {
             cli.addSubcommand(name, subcommand(name));

@@ -31,7 +31,7 @@ public final class RunArguments {
     public static RunArguments parse(List<String> args) {
         RunCommand command = new RunCommand();
         try {
-            new CommandLine(command).parseArgs(args.toArray(String[]::new));
+            new CommandLine(command.model()).parseArgs(args.toArray(String[]::new));
         } catch (CommandLine.ParameterException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
@@ -81,7 +81,7 @@ public final class RunArguments {
     }
 
     public TlbConfig tlb() {
-        return parsed.tlb;
+        return parsed.tlb.config();
     }
 
     public Optional<String> commandLine() {

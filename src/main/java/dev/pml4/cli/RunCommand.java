@@ -7,9 +7,7 @@ import dev.pml4.machine.KernelImages;
 import dev.pml4.machine.Machine;
 import dev.pml4.mmu.Tlb;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.BufferedOutputStream;
 import java.io.FileInputStream;
@@ -24,164 +22,181 @@ import java.util.OptionalLong;
 import dev.pml4.machine.SymbolTable;
 import java.util.concurrent.Callable;
 
-@Command(name = "run", sortOptions = false,
-        description = {"Boot IMAGE (an ELF64 kernel or a flat binary by boot protocol 1, or a kernel with a",
-                "Multiboot or Multiboot2 header, ELF32, ELF64 or flat) and run it",
-                "until it halts, writes the debug-exit port, faults beyond recovery or reaches",
-                "the instruction limit. The guest's COM1 output goes to standard output unless",
-                "--serial says otherwise.", ""},
-        footer = {"", "Examples:",
-                "  pml4 run guest/build/hello.elf",
-                "  pml4 run --mem 128M --cmdline 'verbose' guest/build/demo.elf",
-                "  pml4 run --serial out.txt --max-insns 5000000 kernel.bin --load-addr 0x200000",
-                "  pml4 run --stats guest/build/demo.elf"})
+import static dev.pml4.cli.OptionBinding.option;
+import static dev.pml4.cli.OptionBinding.positional;
+import static dev.pml4.cli.OptionBinding.strings;
+
+/**
+ * {@code pml4 run}. Its picocli model is declared by {@link #model()} through picocli's
+ * programmatic API, each option once with the field its value goes to, rather than by annotations:
+ * reading ~30 annotations by reflection was most of a cold run's start-up (README, "Start-up").
+ */
 final class RunCommand implements Callable<Integer> {
-    /** picocli converter for --tlb. */
-    static final class TlbSpec implements CommandLine.ITypeConverter<dev.pml4.mmu.TlbConfig> {
+    /**
+     * --tlb's value: the geometry, and the text that named it as its string. picocli makes a string
+     * of every value it sets (for its trace, traced or not), and TlbConfig's is a record's, made at
+     * run time by a bootstrap method whose classes the AOT cache does not keep: ~7 ms of a cold run.
+     */
+    record TlbOption(String text, dev.pml4.mmu.TlbConfig config) {
         @Override
-        public dev.pml4.mmu.TlbConfig convert(String value) {
+        public String toString() {
+            return text;
+        }
+    }
+
+    /** picocli converter for --tlb. */
+    static final class TlbSpec implements CommandLine.ITypeConverter<TlbOption> {
+        @Override
+        public TlbOption convert(String value) {
             try {
-                return dev.pml4.mmu.TlbConfig.parse(value);
+                return new TlbOption(value, dev.pml4.mmu.TlbConfig.parse(value));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.TypeConversionException(e.getMessage());
             }
         }
     }
 
-    // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
-    // file; call() insists on it with picocli's own message.
-    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary; with a Multiboot header also ELF32.")
+    // The values of the options and the parameter model() declares, set by picocli when it parses.
     Path image;
-
-    @Option(names = "--mem", paramLabel = "SIZE", converter = Sizes.Ram.class, defaultValue = "64M",
-            description = "RAM from physical 0, a multiple of 4 KiB (default: ${DEFAULT-VALUE}); K, M and G suffixes.")
     long memory;
-
-    @Option(names = "--serial", paramLabel = "FILE", description = "Write COM1's output to FILE instead of standard output.")
     Path serialOut;
-
-    @Option(names = "--serial-in", paramLabel = "FILE", description = {
-            "Feed COM1's receiver from FILE ('-': standard input), read ahead so that every byte",
-            "arrives at the same instruction on every run. Without it the receiver polls standard",
-            "input without waiting: what a person types arrives when it arrives."})
     Path serialIn;
-
-    @Option(names = "--max-insns", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1000000000",
-            description = "Stop with exit status 6 after N instructions (default: ${DEFAULT-VALUE}; 0: no limit).")
     long maxInstructions;
-
-    @Option(names = "--cmdline", paramLabel = "TEXT", description = "The command line the kernel finds through the boot info.")
     String commandLine;
-
-    @Option(names = "--boot", paramLabel = "PROTOCOL",
-            description = {"Boot by this protocol: pml4 (boot protocol 1), multiboot or multiboot2. Default: from the",
-                    "image (a Multiboot2 header wins over a Multiboot one, which wins over protocol 1)."})
     String boot;
-
-    @Option(names = "--module", paramLabel = "FILE[=STRING]",
-            description = {"Multiboot only, repeatable: load FILE as a boot module, page-aligned after the kernel,",
-                    "with STRING as its string (default: FILE)."})
     List<String> modules;
-
-    @Option(names = "--load-addr", paramLabel = "ADDR", converter = Sizes.Address.class,
-            description = "Flat binaries only: physical load address (default 0x100000).")
     Long loadAddress;
-
-    @Option(names = "--entry", paramLabel = "ADDR", converter = Sizes.Address.class,
-            description = "Flat binaries only: entry point (default: the load address).")
     Long entry;
-
-    @Option(names = "--tlb", paramLabel = "SPEC", converter = TlbSpec.class, defaultValue = "skylake",
-            description = {"TLB geometry: a preset (skylake, tiny, none) or a list of TLB.SIZE=SETSxWAYS,",
-                    "e.g. 'tiny' or 'skylake,d4k=1x4,i4k=1x2' (TLB i or d; SIZE 4k, 2m, 1g). Default: ${DEFAULT-VALUE}."})
-    dev.pml4.mmu.TlbConfig tlb;
-
-    @Option(names = "--trace", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
-            description = "Trace every instruction and event to FILE ('-' or no FILE: standard error).")
+    TlbOption tlb;
     String trace;
-
-    @Option(names = "--trace-format", paramLabel = "FORMAT", defaultValue = "text",
-            description = "text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.")
     String traceFormat;
-
-    @Option(names = "--trace-events", paramLabel = "KINDS", split = ",", defaultValue = "insn,walk,tlb,exception,cr,io,stale,mode",
-            description = "Which lines to write: any of insn, walk, tlb, exception, cr, io, stale, mode. Default: all.")
     List<String> traceEvents;
-
-    @Option(names = "--trace-from", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "1",
-            description = "Start tracing at instruction number N.")
     long traceFrom;
-
-    @Option(names = "--trace-range", paramLabel = "RANGE",
-            description = "Trace only instructions in START:END (addresses) or in the function SYMBOL.")
     String traceRange;
-
-    @Option(names = "--trace-on-fault", description = "Start tracing at the first exception or interrupt.")
     boolean traceOnFault;
-
-    @Option(names = "--trace-ring", paramLabel = "N", converter = Sizes.Count.class, defaultValue = "0",
-            description = "Keep only the last N trace lines (recorded raw, formatted at the end); write them only if the run ends badly (status 4, 6, 8, 10 or 12).")
     long traceRing;
-
-    @Option(names = "--show", paramLabel = "WHAT", split = ",",
-            description = {"When the run ends, print the MMU state on standard error: pt (the page tables of CR3,",
-                    "ranges merged), pt-dot (the same as a Graphviz digraph), tlb (the TLB entries), idt",
-                    "(the gates), walk:VA (one walk of VA, step by step). Nothing is changed: walks are probes."})
     List<String> show;
-
-    @Option(names = "--svg", paramLabel = "FILE",
-            description = "When the run ends, draw the page tables (pt-dot) to FILE as SVG with Graphviz's dot.")
     Path svg;
-
-    @Option(names = "--gdb", paramLabel = "PORT",
-            description = {"Wait for gdb on 127.0.0.1:PORT before the first instruction (like QEMU's -s -S):",
-                    "target remote :PORT. Breakpoints, stepping, watchpoints, CR0-CR4/EFER, memory through the",
-                    "guest's page tables, and 'monitor pt|walk VA|tlb|idt|catch VEC'."})
     Integer gdbPort;
-
-    @Option(names = "--gdb-wait", description = "Accepted for QEMU users: --gdb always waits for gdb to connect.")
     boolean gdbWait;
-
-    @Option(names = "--dump-on-exit", paramLabel = "FILE",
-            description = "When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.")
     Path dumpOnExit;
-
-    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "fast",
-            converter = ModeConverter.class, description = {
-            "fast (the default) or precise: fast runs whole blocks natively, precise calls Java on",
-            "every instruction; both give the same results. --trace, --trace-ring, --gdb and",
-            "--check-tlb always run precisely."})
     dev.pml4.cpu.ExecutionMode mode;
-
-    @Option(names = "--check-tlb", paramLabel = "MODE", arity = "0..1", fallbackValue = "report",
-            description = {"Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
-                    "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
-                    "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
-                    "faults, and a summary at the end, on standard error."})
     String checkTlb;
-
-    @Option(names = "--vga", paramLabel = "FILE",
-            description = "When the run ends, write the VGA text screen to FILE: 25 lines, code page 437 as UTF-8.")
     Path vgaOut;
-
-    @Option(names = "--screenshot", paramLabel = "FILE.png",
-            description = "When the run ends, render the VGA text screen to FILE.png (720x400, the VGA font and 16 colours).")
     Path screenshot;
-
-    @Option(names = "--display",
-            description = "Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).")
     boolean display;
-
-    @Option(names = "--stats", description = "When the run ends, print instructions, page walks and TLB statistics to standard error.")
     boolean stats;
-
-    // Without it "pml4 run --help" was refused for want of an IMAGE, though the parse errors point
-    // there; mixinStandardHelpOptions would add a --version that has nothing to print here.
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    /** The model this command is parsed with: {@link #model()} makes it. */
+    CommandSpec spec;
+
+    /** This command's picocli model, bound to this command's fields; the options in the order --help lists them. */
+    CommandSpec model() {
+        spec = CommandSpec.wrapWithoutInspection(this).name("run");
+        spec.usageMessage().sortOptions(false)
+                .description("Boot IMAGE (an ELF64 kernel or a flat binary by boot protocol 1, or a kernel with a",
+                        "Multiboot or Multiboot2 header, ELF32, ELF64 or flat) and run it",
+                        "until it halts, writes the debug-exit port, faults beyond recovery or reaches",
+                        "the instruction limit. The guest's COM1 output goes to standard output unless",
+                        "--serial says otherwise.", "")
+                .footer("", "Examples:",
+                        "  pml4 run guest/build/hello.elf",
+                        "  pml4 run --mem 128M --cmdline 'verbose' guest/build/demo.elf",
+                        "  pml4 run --serial out.txt --max-insns 5000000 kernel.bin --load-addr 0x200000",
+                        "  pml4 run --stats guest/build/demo.elf");
+        // Optional to picocli only because "--trace IMAGE" would otherwise read IMAGE as the trace
+        // file; call() insists on it with picocli's own message.
+        spec.addPositional(positional(Path.class, () -> image, v -> image = v).index("0").arity("0..1").paramLabel("IMAGE")
+                .description("The kernel: ELF64 (ET_EXEC, x86-64) or a flat binary; with a Multiboot header also ELF32.").build());
+        spec.addOption(option("--mem", long.class, () -> memory, v -> memory = v).paramLabel("SIZE")
+                .converters(new Sizes.Ram()).defaultValue("64M")
+                .description("RAM from physical 0, a multiple of 4 KiB (default: ${DEFAULT-VALUE}); K, M and G suffixes.").build());
+        spec.addOption(option("--serial", Path.class, () -> serialOut, v -> serialOut = v).paramLabel("FILE")
+                .description("Write COM1's output to FILE instead of standard output.").build());
+        spec.addOption(option("--serial-in", Path.class, () -> serialIn, v -> serialIn = v).paramLabel("FILE").description(
+                "Feed COM1's receiver from FILE ('-': standard input), read ahead so that every byte",
+                "arrives at the same instruction on every run. Without it the receiver polls standard",
+                "input without waiting: what a person types arrives when it arrives.").build());
+        spec.addOption(option("--max-insns", long.class, () -> maxInstructions, v -> maxInstructions = v).paramLabel("N")
+                .converters(new Sizes.Count()).defaultValue("1000000000")
+                .description("Stop with exit status 6 after N instructions (default: ${DEFAULT-VALUE}; 0: no limit).").build());
+        spec.addOption(option("--cmdline", String.class, () -> commandLine, v -> commandLine = v).paramLabel("TEXT")
+                .description("The command line the kernel finds through the boot info.").build());
+        spec.addOption(option("--boot", String.class, () -> boot, v -> boot = v).paramLabel("PROTOCOL").description(
+                "Boot by this protocol: pml4 (boot protocol 1), multiboot or multiboot2. Default: from the",
+                "image (a Multiboot2 header wins over a Multiboot one, which wins over protocol 1).").build());
+        spec.addOption(strings("--module", () -> modules, v -> modules = v).paramLabel("FILE[=STRING]").description(
+                "Multiboot only, repeatable: load FILE as a boot module, page-aligned after the kernel,",
+                "with STRING as its string (default: FILE).").build());
+        spec.addOption(option("--load-addr", Long.class, () -> loadAddress, v -> loadAddress = v).paramLabel("ADDR")
+                .converters(new Sizes.Address())
+                .description("Flat binaries only: physical load address (default 0x100000).").build());
+        spec.addOption(option("--entry", Long.class, () -> entry, v -> entry = v).paramLabel("ADDR")
+                .converters(new Sizes.Address())
+                .description("Flat binaries only: entry point (default: the load address).").build());
+        spec.addOption(option("--tlb", TlbOption.class, () -> tlb, v -> tlb = v).paramLabel("SPEC")
+                .converters(new TlbSpec()).defaultValue("skylake").description(
+                        "TLB geometry: a preset (skylake, tiny, none) or a list of TLB.SIZE=SETSxWAYS,",
+                        "e.g. 'tiny' or 'skylake,d4k=1x4,i4k=1x2' (TLB i or d; SIZE 4k, 2m, 1g). Default: ${DEFAULT-VALUE}.").build());
+        spec.addOption(option("--trace", String.class, () -> trace, v -> trace = v).paramLabel("FILE")
+                .arity("0..1").fallbackValue("-")
+                .description("Trace every instruction and event to FILE ('-' or no FILE: standard error).").build());
+        spec.addOption(option("--trace-format", String.class, () -> traceFormat, v -> traceFormat = v).paramLabel("FORMAT")
+                .defaultValue("text")
+                .description("text (for people) or jsonl (one JSON object per line, for jq). Default: ${DEFAULT-VALUE}.").build());
+        spec.addOption(strings("--trace-events", () -> traceEvents, v -> traceEvents = v).paramLabel("KINDS")
+                .splitRegex(",").defaultValue("insn,walk,tlb,exception,cr,io,stale,mode")
+                .description("Which lines to write: any of insn, walk, tlb, exception, cr, io, stale, mode. Default: all.").build());
+        spec.addOption(option("--trace-from", long.class, () -> traceFrom, v -> traceFrom = v).paramLabel("N")
+                .converters(new Sizes.Count()).defaultValue("1")
+                .description("Start tracing at instruction number N.").build());
+        spec.addOption(option("--trace-range", String.class, () -> traceRange, v -> traceRange = v).paramLabel("RANGE")
+                .description("Trace only instructions in START:END (addresses) or in the function SYMBOL.").build());
+        spec.addOption(option("--trace-on-fault", boolean.class, () -> traceOnFault, v -> traceOnFault = v)
+                .description("Start tracing at the first exception or interrupt.").build());
+        spec.addOption(option("--trace-ring", long.class, () -> traceRing, v -> traceRing = v).paramLabel("N")
+                .converters(new Sizes.Count()).defaultValue("0")
+                .description("Keep only the last N trace lines (recorded raw, formatted at the end); write them only if the run ends badly (status 4, 6, 8, 10 or 12).").build());
+        spec.addOption(strings("--show", () -> show, v -> show = v).paramLabel("WHAT").splitRegex(",").description(
+                "When the run ends, print the MMU state on standard error: pt (the page tables of CR3,",
+                "ranges merged), pt-dot (the same as a Graphviz digraph), tlb (the TLB entries), idt",
+                "(the gates), walk:VA (one walk of VA, step by step). Nothing is changed: walks are probes.").build());
+        spec.addOption(option("--svg", Path.class, () -> svg, v -> svg = v).paramLabel("FILE")
+                .description("When the run ends, draw the page tables (pt-dot) to FILE as SVG with Graphviz's dot.").build());
+        spec.addOption(option("--gdb", Integer.class, () -> gdbPort, v -> gdbPort = v).paramLabel("PORT").description(
+                "Wait for gdb on 127.0.0.1:PORT before the first instruction (like QEMU's -s -S):",
+                "target remote :PORT. Breakpoints, stepping, watchpoints, CR0-CR4/EFER, memory through the",
+                "guest's page tables, and 'monitor pt|walk VA|tlb|idt|catch VEC'.").build());
+        spec.addOption(option("--gdb-wait", boolean.class, () -> gdbWait, v -> gdbWait = v)
+                .description("Accepted for QEMU users: --gdb always waits for gdb to connect.").build());
+        spec.addOption(option("--dump-on-exit", Path.class, () -> dumpOnExit, v -> dumpOnExit = v).paramLabel("FILE")
+                .description("When the run ends, write RAM and the processor's state to FILE for 'pml4 inspect'.").build());
+        spec.addOption(option("--mode", dev.pml4.cpu.ExecutionMode.class, () -> mode, v -> mode = v).paramLabel("MODE")
+                .converters(new ModeConverter()).defaultValue("fast").description(
+                        "fast (the default) or precise: fast runs whole blocks natively, precise calls Java on",
+                        "every instruction; both give the same results. --trace, --trace-ring, --gdb and",
+                        "--check-tlb always run precisely.").build());
+        spec.addOption(option("--check-tlb", String.class, () -> checkTlb, v -> checkTlb = v).paramLabel("MODE")
+                .arity("0..1").fallbackValue("report").description(
+                        "Check TLB coherence: report every first use of a TLB entry whose paging-structure entries",
+                        "the guest changed without invalidating it (report: go on with the stale entry, as hardware",
+                        "would; stop: end the run before the access, exit status 10), dirty flags lost and spurious",
+                        "faults, and a summary at the end, on standard error.").build());
+        spec.addOption(option("--vga", Path.class, () -> vgaOut, v -> vgaOut = v).paramLabel("FILE")
+                .description("When the run ends, write the VGA text screen to FILE: 25 lines, code page 437 as UTF-8.").build());
+        spec.addOption(option("--screenshot", Path.class, () -> screenshot, v -> screenshot = v).paramLabel("FILE.png")
+                .description("When the run ends, render the VGA text screen to FILE.png (720x400, the VGA font and 16 colours).").build());
+        spec.addOption(option("--display", boolean.class, () -> display, v -> display = v)
+                .description("Draw the VGA text screen on standard error while the kernel runs, in colour (like QEMU's curses display).").build());
+        spec.addOption(option("--stats", boolean.class, () -> stats, v -> stats = v)
+                .description("When the run ends, print instructions, page walks and TLB statistics to standard error.").build());
+        // Without it "pml4 run --help" was refused for want of an IMAGE, though the parse errors point
+        // there; mixinStandardHelpOptions would add a --version that has nothing to print here.
+        spec.addOption(option("--help", boolean.class, () -> help, v -> help = v).names("-h", "--help").usageHelp(true)
+                .description("Show this help and exit.").build());
+        return spec;
+    }
 
     @Override
     public Integer call() {
@@ -225,7 +240,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try (OutputStream out = openSerialOut(); InputStream in = openSerialIn()) {
             SerialInput input = new SerialInput(in, serialIn == null);
-            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb).withInstructionLimit(maxInstructions)
+            Machine.Config config = Machine.Config.defaults(out).withRamSize(memory).withTlb(tlb.config()).withInstructionLimit(maxInstructions)
                     .withSerialIn(input).withWarnings(w -> err.println("pml4: warning: " + w));
             Machine created;
             try {

@@ -612,6 +612,23 @@ class RunCommandTest {
         assertEquals(bytes, new Sizes.Size().convert(text));
     }
 
+    /**
+     * run converts paths itself (picocli's own converter calls Paths.get reflectively, slow in a cold
+     * JVM); a path the file system refuses must still get picocli's own message.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"--serial", "--serial-in", "--svg", "--dump-on-exit", "--vga", "--screenshot"})
+    void anImpossiblePathGetsPicocliOwnMessage(String option) {
+        String impossible = "a\0b";
+        var reference = CommandLine.Model.CommandSpec.create();
+        reference.addOption(CommandLine.Model.OptionSpec.builder(option).type(Path.class).build());
+        var expected = assertThrows(CommandLine.ParameterException.class,
+                () -> new CommandLine(reference).parseArgs(option, impossible));
+        var refused = assertThrows(IllegalArgumentException.class, () -> RunArguments.parse(List.of(option, impossible)));
+        assertTrue(expected.getMessage().contains("cannot convert"), expected.getMessage());
+        assertEquals(expected.getMessage(), refused.getMessage());
+    }
+
     // ---- help --------------------------------------------------------------------------------------
 
     static final Set<String> RUN_OPTIONS = Set.of("--mem", "--serial", "--serial-in", "--max-insns", "--cmdline",
