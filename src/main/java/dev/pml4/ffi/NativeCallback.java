@@ -31,16 +31,6 @@ public interface NativeCallback {
         return Shape.LINKER.upcallStub(Shape.CALL.bindTo(callback), Shape.SIX, arena);
     }
 
-    /**
-     * Spins the upcall shape now (once per JVM, then shared by every stub), so that a caller can have
-     * it done on another thread ({@code dev.pml4.machine.NativeWarmUp}).
-     */
-    static void linkShape() {
-        try (Arena scratch = Arena.ofConfined()) {
-            stub((a0, a1, a2, a3, a4, a5) -> 0L, scratch);
-        }
-    }
-
     /** The shape, in a holder: an interface's fields are public. */
     final class Shape {
         private static final Linker LINKER = Linker.nativeLinker();

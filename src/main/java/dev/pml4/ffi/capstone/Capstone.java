@@ -122,8 +122,13 @@ public final class Capstone implements AutoCloseable {
     private final long sizeCellAddress;
     private final long addressCellAddress;
     private final long insnAddress;
-    /** cs_reg_name for every x86 register id; null where capstone has no name. */
+    /**
+     * cs_reg_name of each x86 register id, asked when the id is first met (a handle meets a few
+     * dozen; asking all 241 at open was most of the handle's start-up); null: not asked yet.
+     */
     private final String[] registerNames;
+    /** In {@link #registerNames}: capstone has no name for this id. */
+    private static final String NO_NAME = new String("(none)");
     private boolean closed;
     /** The handle decodes 32-bit code now ({@code CS_MODE_32}) rather than 64-bit. */
     private boolean mode32;
@@ -157,9 +162,6 @@ public final class Capstone implements AutoCloseable {
             this.addressCellAddress = addressCell.address();
             this.insnAddress = insn.address();
             this.registerNames = new String[Abi.X86_REG_ENDING];
-            for (int id = Abi.X86_REG_INVALID + 1; id < registerNames.length; id++) {
-                registerNames[id] = cString(callRegName(id));
-            }
         } catch (RuntimeException | Error e) {
             if (!allocated.equals(MemorySegment.NULL)) {
                 callFree(allocated);
@@ -283,7 +285,7 @@ public final class Capstone implements AutoCloseable {
      */
     public String registerName(int capstoneRegId) {
         checkOpen();
-        String name = capstoneRegId > 0 && capstoneRegId < registerNames.length ? registerNames[capstoneRegId] : null;
+        String name = nameOf(capstoneRegId);
         if (name == null) {
             throw new IllegalArgumentException("not a capstone x86 register id: " + capstoneRegId);
         }
@@ -363,11 +365,24 @@ public final class Capstone implements AutoCloseable {
         if (id == Abi.X86_REG_INVALID) {
             return null;
         }
-        String name = id > 0 && id < registerNames.length ? registerNames[id] : null;
+        String name = nameOf(id);
         if (name == null) {
             throw abiMismatch("register id " + id);
         }
         return name;
+    }
+
+    /** cs_reg_name of {@code id}, asked once; null for an id out of range or one capstone does not name. */
+    private String nameOf(int id) {
+        if (id <= Abi.X86_REG_INVALID || id >= registerNames.length) {
+            return null;
+        }
+        String name = registerNames[id];
+        if (name == null) {
+            name = cString(callRegName(id));
+            registerNames[id] = name == null ? NO_NAME : name;
+        }
+        return name == NO_NAME ? null : name;
     }
 
     private int ubyte(long offset) {

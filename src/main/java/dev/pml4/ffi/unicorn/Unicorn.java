@@ -88,16 +88,12 @@ public final class Unicorn implements AutoCloseable {
     }
 
     /**
-     * Loads the library and links, on the calling thread, its functions (this class's initializer
-     * does) and the upcall shape of the hooks a machine installs (each shape is spun once per JVM,
-     * see {@link dev.pml4.ffi}). For a caller that wants it done on another thread
-     * ({@code dev.pml4.machine.NativeWarmUp}); never throws: a missing library is
-     * {@link #openX86_64()}'s to report.
+     * Loads the library and links its functions, which this class's initializer does, so that a
+     * caller can have it done on another thread ({@code dev.pml4.machine.NativeWarmUp}); never
+     * throws: a missing library is {@link #openX86_64()}'s to report.
      */
     public static void link() {
-        if (NATIVE != null) {
-            NativeCallback.linkShape();
-        }
+        // Nothing more: calling a static method runs the initializer.
     }
 
     /** Opens an engine in 64-bit mode. */
