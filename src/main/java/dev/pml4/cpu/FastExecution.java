@@ -1,12 +1,11 @@
 package dev.pml4.cpu;
 
+import dev.pml4.ffi.NativeFunction;
 import dev.pml4.ffi.capstone.Capstone;
 import dev.pml4.ffi.capstone.Instruction;
 import dev.pml4.ffi.unicorn.Hooks;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.ffi.unicorn.X86Reg;
-
-import dev.pml4.ffi.NativeFunction;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
