@@ -1,5 +1,6 @@
 package dev.pml4.cpu;
 
+import dev.pml4.ffi.NativeFunction;
 import dev.pml4.ffi.capstone.Capstone;
 import dev.pml4.ffi.capstone.Instruction;
 import dev.pml4.ffi.unicorn.Hooks;
@@ -7,13 +8,8 @@ import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.ffi.unicorn.X86Reg;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -59,7 +55,7 @@ final class FastExecution {
     private static final int STOP_LIMIT = 1, STOP_REARM = 2, STOP_FLUSH = 3, STOP_FETCH_CHECK = 4;
 
     /** The helper's entry points, or empty when target/libpml4fast.so was not built. */
-    record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize, MethodHandle checkLayout) {
+    record Library(MemorySegment block, MemorySegment edge, MemorySegment mem, long stateSize, NativeFunction checkLayout) {
     }
 
     private static final Optional<Library> LIBRARY = load();
@@ -118,14 +114,9 @@ final class FastExecution {
      */
     boolean enable(Hooks.Code preciseHook) {
         Library lib = LIBRARY.orElseThrow();
-        MethodHandle scan;
-        try {
-            scan = MethodHandles.lookup().findVirtual(FastExecution.class, "scan",
-                    MethodType.methodType(int.class, long.class, int.class, int.class)).bindTo(this);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
-        state.set(JAVA_LONG, SCAN, engine.upcallStub(scan, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT)).address());
+        // int scan_fn(uint64_t pc, uint32_t size, uint32_t icount) in pml4fast.c; registers as NativeCallback passes them.
+        state.set(JAVA_LONG, SCAN, engine.upcallStub((pc, size, icount, unused3, unused4, unused5) ->
+                scan(pc, (int) size, (int) icount)).address());
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
             hooked++;
@@ -135,8 +126,10 @@ final class FastExecution {
         });
         int layout;
         try {
-            layout = (int) lib.checkLayout().invokeExact(engine.nativeHandle(), Boolean.getBoolean("pml4.fast.failLayoutCheck") ? 0L : window.id());
-        } catch (Throwable t) {
+            // int pml4_check_layout(uc_engine *uc, uint64_t hook)
+            layout = (int) lib.checkLayout().call(engine.nativeHandle().address(),
+                    Boolean.getBoolean("pml4.fast.failLayoutCheck") ? 0L : window.id());
+        } catch (RuntimeException e) {
             layout = -1;
         }
         if (layout != 0) {
@@ -344,13 +337,9 @@ final class FastExecution {
         if (mask != 0 && state.get(JAVA_LONG, CHECK) == 0) {
             // Made when first needed: an upcall stub costs milliseconds to make, and a kernel with
             // one address space never parks code (start-up, issue 12 part 3).
-            try {
-                MethodHandle check = MethodHandles.lookup().findVirtual(FastExecution.class, "checkParkedCode",
-                        MethodType.methodType(int.class, long.class, int.class)).bindTo(this);
-                state.set(JAVA_LONG, CHECK, engine.upcallStub(check, FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT)).address());
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException(e);
-            }
+            // int check_fn(uint64_t pc, uint32_t size) in pml4fast.c; registers as NativeCallback passes them.
+            state.set(JAVA_LONG, CHECK, engine.upcallStub((pc, size, unused2, unused3, unused4, unused5) ->
+                    checkParkedCode(pc, (int) size)).address());
         }
         state.set(JAVA_LONG, PARKED_MASK, mask);
     }
@@ -547,12 +536,11 @@ final class FastExecution {
         }
         try {
             SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
-            MethodHandle size = Linker.nativeLinker().downcallHandle(lib.find("pml4_state_size").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_LONG));
-            MethodHandle check = Linker.nativeLinker().downcallHandle(lib.find("pml4_check_layout").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_INT, java.lang.foreign.ValueLayout.ADDRESS, JAVA_LONG));
+            // Through the plain shape every binding shares (see dev.pml4.ffi): size_t pml4_state_size(void).
+            long size = NativeFunction.plain("pml4_state_size", lib.find("pml4_state_size").orElseThrow()).call();
+            NativeFunction check = NativeFunction.plain("pml4_check_layout", lib.find("pml4_check_layout").orElseThrow());
             return Optional.of(new Library(lib.find("pml4_block").orElseThrow(), lib.find("pml4_edge").orElseThrow(),
-                    lib.find("pml4_mem").orElseThrow(), (long) size.invokeExact(), check));
+                    lib.find("pml4_mem").orElseThrow(), size, check));
         } catch (Throwable e) {
             return Optional.empty();
         }

@@ -1,5 +1,6 @@
 package dev.pml4.machine;
 
+import dev.pml4.ffi.NativeFunction;
 import dev.pml4.ffi.capstone.Capstone;
 import dev.pml4.ffi.libc.SharedMemory;
 import dev.pml4.ffi.unicorn.Unicorn;
@@ -9,12 +10,12 @@ import dev.pml4.ffi.unicorn.Unicorn;
  * busy with the command line (README, "Start-up").
  *
  * <p>Why: linking an FFM downcall or upcall spins hidden classes that the JDK's AOT cache cannot
- * keep. With thread-CPU markers, the main thread of a run of the hello kernel spent ~300 ms of
- * CPU, of which ~150 ms linked: mmap (with the FFM linker's own start-up), Unicorn's library,
- * downcalls and hook shapes, capstone's ten functions. picocli's parsing takes ~75 ms of it, and
- * the machine has a core to spare at that moment. When the main thread gets to a binding first it
- * links it itself (a race links twice, harmlessly) or waits for its class initializer, as the JVM
- * has any thread wait for a class being initialised.
+ * keep, and so do a shape's first calls. The bindings share four shapes ({@link dev.pml4.ffi}),
+ * which {@link NativeFunction#warmUp()} links and calls through here; what is left for each
+ * binding is loading its library and looking its symbols up. picocli's parsing takes the main
+ * thread ~60 ms meanwhile, and the machine has a core to spare at that moment. When the main thread
+ * gets to a shape or a binding first it waits for its class initializer, as the JVM has any thread
+ * wait for a class being initialised (or links a shape's first calls itself, harmlessly).
  *
  * <p>Every binding warmed keeps its own failure (a missing library) for the main thread to report
  * as it always did; nothing here touches a machine, so a guest sees no difference.
@@ -27,6 +28,7 @@ public final class NativeWarmUp {
     public static void start() {
         Thread.ofPlatform().daemon().name("pml4-native-warm-up").start(() -> {
             try {
+                NativeFunction.warmUp(); // the FFM shapes every binding shares, each called once
                 SharedMemory.link(); // in the order a machine's constructor needs them
                 Unicorn.link();
                 Capstone.link();

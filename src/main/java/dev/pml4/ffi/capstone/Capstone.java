@@ -1,16 +1,15 @@
 package dev.pml4.ffi.capstone;
 
+import dev.pml4.ffi.NativeFunction;
+
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
 import java.util.List;
 import java.util.Optional;
 
+import static dev.pml4.ffi.NativeFunction.pointer;
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -41,44 +40,37 @@ public final class Capstone implements AutoCloseable {
     /** The longest x86 instruction (Intel SDM Vol. 2, §2.3.11); capstone 4 rejects longer ones too. */
     private static final int MAX_INSTRUCTION_LENGTH = 15;
 
-    /** The downcalls we use, one per capstone.h function. Null {@link #LIB} means the library is missing. */
-    private record Lib(MethodHandle version, MethodHandle open, MethodHandle option, MethodHandle malloc,
-                       MethodHandle disasmIter, MethodHandle errno, MethodHandle free, MethodHandle close,
-                       MethodHandle regName, MethodHandle strerror) {
+    /**
+     * The functions we use, one per capstone.h function, through the plain shape every binding
+     * shares (see {@link dev.pml4.ffi}: all take and return integers and pointers only). Null
+     * {@link #LIB} means the library is missing.
+     */
+    private record Lib(NativeFunction version, NativeFunction open, NativeFunction option, NativeFunction malloc,
+                       NativeFunction disasmIter, NativeFunction errno, NativeFunction free, NativeFunction close,
+                       NativeFunction regName, NativeFunction strerror) {
 
         static Lib load(String soname) {
             // Global arena: the library stays mapped for the life of the JVM, like a JNI library would.
             SymbolLookup cs = SymbolLookup.libraryLookup(soname, Arena.global());
-            Linker linker = Linker.nativeLinker();
             // Ordinary downcalls throughout: marking cs_disasm_iter Linker.Option.critical measured no
             // faster (~0.35-0.6 us per decode either way, of which capstone itself takes ~0.2 us).
             return new Lib(
-                    // unsigned int cs_version(int *major, int *minor)
-                    linker.downcallHandle(find(cs, "cs_version"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
-                    // cs_err cs_open(cs_arch arch, cs_mode mode, csh *handle); csh is size_t
-                    linker.downcallHandle(find(cs, "cs_open"), FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)),
-                    // cs_err cs_option(csh handle, cs_opt_type type, size_t value)
-                    linker.downcallHandle(find(cs, "cs_option"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG)),
-                    // cs_insn *cs_malloc(csh handle)
-                    linker.downcallHandle(find(cs, "cs_malloc"), FunctionDescriptor.of(ADDRESS, JAVA_LONG)),
-                    // bool cs_disasm_iter(csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn)
-                    linker.downcallHandle(find(cs, "cs_disasm_iter"),
-                            FunctionDescriptor.of(JAVA_BOOLEAN, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS)),
-                    // cs_err cs_errno(csh handle)
-                    linker.downcallHandle(find(cs, "cs_errno"), FunctionDescriptor.of(JAVA_INT, JAVA_LONG)),
-                    // void cs_free(cs_insn *insn, size_t count)
-                    linker.downcallHandle(find(cs, "cs_free"), FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG)),
-                    // cs_err cs_close(csh *handle)
-                    linker.downcallHandle(find(cs, "cs_close"), FunctionDescriptor.of(JAVA_INT, ADDRESS)),
-                    // const char *cs_reg_name(csh handle, unsigned int reg_id)
-                    linker.downcallHandle(find(cs, "cs_reg_name"), FunctionDescriptor.of(ADDRESS, JAVA_LONG, JAVA_INT)),
-                    // const char *cs_strerror(cs_err code)
-                    linker.downcallHandle(find(cs, "cs_strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT)));
+                    find(cs, "cs_version"),     // unsigned int (int *major, int *minor)
+                    find(cs, "cs_open"),        // cs_err (cs_arch arch, cs_mode mode, csh *handle); csh is size_t
+                    find(cs, "cs_option"),      // cs_err (csh handle, cs_opt_type type, size_t value)
+                    find(cs, "cs_malloc"),      // cs_insn *(csh handle)
+                    // bool (csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn)
+                    find(cs, "cs_disasm_iter"),
+                    find(cs, "cs_errno"),       // cs_err (csh handle)
+                    find(cs, "cs_free"),        // void (cs_insn *insn, size_t count)
+                    find(cs, "cs_close"),       // cs_err (csh *handle)
+                    find(cs, "cs_reg_name"),    // const char *(csh handle, unsigned int reg_id)
+                    find(cs, "cs_strerror"));   // const char *(cs_err code)
         }
 
-        private static MemorySegment find(SymbolLookup cs, String name) {
-            return cs.find(name).orElseThrow(() ->
-                    new IllegalArgumentException(Abi.LIBRARY + " has no symbol " + name));
+        private static NativeFunction find(SymbolLookup cs, String name) {
+            return NativeFunction.plain(name, cs.find(name).orElseThrow(() ->
+                    new IllegalArgumentException(Abi.LIBRARY + " has no symbol " + name)));
         }
     }
 
@@ -125,8 +117,18 @@ public final class Capstone implements AutoCloseable {
     private final MemorySegment codeCell;
     private final MemorySegment sizeCell;
     private final MemorySegment addressCell;
-    /** cs_reg_name for every x86 register id; null where capstone has no name. */
+    /** The addresses of the cells and of the cs_insn, which cs_disasm_iter takes at every decode. */
+    private final long codeCellAddress;
+    private final long sizeCellAddress;
+    private final long addressCellAddress;
+    private final long insnAddress;
+    /**
+     * cs_reg_name of each x86 register id, asked when the id is first met (a handle meets a few
+     * dozen; asking all 241 at open was most of the handle's start-up); null: not asked yet.
+     */
     private final String[] registerNames;
+    /** In {@link #registerNames}: capstone has no name for this id. */
+    private static final String NO_NAME = new String("(none)");
     private boolean closed;
     /** The handle decodes 32-bit code now ({@code CS_MODE_32}) rather than 64-bit. */
     private boolean mode32;
@@ -155,10 +157,11 @@ public final class Capstone implements AutoCloseable {
             this.codeCell = arena.allocate(ADDRESS);
             this.sizeCell = arena.allocate(JAVA_LONG);
             this.addressCell = arena.allocate(JAVA_LONG);
+            this.codeCellAddress = codeCell.address();
+            this.sizeCellAddress = sizeCell.address();
+            this.addressCellAddress = addressCell.address();
+            this.insnAddress = insn.address();
             this.registerNames = new String[Abi.X86_REG_ENDING];
-            for (int id = Abi.X86_REG_INVALID + 1; id < registerNames.length; id++) {
-                registerNames[id] = cString(callRegName(id));
-            }
         } catch (RuntimeException | Error e) {
             if (!allocated.equals(MemorySegment.NULL)) {
                 callFree(allocated);
@@ -195,12 +198,7 @@ public final class Capstone implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment handleCell = arena.allocate(JAVA_LONG);
-            int err;
-            try {
-                err = (int) LIB.open().invokeExact(Abi.CS_ARCH_X86, Abi.CS_MODE_64, handleCell);
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
+            int err = (int) LIB.open().call(Abi.CS_ARCH_X86, Abi.CS_MODE_64, pointer(handleCell));
             check(err, "cs_open(CS_ARCH_X86, CS_MODE_64)");
             return new Capstone(arena, handleCell.get(JAVA_LONG, 0), handleCell);
         } catch (RuntimeException | Error e) {
@@ -216,12 +214,7 @@ public final class Capstone implements AutoCloseable {
      * ABI test and {@link #openX86_64()} use it to refuse a library whose structs we would misread.
      */
     static int libraryVersion() {
-        Lib lib = lib();
-        try {
-            return (int) lib.version().invokeExact(MemorySegment.NULL, MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) lib().version().call(0L, 0L); // NULL major and minor: cs_version skips them
     }
 
     /**
@@ -258,12 +251,7 @@ public final class Capstone implements AutoCloseable {
         codeCell.set(ADDRESS, 0, codeBuffer);
         sizeCell.set(JAVA_LONG, 0, n);
         addressCell.set(JAVA_LONG, 0, address);
-        boolean decoded;
-        try {
-            decoded = (boolean) LIB.disasmIter().invokeExact(handle, codeCell, sizeCell, addressCell, insn);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        boolean decoded = NativeFunction.bool(LIB.disasmIter().call(handle, codeCellAddress, sizeCellAddress, addressCellAddress, insnAddress));
         if (!decoded) {
             // cs_disasm_iter returns false both for bytes that are no instruction (errno stays
             // CS_ERR_OK) and for real failures such as CS_ERR_MEM.
@@ -297,7 +285,7 @@ public final class Capstone implements AutoCloseable {
      */
     public String registerName(int capstoneRegId) {
         checkOpen();
-        String name = capstoneRegId > 0 && capstoneRegId < registerNames.length ? registerNames[capstoneRegId] : null;
+        String name = nameOf(capstoneRegId);
         if (name == null) {
             throw new IllegalArgumentException("not a capstone x86 register id: " + capstoneRegId);
         }
@@ -377,11 +365,24 @@ public final class Capstone implements AutoCloseable {
         if (id == Abi.X86_REG_INVALID) {
             return null;
         }
-        String name = id > 0 && id < registerNames.length ? registerNames[id] : null;
+        String name = nameOf(id);
         if (name == null) {
             throw abiMismatch("register id " + id);
         }
         return name;
+    }
+
+    /** cs_reg_name of {@code id}, asked once; null for an id out of range or one capstone does not name. */
+    private String nameOf(int id) {
+        if (id <= Abi.X86_REG_INVALID || id >= registerNames.length) {
+            return null;
+        }
+        String name = registerNames[id];
+        if (name == null) {
+            name = cString(callRegName(id));
+            registerNames[id] = name == null ? NO_NAME : name;
+        }
+        return name == NO_NAME ? null : name;
     }
 
     private int ubyte(long offset) {
@@ -411,63 +412,34 @@ public final class Capstone implements AutoCloseable {
     }
 
     private int callOption(int type, long value) {
-        try {
-            return (int) LIB.option().invokeExact(handle, type, value);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) LIB.option().call(handle, type, value);
     }
 
     private MemorySegment callMalloc() {
-        try {
-            return (MemorySegment) LIB.malloc().invokeExact(handle);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return MemorySegment.ofAddress(LIB.malloc().call(handle));
     }
 
     private int callErrno() {
-        try {
-            return (int) LIB.errno().invokeExact(handle);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) LIB.errno().call(handle);
     }
 
     private MemorySegment callRegName(int id) {
-        try {
-            return (MemorySegment) LIB.regName().invokeExact(handle, id);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return MemorySegment.ofAddress(LIB.regName().call(handle, id));
     }
 
     private static void callFree(MemorySegment insn) {
-        try {
-            LIB.free().invokeExact(insn, 1L);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        LIB.free().call(pointer(insn), 1L);
     }
 
     /** cs_close takes the handle by pointer (and zeroes it). */
     private int callClose() {
-        try {
-            return (int) LIB.close().invokeExact(handleCell);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) LIB.close().call(pointer(handleCell));
     }
 
     /** Throws when {@code err} is not CS_ERR_OK, with capstone's own text for it (cs_strerror). */
     static void check(int err, String call) {
         if (err != Abi.CS_ERR_OK) {
-            String text;
-            try {
-                text = cString((MemorySegment) LIB.strerror().invokeExact(err));
-            } catch (Throwable t) {
-                throw rethrow(t);
-            }
+            String text = cString(MemorySegment.ofAddress(LIB.strerror().call(err)));
             throw new CapstoneException(call + " failed: " + text + " (cs_err " + err + ")", err);
         }
     }
@@ -475,15 +447,5 @@ public final class Capstone implements AutoCloseable {
     /** A NUL-terminated string that capstone owns (static tables), or null for NULL. */
     private static String cString(MemorySegment pointer) {
         return pointer.equals(MemorySegment.NULL) ? null : pointer.reinterpret(Integer.MAX_VALUE).getString(0);
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        throw new IllegalStateException("unexpected checked exception from a capstone downcall", t);
     }
 }

@@ -1,21 +1,14 @@
 package dev.pml4.ffi.libc;
 
-import java.lang.foreign.FunctionDescriptor;
+import dev.pml4.ffi.NativeFunction;
+
 import java.lang.foreign.Linker;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /** glibc's {@code malloc_trim(3)}. */
-@SuppressWarnings("restricted")
 public final class Malloc {
-    private static final MethodHandle MALLOC_TRIM;
-
-    static {
-        Linker linker = Linker.nativeLinker();
-        MALLOC_TRIM = linker.defaultLookup().find("malloc_trim")
-                .map(address -> linker.downcallHandle(address, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG)))
-                .orElse(null);
-    }
+    /** int malloc_trim(size_t pad), through the plain shape every binding shares (see dev.pml4.ffi). */
+    private static final NativeFunction MALLOC_TRIM = Linker.nativeLinker().defaultLookup().find("malloc_trim")
+            .map(address -> NativeFunction.plain("malloc_trim", address)).orElse(null);
 
     private Malloc() {
     }
@@ -31,10 +24,6 @@ public final class Malloc {
         if (MALLOC_TRIM == null) {
             return;
         }
-        try {
-            int unused = (int) MALLOC_TRIM.invokeExact(0L);
-        } catch (Throwable t) {
-            throw new IllegalStateException("malloc_trim", t);
-        }
+        MALLOC_TRIM.call(0L);
     }
 }

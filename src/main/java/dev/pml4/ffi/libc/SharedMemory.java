@@ -1,11 +1,10 @@
 package dev.pml4.ffi.libc;
 
+import dev.pml4.ffi.NativeFunction;
+
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /**
  * Memory that more than one host address range can show: an anonymous file from
@@ -25,26 +24,16 @@ public final class SharedMemory implements AutoCloseable {
     private static final int MFD_CLOEXEC = 0x1;
     private static final long MAP_FAILED = -1L;
 
-    private static final MethodHandle MEMFD_CREATE;
-    private static final MethodHandle FTRUNCATE;
-    private static final MethodHandle MMAP;
-    private static final MethodHandle MUNMAP;
-    private static final MethodHandle CLOSE;
+    // Through the plain shape every binding shares (see dev.pml4.ffi); the C prototypes:
+    private static final NativeFunction MEMFD_CREATE = libc("memfd_create"); // int (const char *name, unsigned flags)
+    private static final NativeFunction FTRUNCATE = libc("ftruncate");       // int (int fd, off_t length)
+    // void *(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+    private static final NativeFunction MMAP = libc("mmap");
+    private static final NativeFunction MUNMAP = libc("munmap");             // int (void *addr, size_t length)
+    private static final NativeFunction CLOSE = libc("close");               // int (int fd)
 
-    static {
-        Linker linker = Linker.nativeLinker();
-        var libc = linker.defaultLookup();
-        MEMFD_CREATE = linker.downcallHandle(libc.find("memfd_create").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-        FTRUNCATE = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-        MMAP = linker.downcallHandle(libc.find("mmap").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-        MUNMAP = linker.downcallHandle(libc.find("munmap").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-        CLOSE = linker.downcallHandle(libc.find("close").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static NativeFunction libc(String name) {
+        return NativeFunction.plain(name, Linker.nativeLinker().defaultLookup().find(name).orElseThrow());
     }
 
     /**
@@ -68,18 +57,14 @@ public final class SharedMemory implements AutoCloseable {
     public SharedMemory(long size, Arena arena) {
         this.size = size;
         try (Arena names = Arena.ofConfined()) {
-            fd = (int) MEMFD_CREATE.invokeExact(names.allocateFrom("pml4-ram"), MFD_CLOEXEC);
+            fd = (int) MEMFD_CREATE.call(NativeFunction.pointer(names.allocateFrom("pml4-ram")), MFD_CLOEXEC);
             if (fd < 0) {
                 throw new OutOfMemoryError("memfd_create for " + size + " bytes of RAM failed");
             }
-            if ((int) FTRUNCATE.invokeExact(fd, size) != 0) {
-                int ignored = (int) CLOSE.invokeExact(fd);
+            if ((int) FTRUNCATE.call(fd, size) != 0) {
+                CLOSE.call(fd);
                 throw new OutOfMemoryError("ftruncate of the RAM file to " + size + " bytes failed");
             }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("memfd_create", t);
         }
         long base = map(0, size, 0, 0);
         this.whole = MemorySegment.ofAddress(base).reinterpret(size, arena, s -> unmap(base, size));
@@ -143,38 +128,22 @@ public final class SharedMemory implements AutoCloseable {
     }
 
     private long map(long at, long length, int extraFlags, long offset) {
-        MemorySegment address;
-        try {
-            address = (MemorySegment) MMAP.invokeExact(MemorySegment.ofAddress(at), length, PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_NORESERVE | extraFlags, fd, offset);
-        } catch (Throwable t) {
-            throw new IllegalStateException("mmap", t);
-        }
-        if (address.address() == MAP_FAILED) {
+        long address = MMAP.call(at, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | extraFlags, fd, offset);
+        if (address == MAP_FAILED) {
             throw new OutOfMemoryError("mmap of " + length + " bytes of shared RAM failed");
         }
-        return address.address();
+        return address;
     }
 
     private static void unmap(long base, long length) {
-        try {
-            if ((int) MUNMAP.invokeExact(MemorySegment.ofAddress(base), length) != 0) {
-                throw new IllegalStateException("munmap of 0x" + Long.toHexString(base) + " failed");
-            }
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("munmap", t);
+        if ((int) MUNMAP.call(base, length) != 0) {
+            throw new IllegalStateException("munmap of 0x" + Long.toHexString(base) + " failed");
         }
     }
 
     /** Closes the file; mappings (the whole segment, windows not released) stay valid until unmapped. */
     @Override
     public void close() {
-        try {
-            int ignored = (int) CLOSE.invokeExact(fd);
-        } catch (Throwable t) {
-            throw new IllegalStateException("close", t);
-        }
+        CLOSE.call(fd);
     }
 }

@@ -1,19 +1,16 @@
 package dev.pml4.ffi.unicorn;
 
+import dev.pml4.ffi.NativeCallback;
+import dev.pml4.ffi.NativeFunction;
+
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.pml4.ffi.NativeFunction.pointer;
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -77,20 +74,12 @@ public final class Unicorn implements AutoCloseable {
         NATIVE = loaded;
         LOAD_FAILURE = failure;
     }
-    /**
-     * The tracer's per-instruction calls, in static finals: the JIT inlines a constant method
-     * handle's call, but goes through its lambda forms (tens of nanoseconds) for one in an
-     * instance field. A holder class, so that they are linked only when the tracer first reads
-     * registers (start-up links what a run uses, on first use).
-     */
-    private static final class TraceCalls {
-        static final MethodHandle CC_COMPUTE_ALL = NATIVE.ccComputeAll == null ? null : NATIVE.ccComputeAll.handle();
-        static final MethodHandle REG_READ_BATCH = NATIVE.regReadBatch.handle();
-    }
-
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(64, 16);
     private final MemorySegment handleOut = arena.allocate(JAVA_LONG);
+    /** Their addresses, passed to every call that fills them; the arena is closed after uc_close. */
+    private final long scratchAddress = scratch.address();
+    private final long handleOutAddress = handleOut.address();
     private MemorySegment uc;
     private Throwable hookFailure;
 
@@ -99,16 +88,12 @@ public final class Unicorn implements AutoCloseable {
     }
 
     /**
-     * Loads the library and links, on the calling thread, what every run uses: the downcalls a run
-     * of a kernel makes and the upcall shapes of the hooks a machine installs (each shape is spun
-     * once per JVM, see {@link Downcall}). For a caller that wants it done on another thread
-     * ({@code dev.pml4.machine.NativeWarmUp}); never throws: a missing library is
-     * {@link #openX86_64()}'s to report.
+     * Loads the library and links its functions, which this class's initializer does, so that a
+     * caller can have it done on another thread ({@code dev.pml4.machine.NativeWarmUp}); never
+     * throws: a missing library is {@link #openX86_64()}'s to report.
      */
     public static void link() {
-        if (NATIVE != null) {
-            NATIVE.linkWhatRunsUse();
-        }
+        // Nothing more: calling a static method runs the initializer.
     }
 
     /** Opens an engine in 64-bit mode. */
@@ -118,12 +103,8 @@ public final class Unicorn implements AutoCloseable {
         }
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
-            check("uc_open", (int) NATIVE.open.handle().invokeExact(UC_ARCH_X86, UC_MODE_64, out));
+            check("uc_open", (int) NATIVE.open.call(UC_ARCH_X86, UC_MODE_64, pointer(out)));
             return new Unicorn(out.get(ADDRESS, 0));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_open", t);
         }
     }
 
@@ -135,22 +116,14 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment major = tmp.allocate(JAVA_INT);
             MemorySegment minor = tmp.allocate(JAVA_INT);
-            int ignored = (int) NATIVE.version.handle().invokeExact(major, minor);
+            NATIVE.version.call(pointer(major), pointer(minor));
             return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_version", t);
         }
     }
 
     /** Selects the emulated CPU model ({@code UC_CPU_X86_*}); only before anything else is done. */
     public void setCpuModel(int model) {
-        try {
-            check("uc_ctl(CPU_MODEL)", (int) NATIVE.ctlInt.handle().invokeExact(handle(), UC_CTL_WRITE_CPU_MODEL, model));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_ctl(CPU_MODEL)", (int) NATIVE.ctl.call(handle(), UC_CTL_WRITE_CPU_MODEL, model));
     }
 
     // ---- memory -------------------------------------------------------------------------------
@@ -160,20 +133,14 @@ public final class Unicorn implements AutoCloseable {
         if (memory.byteSize() < size) {
             throw new IllegalArgumentException("backing memory smaller than the mapping");
         }
-        try {
-            check("uc_mem_map_ptr", (int) NATIVE.memMapPtr.handle().invokeExact(handle(), address, size, perms, memory));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_mem_map_ptr", (int) NATIVE.memMapPtr.call(handle(), address, size, perms, pointer(memory)));
     }
 
     /**
      * The callbacks of MMIO ranges. One pair of upcall stubs serves every range mapped with it, so
      * that mapping and unmapping ranges all day allocates nothing; each range tells its callbacks
      * apart by the {@code userData} it was mapped with. The stubs are made when the first range is
-     * mapped: most runs map none, and each upcall shape costs start-up (see {@link Downcall}).
+     * mapped: most runs map none, and making a stub is not free.
      */
     public static final class MmioHandlers {
         private final Unicorn owner;
@@ -190,8 +157,8 @@ public final class Unicorn implements AutoCloseable {
 
         private void makeStubs() {
             if (readStub == null) {
-                readStub = owner.stub(new MmioReadTrampoline(owner, read), NATIVE.mmioReadTarget, NATIVE.mmioReadDesc);
-                writeStub = owner.stub(new MmioWriteTrampoline(owner, write), NATIVE.mmioWriteTarget, NATIVE.mmioWriteDesc);
+                readStub = owner.stub(new MmioReadTrampoline(owner, read));
+                writeStub = owner.stub(new MmioWriteTrampoline(owner, write));
             }
         }
     }
@@ -206,46 +173,21 @@ public final class Unicorn implements AutoCloseable {
             throw new IllegalArgumentException("MMIO handlers of another engine");
         }
         handlers.makeStubs();
-        MemorySegment tag = MemorySegment.ofAddress(userData);
-        try {
-            check("uc_mmio_map", (int) NATIVE.mmioMap.handle().invokeExact(handle(), address, size,
-                    handlers.readStub, tag, handlers.writeStub, tag));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_mmio_map", (int) NATIVE.mmioMap.call(handle(), address, size,
+                handlers.readStub.address(), userData, handlers.writeStub.address(), userData));
     }
 
     public void unmap(long address, long size) {
-        try {
-            check("uc_mem_unmap", (int) NATIVE.memUnmap.handle().invokeExact(handle(), address, size));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_mem_unmap", (int) NATIVE.memUnmap.call(handle(), address, size));
     }
 
     public void protect(long address, long size, int perms) {
-        try {
-            check("uc_mem_protect", (int) NATIVE.memProtect.handle().invokeExact(handle(), address, size, perms));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_mem_protect", (int) NATIVE.memProtect.call(handle(), address, size, perms));
     }
 
     /** Reads mapped memory (no hooks run); throws if any byte is unmapped. */
     public void read(long address, MemorySegment into) {
-        try {
-            check("uc_mem_read", (int) NATIVE.memRead.handle().invokeExact(handle(), address, into, into.byteSize()));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_mem_read", (int) NATIVE.memRead.call(handle(), address, pointer(into), into.byteSize()));
     }
 
     public byte[] read(long address, int length) {
@@ -260,11 +202,7 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment buf = tmp.allocate(Math.max(1, data.length));
             MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
-            check("uc_mem_write", (int) NATIVE.memWrite.handle().invokeExact(handle(), address, buf, (long) data.length));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            check("uc_mem_write", (int) NATIVE.memWrite.call(handle(), address, pointer(buf), data.length));
         }
     }
 
@@ -273,7 +211,7 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment regionsOut = tmp.allocate(ADDRESS);
             MemorySegment countOut = tmp.allocate(JAVA_INT);
-            check("uc_mem_regions", (int) NATIVE.memRegions.handle().invokeExact(handle(), regionsOut, countOut));
+            check("uc_mem_regions", (int) NATIVE.memRegions.call(handle(), pointer(regionsOut), pointer(countOut)));
             int count = countOut.get(JAVA_INT, 0);
             MemorySegment array = regionsOut.get(ADDRESS, 0).reinterpret(24L * count);
             List<MemoryRegion> out = new ArrayList<>(count);
@@ -282,25 +220,15 @@ public final class Unicorn implements AutoCloseable {
                         array.get(JAVA_INT, 24L * i + 16)));
             }
             if (count > 0) {
-                int ignored = (int) NATIVE.free.handle().invokeExact(regionsOut.get(ADDRESS, 0));
+                NATIVE.free.call(regionsOut.get(JAVA_LONG, 0));
             }
             return out;
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 
     /** {@code uc_ctl_remove_cache}: drops translated code for [start, end). */
     public void removeCodeCache(long start, long end) {
-        try {
-            check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctlLongLong.handle().invokeExact(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctl.call(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
     }
 
     /**
@@ -316,11 +244,7 @@ public final class Unicorn implements AutoCloseable {
             && (fullVersion() >>> 8) == 0x020001; // uc_version: major << 24 | minor << 16 | patch << 8 | extra
 
     private static int fullVersion() {
-        try (Arena tmp = Arena.ofConfined()) {
-            return (int) NATIVE.version.handle().invokeExact(tmp.allocate(JAVA_INT), tmp.allocate(JAVA_INT));
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_version", t);
-        }
+        return (int) NATIVE.version.call(0L, 0L); // NULL major and minor: uc_version skips them
     }
 
     /**
@@ -330,58 +254,38 @@ public final class Unicorn implements AutoCloseable {
      * load still hits QEMU's cached entry unless a region change flushed it. ~0.06 us.
      */
     public void flushSoftTlbPage(long address) {
-        try {
-            NATIVE.tlbFlushPage.handle().invokeExact(cpuState(), address);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        NATIVE.tlbFlushPage.call(cpuState(), address);
     }
 
     /** Drops every entry of QEMU's software TLB (~1 us): cheaper than page by page beyond a few pages. */
     public void flushSoftTlb() {
-        try {
-            NATIVE.tlbFlush.handle().invokeExact(cpuState());
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        NATIVE.tlbFlush.call(cpuState());
     }
 
     /**
      * {@code uc->cpu}, QEMU's CPUState: at offset 0x180 of Debian's 2.0.1 {@code struct uc_struct}
      * (read from the disassembly of {@code uc_emu_stop}; src/main/c/pml4fast.c relies on the same).
      */
-    private MemorySegment cpuState() {
-        return handle().reinterpret(UC_CPU_OFFSET + 8).get(ADDRESS, UC_CPU_OFFSET);
+    private long cpuState() {
+        return MemorySegment.ofAddress(handle()).reinterpret(UC_CPU_OFFSET + 8).get(JAVA_LONG, UC_CPU_OFFSET);
     }
 
     private static final long UC_CPU_OFFSET = 0x180;
 
     /** {@code uc_ctl(UC_CTL_TB_FLUSH)}: forgets every translated block. */
     public void flushCodeCache() {
-        try {
-            check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl0.handle().invokeExact(handle(), UC_CTL_WRITE_TB_FLUSH));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl.call(handle(), UC_CTL_WRITE_TB_FLUSH));
     }
 
     // ---- registers ----------------------------------------------------------------------------
 
     public long readRegister(X86Reg reg) {
-        try {
-            scratch.set(JAVA_LONG, 0, 0L);
-            check("uc_reg_read", (int) NATIVE.regRead.handle().invokeExact(handle(), reg.id, scratch));
-            return switch (reg) {
-                case CS, DS, ES, FS, GS, SS -> scratch.get(JAVA_SHORT, 0) & 0xffffL;
-                default -> scratch.get(JAVA_LONG, 0);
-            };
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        scratch.set(JAVA_LONG, 0, 0L);
+        check("uc_reg_read", (int) NATIVE.regRead.call(handle(), reg.id, scratchAddress));
+        return switch (reg) {
+            case CS, DS, ES, FS, GS, SS -> scratch.get(JAVA_SHORT, 0) & 0xffffL;
+            default -> scratch.get(JAVA_LONG, 0);
+        };
     }
 
     /**
@@ -421,6 +325,8 @@ public final class Unicorn implements AutoCloseable {
         private final MemorySegment ids;
         private final MemorySegment pointers;
         private final MemorySegment values;
+        private final long idsAddress;
+        private final long pointersAddress;
         /** CPUX86State from regs to df, or null when it cannot be trusted. */
         private final MemorySegment env;
 
@@ -434,21 +340,17 @@ public final class Unicorn implements AutoCloseable {
                 ids.setAtIndex(JAVA_INT, i, regs[i].id);
                 pointers.setAtIndex(ADDRESS, i, values.asSlice(i * 8L, 8));
             }
+            idsAddress = ids.address();
+            pointersAddress = pointers.address();
             env = fromState ? checkedState() : null;
         }
 
         /** CPUX86State if this is 2.0.1 and it holds what uc_reg_read returns. */
         private MemorySegment checkedState() {
-            int version;
-            try {
-                version = (int) NATIVE.version.handle().invokeExact(MemorySegment.NULL, MemorySegment.NULL);
-            } catch (Throwable t) {
+            if (fullVersion() != VERSION_2_0_1 || NATIVE.ccComputeAll == null) {
                 return null;
             }
-            if (version != VERSION_2_0_1 || NATIVE.ccComputeAll == null) {
-                return null;
-            }
-            MemorySegment uc = handle().reinterpret(UC_CPU + 8);
+            MemorySegment uc = MemorySegment.ofAddress(handle()).reinterpret(UC_CPU + 8);
             if (uc.get(JAVA_INT, 0) != UC_ARCH_X86 || uc.get(JAVA_INT, 4) != UC_MODE_64) {
                 return null; // uc_struct does not begin with arch and mode: not the layout these offsets are for
             }
@@ -485,13 +387,7 @@ public final class Unicorn implements AutoCloseable {
                 MemorySegment.copy(env, JAVA_LONG, ENV_EFLAGS * 8L, into, FLAGS, FLAG_WORDS);
                 return;
             }
-            try {
-                check("uc_reg_read_batch", (int) TraceCalls.REG_READ_BATCH.invokeExact(handle(), ids, pointers, 17));
-            } catch (UnicornException e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
+            check("uc_reg_read_batch", (int) NATIVE.regReadBatch.call(handle(), idsAddress, pointersAddress, 17));
             MemorySegment.copy(values, JAVA_LONG, 0, into, 0, 17);
             into[FLAGS + 1] = 0;
             into[FLAGS + 2] = 0;
@@ -505,12 +401,9 @@ public final class Unicorn implements AutoCloseable {
             if (op == COMPUTED) {
                 return snapshot[FLAGS];
             }
-            try {
-                long cc = (long) TraceCalls.CC_COMPUTE_ALL.invokeExact(snapshot[FLAGS + 1], snapshot[FLAGS + 2], snapshot[FLAGS + 3], (int) op);
-                return ((int) snapshot[FLAGS] & NOT_CC | (int) cc | (int) (op >>> 32) & DF) & 0xffffffffL;
-            } catch (Throwable t) {
-                throw new IllegalStateException(t);
-            }
+            // helper_cc_compute_all(dst, src1, src2, int op): the low half of the word is cc_op.
+            long cc = NATIVE.ccComputeAll.call(snapshot[FLAGS + 1], snapshot[FLAGS + 2], snapshot[FLAGS + 3], (int) op);
+            return ((int) snapshot[FLAGS] & NOT_CC | (int) cc | (int) (op >>> 32) & DF) & 0xffffffffL;
         }
     }
 
@@ -526,75 +419,45 @@ public final class Unicorn implements AutoCloseable {
 
     /** Writes a register. Segment registers load their descriptor from the GDT, as MOV Sreg does. */
     public void writeRegister(X86Reg reg, long value) {
-        try {
-            switch (reg) {
-                case CS, DS, ES, FS, GS, SS -> scratch.set(JAVA_SHORT, 0, (short) value);
-                default -> scratch.set(JAVA_LONG, 0, value);
-            }
-            check("uc_reg_write " + reg, (int) NATIVE.regWrite.handle().invokeExact(handle(), reg.id, scratch));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+        switch (reg) {
+            case CS, DS, ES, FS, GS, SS -> scratch.set(JAVA_SHORT, 0, (short) value);
+            default -> scratch.set(JAVA_LONG, 0, value);
         }
+        check("uc_reg_write " + reg, (int) NATIVE.regWrite.call(handle(), reg.id, scratchAddress));
     }
 
     /** Reads GDTR, IDTR, LDTR or TR as {@code uc_x86_mmr} {selector u16 @0, base u64 @8, limit u32 @16, flags u32 @20}. */
     public DescriptorRegister readDescriptorRegister(X86Reg reg) {
         requireDescriptor(reg);
-        try {
-            scratch.fill((byte) 0);
-            check("uc_reg_read " + reg, (int) NATIVE.regRead.handle().invokeExact(handle(), reg.id, scratch));
-            return new DescriptorRegister(scratch.get(JAVA_SHORT, 0) & 0xffff, scratch.get(JAVA_LONG, 8),
-                    scratch.get(JAVA_INT, 16), scratch.get(JAVA_INT, 20));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        scratch.fill((byte) 0);
+        check("uc_reg_read " + reg, (int) NATIVE.regRead.call(handle(), reg.id, scratchAddress));
+        return new DescriptorRegister(scratch.get(JAVA_SHORT, 0) & 0xffff, scratch.get(JAVA_LONG, 8),
+                scratch.get(JAVA_INT, 16), scratch.get(JAVA_INT, 20));
     }
 
     public void writeDescriptorRegister(X86Reg reg, DescriptorRegister value) {
         requireDescriptor(reg);
-        try {
-            scratch.fill((byte) 0);
-            scratch.set(JAVA_SHORT, 0, (short) value.selector());
-            scratch.set(JAVA_LONG, 8, value.base());
-            scratch.set(JAVA_INT, 16, value.limit());
-            scratch.set(JAVA_INT, 20, value.flags());
-            check("uc_reg_write " + reg, (int) NATIVE.regWrite.handle().invokeExact(handle(), reg.id, scratch));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        scratch.fill((byte) 0);
+        scratch.set(JAVA_SHORT, 0, (short) value.selector());
+        scratch.set(JAVA_LONG, 8, value.base());
+        scratch.set(JAVA_INT, 16, value.limit());
+        scratch.set(JAVA_INT, 20, value.flags());
+        check("uc_reg_write " + reg, (int) NATIVE.regWrite.call(handle(), reg.id, scratchAddress));
     }
 
     /** Reads an MSR through {@code uc_x86_msr} {rid u32 @0, value u64 @8}. */
     public long readMsr(int msr) {
-        try {
-            scratch.fill((byte) 0);
-            scratch.set(JAVA_INT, 0, msr);
-            check("uc_reg_read MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regRead.handle().invokeExact(handle(), X86Reg.MSR.id, scratch));
-            return scratch.get(JAVA_LONG, 8);
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        scratch.fill((byte) 0);
+        scratch.set(JAVA_INT, 0, msr);
+        check("uc_reg_read MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regRead.call(handle(), X86Reg.MSR.id, scratchAddress));
+        return scratch.get(JAVA_LONG, 8);
     }
 
     public void writeMsr(int msr, long value) {
-        try {
-            scratch.fill((byte) 0);
-            scratch.set(JAVA_INT, 0, msr);
-            scratch.set(JAVA_LONG, 8, value);
-            check("uc_reg_write MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regWrite.handle().invokeExact(handle(), X86Reg.MSR.id, scratch));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        scratch.fill((byte) 0);
+        scratch.set(JAVA_INT, 0, msr);
+        scratch.set(JAVA_LONG, 8, value);
+        check("uc_reg_write MSR 0x" + Integer.toHexString(msr), (int) NATIVE.regWrite.call(handle(), X86Reg.MSR.id, scratchAddress));
     }
 
     private static void requireDescriptor(X86Reg reg) {
@@ -610,37 +473,37 @@ public final class Unicorn implements AutoCloseable {
     }
 
     public Hook hookCode(long begin, long end, Hooks.Code hook) {
-        return addHook(UC_HOOK_CODE, stub(new CodeTrampoline(this, hook), NATIVE.codeTarget, NATIVE.codeDesc), begin, end);
+        return addHook(UC_HOOK_CODE, stub(new CodeTrampoline(this, hook)), begin, end);
     }
 
     public Hook hookBlock(long begin, long end, Hooks.Code hook) {
-        return addHook(UC_HOOK_BLOCK, stub(new CodeTrampoline(this, hook), NATIVE.codeTarget, NATIVE.codeDesc), begin, end);
+        return addHook(UC_HOOK_BLOCK, stub(new CodeTrampoline(this, hook)), begin, end);
     }
 
     /** @param types {@link #HOOK_MEM_UNMAPPED} and/or {@link #HOOK_MEM_PROT} */
     public Hook hookMemoryEvents(int types, Hooks.MemoryEvent hook) {
-        return addHook(types, stub(new MemoryEventTrampoline(this, hook), NATIVE.memEventTarget, NATIVE.memEventDesc), 1, 0);
+        return addHook(types, memoryEventStub(hook), 1, 0);
     }
 
     /** @param types {@link #HOOK_MEM_READ}, {@link #HOOK_MEM_WRITE}, {@link #HOOK_MEM_FETCH} */
     public Hook hookMemoryAccesses(int types, long begin, long end, Hooks.MemoryTrace hook) {
-        return addHook(types, stub(new MemoryTraceTrampoline(this, hook), NATIVE.memTraceTarget, NATIVE.memTraceDesc), begin, end);
+        return addHook(types, stub(new MemoryTraceTrampoline(this, hook)), begin, end);
     }
 
     public Hook hookInterrupts(Hooks.Interrupt hook) {
-        return addHook(UC_HOOK_INTR, stub(new InterruptTrampoline(this, hook), NATIVE.intrTarget, NATIVE.intrDesc), 1, 0);
+        return addHook(UC_HOOK_INTR, stub(new InterruptTrampoline(this, hook)), 1, 0);
     }
 
     public Hook hookInvalidInstructions(Hooks.InvalidInstruction hook) {
-        return addHook(UC_HOOK_INSN_INVALID, stub(new InvalidTrampoline(this, hook), NATIVE.invalidTarget, NATIVE.invalidDesc), 1, 0);
+        return addHook(UC_HOOK_INSN_INVALID, stub(new InvalidTrampoline(this, hook)), 1, 0);
     }
 
     public Hook hookPortIn(Hooks.PortIn hook) {
-        return addInsnHook(UC_X86_INS_IN, stub(new PortInTrampoline(this, hook), NATIVE.inTarget, NATIVE.inDesc));
+        return addInsnHook(UC_X86_INS_IN, stub(new PortInTrampoline(this, hook)));
     }
 
     public Hook hookPortOut(Hooks.PortOut hook) {
-        return addInsnHook(UC_X86_INS_OUT, stub(new PortOutTrampoline(this, hook), NATIVE.outTarget, NATIVE.outDesc));
+        return addInsnHook(UC_X86_INS_OUT, stub(new PortOutTrampoline(this, hook)));
     }
 
     /**
@@ -648,14 +511,7 @@ public final class Unicorn implements AutoCloseable {
      * passed to it. The returned id is Unicorn's {@code struct hook} pointer.
      */
     public Hook hookNative(int type, MemorySegment callback, MemorySegment userData, long begin, long end) {
-        try {
-            check("uc_hook_add", (int) NATIVE.hookAdd.handle().invokeExact(handle(), handleOut, type, callback, userData, begin, end));
-            return new Hook(handleOut.get(JAVA_LONG, 0));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return addHook(type, callback, pointer(userData), begin, end);
     }
 
     /** Native memory that lives exactly as long as this engine (state shared with native hooks). */
@@ -663,51 +519,43 @@ public final class Unicorn implements AutoCloseable {
         return arena.allocate(size, 64).fill((byte) 0);
     }
 
-    /** An upcall stub that lives exactly as long as this engine. */
-    public MemorySegment upcallStub(MethodHandle target, FunctionDescriptor descriptor) {
-        return Native.LINKER.upcallStub(target, descriptor, arena);
+    /**
+     * An upcall stub that lives exactly as long as this engine, for a native helper's callback
+     * (see {@link NativeCallback} for what {@code callback} must do with its arguments). Unlike a
+     * hook's, an exception it throws is not caught here.
+     */
+    public MemorySegment upcallStub(NativeCallback callback) {
+        return NativeCallback.stub(callback, arena);
     }
 
     /** The native entry point of a memory-event hook, for a native hook that calls Java after its own work. */
     public MemorySegment memoryEventStub(Hooks.MemoryEvent hook) {
-        return stub(new MemoryEventTrampoline(this, hook), NATIVE.memEventTarget, NATIVE.memEventDesc);
+        return stub(new MemoryEventTrampoline(this, hook));
     }
 
     public void deleteHook(Hook hook) {
-        try {
-            check("uc_hook_del", (int) NATIVE.hookDel.handle().invokeExact(handle(), hook.id()));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        check("uc_hook_del", (int) NATIVE.hookDel.call(handle(), hook.id()));
     }
 
     private Hook addHook(int type, MemorySegment callback, long begin, long end) {
-        try {
-            check("uc_hook_add", (int) NATIVE.hookAdd.handle().invokeExact(handle(), handleOut, type, callback, MemorySegment.NULL, begin, end));
-            return new Hook(handleOut.get(JAVA_LONG, 0));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return addHook(type, callback, 0L, begin, end);
+    }
+
+    private Hook addHook(int type, MemorySegment callback, long userData, long begin, long end) {
+        check("uc_hook_add", (int) NATIVE.hookAdd.call(handle(), handleOutAddress, type, callback.address(), userData, begin, end));
+        return new Hook(handleOut.get(JAVA_LONG, 0));
     }
 
     private Hook addInsnHook(int instruction, MemorySegment callback) {
-        try {
-            check("uc_hook_add(INSN)", (int) NATIVE.hookAddInsn.handle().invokeExact(handle(), handleOut, UC_HOOK_INSN, callback,
-                    MemorySegment.NULL, 1L, 0L, instruction));
-            return new Hook(handleOut.get(JAVA_LONG, 0));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        // The instruction is uc_hook_add's one variadic argument, read as va_arg(int).
+        check("uc_hook_add(INSN)", (int) NATIVE.hookAdd.call(handle(), handleOutAddress, UC_HOOK_INSN, callback.address(),
+                0L, 1L, 0L, instruction));
+        return new Hook(handleOut.get(JAVA_LONG, 0));
     }
 
-    private MemorySegment stub(Object trampoline, MethodHandle target, FunctionDescriptor descriptor) {
-        return Native.LINKER.upcallStub(target.bindTo(trampoline), descriptor, arena);
+    /** A hook's native entry point, which lives exactly as long as this engine. */
+    private MemorySegment stub(NativeCallback trampoline) {
+        return NativeCallback.stub(trampoline, arena);
     }
 
     // ---- running ------------------------------------------------------------------------------
@@ -719,12 +567,7 @@ public final class Unicorn implements AutoCloseable {
      * hooks refused). A Java hook that threw is rethrown as {@link HookFailure}.
      */
     public int start(long begin, long until, long timeoutMicros, long count) {
-        int err;
-        try {
-            err = (int) NATIVE.emuStart.handle().invokeExact(handle(), begin, until, timeoutMicros, count);
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_emu_start", t);
-        }
+        int err = (int) NATIVE.emuStart.call(handle(), begin, until, timeoutMicros, count);
         if (hookFailure != null) {
             Throwable failure = hookFailure;
             hookFailure = null;
@@ -735,19 +578,14 @@ public final class Unicorn implements AutoCloseable {
 
     /** {@code uc_emu_stop}; safe inside a hook. */
     public void stop() {
-        try {
-            int ignored = (int) NATIVE.emuStop.handle().invokeExact(handle());
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_emu_stop", t);
-        }
+        NATIVE.emuStop.call(handle());
     }
 
     /** {@code uc_strerror}. */
     public static String errorText(int code) {
         try {
-            MemorySegment s = (MemorySegment) NATIVE.strerror.handle().invokeExact(code);
-            return s.reinterpret(256).getString(0);
-        } catch (Throwable t) {
+            return MemorySegment.ofAddress(NATIVE.strerror.call(code)).reinterpret(256).getString(0);
+        } catch (RuntimeException e) {
             return "uc_err " + code;
         }
     }
@@ -758,9 +596,7 @@ public final class Unicorn implements AutoCloseable {
             return;
         }
         try {
-            int ignored = (int) NATIVE.close.handle().invokeExact(uc);
-        } catch (Throwable t) {
-            throw new IllegalStateException("uc_close", t);
+            NATIVE.close.call(uc.address());
         } finally {
             uc = null;
             arena.close();
@@ -769,14 +605,15 @@ public final class Unicorn implements AutoCloseable {
 
     /** The uc_engine pointer, for pml4's own native helper (fast mode), which calls Unicorn itself. */
     public MemorySegment nativeHandle() {
-        return handle();
+        return MemorySegment.ofAddress(handle());
     }
 
-    private MemorySegment handle() {
+    /** The uc_engine pointer, as every call passes it. */
+    private long handle() {
         if (uc == null) {
             throw new IllegalStateException("the Unicorn engine is closed");
         }
-        return uc;
+        return uc.address();
     }
 
     private static void check(String operation, int err) {
@@ -791,8 +628,8 @@ public final class Unicorn implements AutoCloseable {
             hookFailure = t;
         }
         try {
-            int ignored = (int) NATIVE.emuStop.handle().invokeExact(uc);
-        } catch (Throwable ignoredToo) {
+            NATIVE.emuStop.call(uc.address());
+        } catch (Throwable ignored) {
             // Nothing more can be done from inside native code.
         }
     }
@@ -805,63 +642,86 @@ public final class Unicorn implements AutoCloseable {
     }
 
     // ---- trampolines: the only code that runs as an upcall ----------------------------------------
+    // Each receives its C type's arguments as registers (NativeCallback): 32-bit ones are masked
+    // with (int), registers beyond the C type are ignored, and a bool is returned as 0 or 1.
 
-    record CodeTrampoline(Unicorn owner, Hooks.Code hook) {
-        void call(MemorySegment uc, long address, int size, MemorySegment userData) {
+    /** {@code void uc_cb_hookcode_t(uc_engine *uc, uint64_t address, uint32_t size, void *user_data)}. */
+    record CodeTrampoline(Unicorn owner, Hooks.Code hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long address, long size, long userData, long unused4, long unused5) {
             try {
-                hook.onCode(address, size);
+                hook.onCode(address, (int) size);
             } catch (Throwable t) {
                 owner.hookFailed(t);
+            }
+            return 0;
+        }
+    }
+
+    /**
+     * {@code bool uc_cb_eventmem_t(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+     * int64_t value, void *user_data)}.
+     */
+    record MemoryEventTrampoline(Unicorn owner, Hooks.MemoryEvent hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long type, long address, long size, long value, long userData) {
+            try {
+                return hook.onEvent(MemoryAccess.of((int) type), address, (int) size, value) ? 1 : 0;
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return 0;
             }
         }
     }
 
-    record MemoryEventTrampoline(Unicorn owner, Hooks.MemoryEvent hook) {
-        boolean call(MemorySegment uc, int type, long address, int size, long value, MemorySegment userData) {
+    /**
+     * {@code void uc_cb_hookmem_t(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+     * int64_t value, void *user_data)}.
+     */
+    record MemoryTraceTrampoline(Unicorn owner, Hooks.MemoryTrace hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long type, long address, long size, long value, long userData) {
             try {
-                return hook.onEvent(MemoryAccess.of(type), address, size, value);
+                hook.onAccess(MemoryAccess.of((int) type), address, (int) size, value);
             } catch (Throwable t) {
                 owner.hookFailed(t);
-                return false;
+            }
+            return 0;
+        }
+    }
+
+    /** {@code void uc_cb_hookintr_t(uc_engine *uc, uint32_t intno, void *user_data)}. */
+    record InterruptTrampoline(Unicorn owner, Hooks.Interrupt hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long vector, long userData, long unused3, long unused4, long unused5) {
+            try {
+                hook.onInterrupt((int) vector);
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+            }
+            return 0;
+        }
+    }
+
+    /** {@code bool uc_cb_hookinsn_invalid_t(uc_engine *uc, void *user_data)}. */
+    record InvalidTrampoline(Unicorn owner, Hooks.InvalidInstruction hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long userData, long unused2, long unused3, long unused4, long unused5) {
+            try {
+                return hook.onInvalid() ? 1 : 0;
+            } catch (Throwable t) {
+                owner.hookFailed(t);
+                return 1;
             }
         }
     }
 
-    record MemoryTraceTrampoline(Unicorn owner, Hooks.MemoryTrace hook) {
-        void call(MemorySegment uc, int type, long address, int size, long value, MemorySegment userData) {
+    /** {@code uint32_t uc_cb_insn_in_t(uc_engine *uc, uint32_t port, int size, void *user_data)}. */
+    record PortInTrampoline(Unicorn owner, Hooks.PortIn hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long port, long size, long userData, long unused4, long unused5) {
             try {
-                hook.onAccess(MemoryAccess.of(type), address, size, value);
-            } catch (Throwable t) {
-                owner.hookFailed(t);
-            }
-        }
-    }
-
-    record InterruptTrampoline(Unicorn owner, Hooks.Interrupt hook) {
-        void call(MemorySegment uc, int vector, MemorySegment userData) {
-            try {
-                hook.onInterrupt(vector);
-            } catch (Throwable t) {
-                owner.hookFailed(t);
-            }
-        }
-    }
-
-    record InvalidTrampoline(Unicorn owner, Hooks.InvalidInstruction hook) {
-        boolean call(MemorySegment uc, MemorySegment userData) {
-            try {
-                return hook.onInvalid();
-            } catch (Throwable t) {
-                owner.hookFailed(t);
-                return true;
-            }
-        }
-    }
-
-    record PortInTrampoline(Unicorn owner, Hooks.PortIn hook) {
-        int call(MemorySegment uc, int port, int size, MemorySegment userData) {
-            try {
-                return hook.onIn(port, size);
+                return hook.onIn((int) port, (int) size);
             } catch (Throwable t) {
                 owner.hookFailed(t);
                 return -1;
@@ -869,20 +729,25 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
-    record PortOutTrampoline(Unicorn owner, Hooks.PortOut hook) {
-        void call(MemorySegment uc, int port, int size, int value, MemorySegment userData) {
+    /** {@code void uc_cb_insn_out_t(uc_engine *uc, uint32_t port, int size, uint32_t value, void *user_data)}. */
+    record PortOutTrampoline(Unicorn owner, Hooks.PortOut hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long port, long size, long value, long userData, long unused5) {
             try {
-                hook.onOut(port, size, value);
+                hook.onOut((int) port, (int) size, (int) value);
             } catch (Throwable t) {
                 owner.hookFailed(t);
             }
+            return 0;
         }
     }
 
-    record MmioReadTrampoline(Unicorn owner, Hooks.MmioRead hook) {
-        long call(MemorySegment uc, long offset, int size, MemorySegment userData) {
+    /** {@code uint64_t uc_cb_mmio_read_t(uc_engine *uc, uint64_t offset, unsigned size, void *user_data)}. */
+    record MmioReadTrampoline(Unicorn owner, Hooks.MmioRead hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long offset, long size, long userData, long unused4, long unused5) {
             try {
-                return hook.read(userData.address(), offset, size);
+                return hook.read(userData, offset, (int) size);
             } catch (Throwable t) {
                 owner.hookFailed(t);
                 return -1L;
@@ -890,142 +755,36 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
-    record MmioWriteTrampoline(Unicorn owner, Hooks.MmioWrite hook) {
-        void call(MemorySegment uc, long offset, int size, long value, MemorySegment userData) {
+    /**
+     * {@code void uc_cb_mmio_write_t(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
+     * void *user_data)}.
+     */
+    record MmioWriteTrampoline(Unicorn owner, Hooks.MmioWrite hook) implements NativeCallback {
+        @Override
+        public long call(long uc, long offset, long size, long value, long userData, long unused5) {
             try {
-                hook.write(userData.address(), offset, size, value);
+                hook.write(userData, offset, (int) size, value);
             } catch (Throwable t) {
                 owner.hookFailed(t);
             }
+            return 0;
         }
     }
 
     /**
-     * A Unicorn function, linked on its first call rather than when the library is loaded. Linking
-     * a downcall spins a dozen hidden classes for each new function shape (the FFM linker's
-     * specialised invoker and its lambda forms), which the JDK's AOT cache cannot keep: linking all
-     * 22 up front was about a tenth of the start-up of {@code pml4 run}, and a run of the hello kernel
-     * uses 11 of them (never uc_ctl, uc_mem_regions, uc_hook_del, uc_strerror, uc_mmio_map...).
-     * Calls read the handle from a field, as they read it from {@link Native}'s final fields before
-     * (neither is a constant to the JIT); volatile, because the warm-up thread ({@link Unicorn#link()})
-     * may link it for the main thread. A race on the first call links twice, harmlessly.
+     * Unicorn's functions, all linked when the library is loaded: each goes through one of the
+     * shapes every binding shares (see {@link dev.pml4.ffi}), so that linking one more costs a
+     * symbol lookup, not a dozen classes. A record, so that the JIT trusts its fields: every call
+     * through {@link #NATIVE} is a call of a constant method handle. The C prototypes are
+     * unicorn.h's (2.0.1).
      */
-    private static final class Downcall {
-        private final MemorySegment function;
-        private final FunctionDescriptor descriptor;
-        private final Linker.Option[] options;
-        private volatile MethodHandle handle;
-
-        Downcall(MemorySegment function, FunctionDescriptor descriptor, Linker.Option... options) {
-            this.function = function;
-            this.descriptor = descriptor;
-            this.options = options;
-        }
-
-        MethodHandle handle() {
-            MethodHandle h = handle;
-            if (h == null) {
-                h = Native.LINKER.downcallHandle(function, descriptor, options);
-                handle = h;
-            }
-            return h;
-        }
-    }
-
-    /** The downcalls (linked on first use) and upcall shapes, once per JVM. */
-    private static final class Native {
-        static final Linker LINKER = Linker.nativeLinker();
-
-        final Downcall open, close, version, strerror, free, memMapPtr, mmioMap, memUnmap, memProtect,
-                memRead, memWrite, memRegions, regRead, regReadBatch, ccComputeAll, regWrite, hookAdd, hookAddInsn, hookDel, emuStart,
-                emuStop, ctlInt, ctlLongLong, ctl0, tlbFlushPage, tlbFlush;
-        final MethodHandle codeTarget, memEventTarget, memTraceTarget, intrTarget, invalidTarget, inTarget,
-                outTarget, mmioReadTarget, mmioWriteTarget;
-        final FunctionDescriptor codeDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
-        final FunctionDescriptor memEventDesc = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
-        final FunctionDescriptor memTraceDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
-        final FunctionDescriptor intrDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS);
-        final FunctionDescriptor invalidDesc = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, ADDRESS);
-        final FunctionDescriptor inDesc = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
-        final FunctionDescriptor outDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-        final FunctionDescriptor mmioReadDesc = FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
-        final FunctionDescriptor mmioWriteDesc = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
-
-        private final SymbolLookup lib;
-
-        private Native(SymbolLookup lib) throws ReflectiveOperationException {
-            this.lib = lib;
-            // Calls that never call back into Java may skip the thread-state transition.
-            Linker.Option critical = Linker.Option.critical(false);
-            open = down("uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-            close = down("uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            version = down("uc_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-            strerror = down("uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-            free = down("uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            memMapPtr = down("uc_mem_map_ptr", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
-            mmioMap = down("uc_mmio_map", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-            memUnmap = down("uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-            memProtect = down("uc_mem_protect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
-            memRead = down("uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG), critical);
-            memWrite = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-            memRegions = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-            regRead = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), critical);
-            // QEMU's helper_cc_compute_all(dst, src1, src2, op): the lazy flags made architectural.
-            ccComputeAll = lib.find("helper_cc_compute_all_x86_64").map(a -> new Downcall(a,
-                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT), critical)).orElse(null);
-            regReadBatch = down("uc_reg_read_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), critical);
-            // Not critical: writing a segment register reads the GDT, which may call a memory hook.
-            regWrite = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-            // uc_hook_add(uc, hh, type, callback, user_data, begin, end, ...): variadic after 7 arguments.
-            hookAdd = down("uc_hook_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG),
-                    Linker.Option.firstVariadicArg(7));
-            hookAddInsn = down("uc_hook_add", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT),
-                    Linker.Option.firstVariadicArg(7));
-            hookDel = down("uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-            emuStart = down("uc_emu_start", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-            emuStop = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            // uc_ctl(uc, control, ...): variadic after 2 arguments.
-            ctl0 = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-            ctlInt = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-            ctlLongLong = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-            // QEMU internals that Debian's build exports (optional: without them, mappings are never kept parked).
-            tlbFlushPage = lib.find("tlb_flush_page_x86_64").map(a -> new Downcall(a,
-                    FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG), critical)).orElse(null);
-            tlbFlush = lib.find("tlb_flush_x86_64").map(a -> new Downcall(a,
-                    FunctionDescriptor.ofVoid(ADDRESS), critical)).orElse(null);
-
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            codeTarget = l.findVirtual(CodeTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
-            memEventTarget = l.findVirtual(MemoryEventTrampoline.class, "call", MethodType.methodType(boolean.class, MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
-            memTraceTarget = l.findVirtual(MemoryTraceTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
-            intrTarget = l.findVirtual(InterruptTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class));
-            invalidTarget = l.findVirtual(InvalidTrampoline.class, "call", MethodType.methodType(boolean.class, MemorySegment.class, MemorySegment.class));
-            inTarget = l.findVirtual(PortInTrampoline.class, "call", MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class));
-            outTarget = l.findVirtual(PortOutTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, int.class, int.class, int.class, MemorySegment.class));
-            mmioReadTarget = l.findVirtual(MmioReadTrampoline.class, "call", MethodType.methodType(long.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
-            mmioWriteTarget = l.findVirtual(MmioWriteTrampoline.class, "call", MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, long.class, MemorySegment.class));
-        }
-
-        /** See {@link Unicorn#link()}: what a run of the hello kernel linked, measured. */
-        void linkWhatRunsUse() {
-            for (Downcall d : List.of(open, hookAdd, hookAddInsn, regRead, regWrite, memMapPtr, emuStart, memProtect,
-                    memUnmap, emuStop)) {
-                d.handle();
-            }
-            // The linker keeps what it spins for an upcall shape; a stub made and freed now leaves
-            // the shape linked for the hooks' own stubs.
-            try (Arena scratch = Arena.ofConfined()) {
-                for (FunctionDescriptor shape : List.of(codeDesc, memEventDesc, intrDesc, invalidDesc, inDesc, outDesc)) {
-                    LINKER.upcallStub(MethodHandles.empty(shape.toMethodType()), shape, scratch);
-                }
-            }
-        }
-
-        private Downcall down(String name, FunctionDescriptor descriptor, Linker.Option... options) {
-            return new Downcall(lib.find(name).orElseThrow(
-                    () -> new UnsatisfiedLinkError(name + " is missing from libunicorn.so.2 (need Unicorn 2.0.1 or newer)")),
-                    descriptor, options);
-        }
+    private record Native(NativeFunction open, NativeFunction close, NativeFunction version, NativeFunction strerror,
+                          NativeFunction free, NativeFunction memMapPtr, NativeFunction mmioMap, NativeFunction memUnmap,
+                          NativeFunction memProtect, NativeFunction memRead, NativeFunction memWrite,
+                          NativeFunction memRegions, NativeFunction regRead, NativeFunction regReadBatch,
+                          NativeFunction ccComputeAll, NativeFunction regWrite, NativeFunction hookAdd,
+                          NativeFunction hookDel, NativeFunction emuStart, NativeFunction emuStop, NativeFunction ctl,
+                          NativeFunction tlbFlushPage, NativeFunction tlbFlush) {
 
         static Native load() {
             SymbolLookup lib;
@@ -1035,11 +794,50 @@ public final class Unicorn implements AutoCloseable {
                 throw new UnsatisfiedLinkError(
                         "libunicorn.so.2 not found: install Debian's libunicorn2 (apt-get install -y libunicorn2), or run make, which does");
             }
-            try {
-                return new Native(lib);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
+            // Critical: hot calls that never run a hook, so never call back into Java. Not
+            // uc_reg_write (writing a segment register reads the GDT, which may call a memory hook),
+            // nor uc_mem_write, uc_emu_start, or anything that changes mappings.
+            return new Native(
+                    plain(lib, "uc_open"),             // uc_err (uc_arch, uc_mode, uc_engine **)
+                    plain(lib, "uc_close"),            // uc_err (uc_engine *)
+                    plain(lib, "uc_version"),          // unsigned (unsigned *major, unsigned *minor)
+                    plain(lib, "uc_strerror"),         // const char *(uc_err)
+                    plain(lib, "uc_free"),             // uc_err (void *)
+                    plain(lib, "uc_mem_map_ptr"),      // uc_err (uc, uint64_t address, size_t, uint32_t perms, void *)
+                    // uc_err (uc, uint64_t, size_t, read_cb, void *, write_cb, void *): seven arguments
+                    NativeFunction.variadic("uc_mmio_map", find(lib, "uc_mmio_map")),
+                    plain(lib, "uc_mem_unmap"),        // uc_err (uc, uint64_t address, size_t size)
+                    plain(lib, "uc_mem_protect"),      // uc_err (uc, uint64_t address, size_t size, uint32_t perms)
+                    NativeFunction.critical("uc_mem_read", find(lib, "uc_mem_read")), // uc_err (uc, uint64_t, void *, size_t)
+                    plain(lib, "uc_mem_write"),        // uc_err (uc, uint64_t, const void *, size_t)
+                    plain(lib, "uc_mem_regions"),      // uc_err (uc, uc_mem_region **, uint32_t *count)
+                    NativeFunction.critical("uc_reg_read", find(lib, "uc_reg_read")), // uc_err (uc, int regid, void *)
+                    // uc_err (uc, int *regs, void **vals, int count)
+                    NativeFunction.critical("uc_reg_read_batch", find(lib, "uc_reg_read_batch")),
+                    // QEMU's helper_cc_compute_all(target_ulong dst, src1, src2, int op): the lazy flags made
+                    // architectural; optional, as QEMU's internals are.
+                    lib.find("helper_cc_compute_all_x86_64").map(a -> NativeFunction.critical("helper_cc_compute_all", a)).orElse(null),
+                    plain(lib, "uc_reg_write"),        // uc_err (uc, int regid, const void *)
+                    // uc_err (uc, uc_hook *, int type, void *callback, void *user_data, uint64_t begin,
+                    // uint64_t end, ...): an instruction hook passes the instruction as its variadic int.
+                    NativeFunction.variadic("uc_hook_add", find(lib, "uc_hook_add")),
+                    plain(lib, "uc_hook_del"),         // uc_err (uc, uc_hook)
+                    plain(lib, "uc_emu_start"),        // uc_err (uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
+                    plain(lib, "uc_emu_stop"),         // uc_err (uc)
+                    NativeFunction.variadic("uc_ctl", find(lib, "uc_ctl")), // uc_err (uc, uc_control_type, ...)
+                    // QEMU internals that Debian's build exports (optional: without them, mappings are
+                    // never kept parked): void tlb_flush_page(CPUState *, target_ulong), void tlb_flush(CPUState *).
+                    lib.find("tlb_flush_page_x86_64").map(a -> NativeFunction.critical("tlb_flush_page", a)).orElse(null),
+                    lib.find("tlb_flush_x86_64").map(a -> NativeFunction.critical("tlb_flush", a)).orElse(null));
+        }
+
+        private static NativeFunction plain(SymbolLookup lib, String name) {
+            return NativeFunction.plain(name, find(lib, name));
+        }
+
+        private static MemorySegment find(SymbolLookup lib, String name) {
+            return lib.find(name).orElseThrow(
+                    () -> new UnsatisfiedLinkError(name + " is missing from libunicorn.so.2 (need Unicorn 2.0.1 or newer)"));
         }
     }
 
