@@ -1,6 +1,5 @@
 package dev.pml4.cpu;
 
-import dev.pml4.ffi.libc.SharedMemory;
 import dev.pml4.ffi.unicorn.Protection;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.machine.PhysicalMemory;
@@ -53,14 +52,13 @@ final class EnginePageMapper implements PageMapper {
      */
     static final int PARKED_LIMIT = 16;
 
-    /**
-     * One Unicorn region pml4 mapped: RAM, onto a host {@code window} when the region may park (a
-     * returning one), else straight onto the RAM; or a hole.
-     */
+    /** One Unicorn region pml4 mapped: RAM, straight onto the frames it shows now ({@code backing}); or a hole. */
     private static final class Region {
         final long linear;
         final long size;
-        final SharedMemory.Window window;
+        /** The host memory of the frames the region shows, and their physical address (RAM only). */
+        MemorySegment backing;
+        long physical;
         final boolean ram;
         int perms;
         boolean parked;
@@ -76,11 +74,12 @@ final class EnginePageMapper implements PageMapper {
         /** 4 KiB pages the translator fetched code from while the region was mapped. */
         final Set<Long> translated = new HashSet<>();
 
-        Region(long linear, long size, boolean ram, SharedMemory.Window window, int perms, boolean returning) {
+        Region(long linear, long size, boolean ram, MemorySegment backing, long physical, int perms, boolean returning) {
             this.linear = linear;
             this.size = size;
             this.ram = ram;
-            this.window = window;
+            this.backing = backing;
+            this.physical = physical;
             this.perms = perms;
             this.returning = returning;
         }
@@ -123,7 +122,7 @@ final class EnginePageMapper implements PageMapper {
         this.memory = memory;
         this.ramBase = memory.ramSlice(0, PhysicalMemory.PAGE_SIZE).address();
         this.warnings = warnings;
-        this.parking = Unicorn.canFlushSoftTlb();
+        this.parking = Unicorn.canFlushSoftTlb() && Unicorn.canRetargetRegions();
         this.holes = engine.mmioHandlers(
                 (physicalBase, offset, size) -> {
                     report(physicalBase + offset, "read");
@@ -144,17 +143,9 @@ final class EnginePageMapper implements PageMapper {
         long physical = frames.address() - ramBase;
         int p = toUnicorn(perms);
         Region r = regions.get(linear);
-        if (r != null && r.parked && r.size == size && r.window != null) {
+        if (r != null && r.parked && r.size == size && r.ram && (r.physical == physical || retarget(r, physical, frames))) {
             parkedOrder.remove(linear);
             r.parked = false;
-            if (r.window.offset() != physical) {
-                r.window.retarget(physical);
-                retargets++;
-                if (!r.translated.isEmpty()) {
-                    dropTranslatedCode(r); // kept at park (precise mode), now of the wrong frame
-                    codeDrops++;
-                }
-            }
             setPerms(r, p);
             unparks++;
             parkedCodeChanged();
@@ -165,21 +156,10 @@ final class EnginePageMapper implements PageMapper {
             release(linear, r.size); // parked with another size
         }
         vacate(linear, size);
-        // Only a region that may park needs a window of its own: making one costs an mmap, its
-        // first accesses minor page faults, and its release an munmap (measured: 20 us a miss more
-        // on many_pages, which touches each page once between visits).
         boolean returning = parking && (released.remove(linear) || wasParked);
-        SharedMemory.Window window = returning ? memory.window(physical, size) : null;
-        try {
-            engine.mapPointer(linear, size, p, window != null ? window.segment() : frames);
-            rebuilds++;
-        } catch (RuntimeException e) {
-            if (window != null) {
-                memory.releaseWindow(window);
-            }
-            throw e;
-        }
-        regions.put(linear, new Region(linear, size, true, window, p, returning));
+        engine.mapPointer(linear, size, p, frames);
+        rebuilds++;
+        regions.put(linear, new Region(linear, size, true, frames, physical, p, returning));
         if (returning || size <= PhysicalMemory.PAGE_SIZE) {
             // Unicorn reuses a freed region's RAM address for the next one, and QEMU keys
             // translated code by it: code translated from the frame mapped here before would run
@@ -194,7 +174,7 @@ final class EnginePageMapper implements PageMapper {
         vacate(linear, size);
         engine.mapMmio(linear, size, holes, physical);
         rebuilds++;
-        regions.put(linear, new Region(linear, size, false, null, Protection.READ | Protection.WRITE, false));
+        regions.put(linear, new Region(linear, size, false, null, physical, Protection.READ | Protection.WRITE, false));
     }
 
     @Override
@@ -227,7 +207,7 @@ final class EnginePageMapper implements PageMapper {
     @Override
     public void unmap(long linear, long size) {
         Region r = regions.get(linear);
-        if (parking && r != null && r.returning && r.size == size && r.window != null && (r.perms & Protection.WRITE) == 0) {
+        if (parking && r != null && r.returning && r.size == size && r.ram && (r.perms & Protection.WRITE) == 0) {
             park(r);
         } else {
             release(linear, size);
@@ -256,6 +236,33 @@ final class EnginePageMapper implements PageMapper {
             release(oldest, regions.get(oldest).size);
         }
         parkedCodeChanged();
+    }
+
+    /**
+     * Points parked {@code r} at other frames, in place ({@link Unicorn#retargetRegion}): no map, no
+     * unmap, no host mmap. Code translated from the old frames is dropped first, while Unicorn still
+     * finds it by them; code once translated at this address from the new frames (a region mapped
+     * here before) after, as a fresh map does; and QEMU's software TLB forgets the old host address.
+     *
+     * @return false when the engine cannot: the caller unmaps and maps as before
+     */
+    private boolean retarget(Region r, long physical, MemorySegment frames) {
+        if (!r.translated.isEmpty()) {
+            dropTranslatedCode(r); // kept at park, and now of the wrong frames
+            codeDrops++;
+        }
+        if (!engine.retargetRegion(r.linear, r.size, r.backing, frames)) {
+            return false;
+        }
+        r.backing = frames;
+        r.physical = physical;
+        // QEMU's software TLB may hold the old host address (finding the code above fills it); code
+        // lookup through such an entry aborts the process, as no RAM block holds that address now.
+        flushSoftTlb(r.linear, r.size);
+        engine.removeCodeCache(r.linear, r.linear + r.size);
+        flushSoftTlb(r.linear, r.size);
+        retargets++;
+        return true;
     }
 
     private void dropTranslatedCode(Region r) {
@@ -313,13 +320,8 @@ final class EnginePageMapper implements PageMapper {
         engine.unmap(linear, size);
         rebuilds++;
         Region r = regions.remove(linear);
-        if (r != null) {
-            if (parkedOrder.remove(linear) && !r.translated.isEmpty()) {
-                parkedCodeChanged();
-            }
-            if (r.window != null) {
-                memory.releaseWindow(r.window);
-            }
+        if (r != null && parkedOrder.remove(linear) && !r.translated.isEmpty()) {
+            parkedCodeChanged();
         }
     }
 
