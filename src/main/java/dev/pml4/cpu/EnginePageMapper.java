@@ -16,8 +16,8 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} onto a host
- * window of physical memory (two virtual pages on one frame alias for free), and physical holes
+ * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} straight onto the
+ * frames in physical memory (two virtual pages on one frame alias for free), and physical holes
  * through MMIO callbacks that read all-ones and drop writes, reporting the first access to each
  * hole page.
  *
@@ -25,13 +25,16 @@ import java.util.function.Consumer;
  * dispatch tables) on every map, unmap, and every protect that changes whether a region is
  * writable: measured 13 us per change at 10 regions, 50 us at 128, 0.9 ms at 512 (pml4 bench,
  * and DESIGN.md fact 13). A protect that leaves writability alone costs 0.1 us, and re-pointing a
- * host window at another frame ({@code mmap(MAP_FIXED)}) 3 us. So a read-only RAM region that the
+ * region at another frame in place ({@link Unicorn#retargetRegion}: one store into QEMU's RAM block,
+ * then a soft-TLB flush of the range) under 1 us. So a read-only RAM region that the
  * TLB model drops (INVLPG, MOV to CR3, eviction) is not unmapped but <em>parked</em>: it stays in
  * Unicorn with no permissions, so the next access to it comes back to Java as a PROT event exactly
  * as an unmapped one would, and the TLB stays exact. When the TLB maps the same linear range again,
- * with the same frame or (after a CR3 switch) another one, the region is unparked: the window is
- * retargeted if the frame changed, and the permissions restored. A switch between two address
- * spaces then costs no Unicorn remapping at all.
+ * with the same frame or (after a CR3 switch) another one, the region is unparked: retargeted if the
+ * frame changed, and the permissions restored. A switch between two address spaces then costs no
+ * Unicorn remapping, and no host system call either. (Until retargeting in place, a parked region
+ * sat on a host window of a memfd that one {@code mmap(MAP_FIXED)} re-pointed: 4-5 us of a
+ * switch's 9, most of it the TLB-shootdown IPI of unmapping the old host page, and a page fault.)
  *
  * <p>Three things keep a parked region unreachable. Its translated code is dropped when it parks
  * (only the pages translation fetched from, 0.1 us each; the whole of a 2 MiB range costs 84 us), so
@@ -39,7 +42,11 @@ import java.util.function.Consumer;
  * for it, since {@code uc_mem_protect} does not touch QEMU's cached entries. And QEMU's code lookup
  * fills that TLB on its own before the fetch comes to Java, so {@link #touched} flushes the page
  * again whenever an engine event reaches a parked page. Writable regions are unmapped as before:
- * parking one and unparking it writable would cost the two rebuilds that unmapping and mapping do.
+ * parking one and unparking it writable would cost the two rebuilds that unmapping and mapping do,
+ * and parking it without making QEMU's region read-only is unsafe: Unicorn checks a region's
+ * permissions only on QEMU's slow path, and the soft-TLB entry that a read fills for a writable
+ * region allows writes (x86 with paging off gives every page read, write and execute), so the
+ * guest's first write through a read-only or clean TLB entry would never reach Java.
  * At most {@link #PARKED_LIMIT} regions stay parked (the least recently parked go first), which
  * bounds Unicorn's region count and so the cost of every rebuild.
  */
@@ -315,7 +322,7 @@ final class EnginePageMapper implements PageMapper {
         }
     }
 
-    /** Really unmaps the region at {@code linear}, and unmaps its window after it. */
+    /** Really unmaps the region at {@code linear}. */
     private void release(long linear, long size) {
         engine.unmap(linear, size);
         rebuilds++;
