@@ -150,17 +150,23 @@ final class EnginePageMapper implements PageMapper {
         long physical = frames.address() - ramBase;
         int p = toUnicorn(perms);
         Region r = regions.get(linear);
+        boolean keptCode = r != null && r.parked && !r.translated.isEmpty();
         if (r != null && r.parked && r.size == size && r.ram && (r.physical == physical || retarget(r, physical, frames))) {
             parkedOrder.remove(linear);
             r.parked = false;
             setPerms(r, p);
             unparks++;
-            parkedCodeChanged();
+            if (keptCode) {
+                parkedCodeChanged();
+            }
             return;
         }
         boolean wasParked = r != null && r.parked;
         if (wasParked) {
-            release(linear, r.size); // parked with another size
+            release(linear, r.size); // parked with another size, or not retargetable
+            if (keptCode && r.translated.isEmpty()) {
+                parkedCodeChanged(); // retarget dropped the code, so release did not see it
+            }
         }
         vacate(linear, size);
         boolean returning = parking && (released.remove(linear) || wasParked);
@@ -242,7 +248,9 @@ final class EnginePageMapper implements PageMapper {
             long oldest = parkedOrder.getFirst();
             release(oldest, regions.get(oldest).size);
         }
-        parkedCodeChanged();
+        if (!r.translated.isEmpty()) { // else the parked pages with kept code are what they were
+            parkedCodeChanged();
+        }
     }
 
     /**
