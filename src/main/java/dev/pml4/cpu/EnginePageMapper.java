@@ -1,6 +1,5 @@
 package dev.pml4.cpu;
 
-import dev.pml4.ffi.libc.SharedMemory;
 import dev.pml4.ffi.unicorn.Protection;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.machine.PhysicalMemory;
@@ -17,8 +16,8 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} onto a host
- * window of physical memory (two virtual pages on one frame alias for free), and physical holes
+ * Resident translations made real in Unicorn: RAM through {@code uc_mem_map_ptr} straight onto the
+ * frames in physical memory (two virtual pages on one frame alias for free), and physical holes
  * through MMIO callbacks that read all-ones and drop writes, reporting the first access to each
  * hole page.
  *
@@ -26,13 +25,16 @@ import java.util.function.Consumer;
  * dispatch tables) on every map, unmap, and every protect that changes whether a region is
  * writable: measured 13 us per change at 10 regions, 50 us at 128, 0.9 ms at 512 (pml4 bench,
  * and DESIGN.md fact 13). A protect that leaves writability alone costs 0.1 us, and re-pointing a
- * host window at another frame ({@code mmap(MAP_FIXED)}) 3 us. So a read-only RAM region that the
+ * region at another frame in place ({@link Unicorn#retargetRegion}: one store into QEMU's RAM block,
+ * then a soft-TLB flush of the range) under 1 us. So a read-only RAM region that the
  * TLB model drops (INVLPG, MOV to CR3, eviction) is not unmapped but <em>parked</em>: it stays in
  * Unicorn with no permissions, so the next access to it comes back to Java as a PROT event exactly
  * as an unmapped one would, and the TLB stays exact. When the TLB maps the same linear range again,
- * with the same frame or (after a CR3 switch) another one, the region is unparked: the window is
- * retargeted if the frame changed, and the permissions restored. A switch between two address
- * spaces then costs no Unicorn remapping at all.
+ * with the same frame or (after a CR3 switch) another one, the region is unparked: retargeted if the
+ * frame changed, and the permissions restored. A switch between two address spaces then costs no
+ * Unicorn remapping, and no host system call either. (Until retargeting in place, a parked region
+ * sat on a host window of a memfd that one {@code mmap(MAP_FIXED)} re-pointed: 4-5 us of a
+ * switch's 9, most of it the TLB-shootdown IPI of unmapping the old host page, and a page fault.)
  *
  * <p>Three things keep a parked region unreachable. Its translated code is dropped when it parks
  * (only the pages translation fetched from, 0.1 us each; the whole of a 2 MiB range costs 84 us), so
@@ -40,7 +42,11 @@ import java.util.function.Consumer;
  * for it, since {@code uc_mem_protect} does not touch QEMU's cached entries. And QEMU's code lookup
  * fills that TLB on its own before the fetch comes to Java, so {@link #touched} flushes the page
  * again whenever an engine event reaches a parked page. Writable regions are unmapped as before:
- * parking one and unparking it writable would cost the two rebuilds that unmapping and mapping do.
+ * parking one and unparking it writable would cost the two rebuilds that unmapping and mapping do,
+ * and parking it without making QEMU's region read-only is unsafe: Unicorn checks a region's
+ * permissions only on QEMU's slow path, and the soft-TLB entry that a read fills for a writable
+ * region allows writes (x86 with paging off gives every page read, write and execute), so the
+ * guest's first write through a read-only or clean TLB entry would never reach Java.
  * At most {@link #PARKED_LIMIT} regions stay parked (the least recently parked go first), which
  * bounds Unicorn's region count and so the cost of every rebuild.
  */
@@ -53,14 +59,13 @@ final class EnginePageMapper implements PageMapper {
      */
     static final int PARKED_LIMIT = 16;
 
-    /**
-     * One Unicorn region pml4 mapped: RAM, onto a host {@code window} when the region may park (a
-     * returning one), else straight onto the RAM; or a hole.
-     */
+    /** One Unicorn region pml4 mapped: RAM, straight onto the frames it shows now ({@code backing}); or a hole. */
     private static final class Region {
         final long linear;
         final long size;
-        final SharedMemory.Window window;
+        /** The host memory of the frames the region shows, and their physical address (RAM only). */
+        MemorySegment backing;
+        long physical;
         final boolean ram;
         int perms;
         boolean parked;
@@ -76,11 +81,12 @@ final class EnginePageMapper implements PageMapper {
         /** 4 KiB pages the translator fetched code from while the region was mapped. */
         final Set<Long> translated = new HashSet<>();
 
-        Region(long linear, long size, boolean ram, SharedMemory.Window window, int perms, boolean returning) {
+        Region(long linear, long size, boolean ram, MemorySegment backing, long physical, int perms, boolean returning) {
             this.linear = linear;
             this.size = size;
             this.ram = ram;
-            this.window = window;
+            this.backing = backing;
+            this.physical = physical;
             this.perms = perms;
             this.returning = returning;
         }
@@ -123,7 +129,7 @@ final class EnginePageMapper implements PageMapper {
         this.memory = memory;
         this.ramBase = memory.ramSlice(0, PhysicalMemory.PAGE_SIZE).address();
         this.warnings = warnings;
-        this.parking = Unicorn.canFlushSoftTlb();
+        this.parking = Unicorn.canFlushSoftTlb() && Unicorn.canRetargetRegions();
         this.holes = engine.mmioHandlers(
                 (physicalBase, offset, size) -> {
                     report(physicalBase + offset, "read");
@@ -144,42 +150,29 @@ final class EnginePageMapper implements PageMapper {
         long physical = frames.address() - ramBase;
         int p = toUnicorn(perms);
         Region r = regions.get(linear);
-        if (r != null && r.parked && r.size == size && r.window != null) {
+        boolean keptCode = r != null && r.parked && !r.translated.isEmpty();
+        if (r != null && r.parked && r.size == size && r.ram && (r.physical == physical || retarget(r, physical, frames))) {
             parkedOrder.remove(linear);
             r.parked = false;
-            if (r.window.offset() != physical) {
-                r.window.retarget(physical);
-                retargets++;
-                if (!r.translated.isEmpty()) {
-                    dropTranslatedCode(r); // kept at park (precise mode), now of the wrong frame
-                    codeDrops++;
-                }
-            }
             setPerms(r, p);
             unparks++;
-            parkedCodeChanged();
+            if (keptCode) {
+                parkedCodeChanged();
+            }
             return;
         }
         boolean wasParked = r != null && r.parked;
         if (wasParked) {
-            release(linear, r.size); // parked with another size
+            release(linear, r.size); // parked with another size, or not retargetable
+            if (keptCode && r.translated.isEmpty()) {
+                parkedCodeChanged(); // retarget dropped the code, so release did not see it
+            }
         }
         vacate(linear, size);
-        // Only a region that may park needs a window of its own: making one costs an mmap, its
-        // first accesses minor page faults, and its release an munmap (measured: 20 us a miss more
-        // on many_pages, which touches each page once between visits).
         boolean returning = parking && (released.remove(linear) || wasParked);
-        SharedMemory.Window window = returning ? memory.window(physical, size) : null;
-        try {
-            engine.mapPointer(linear, size, p, window != null ? window.segment() : frames);
-            rebuilds++;
-        } catch (RuntimeException e) {
-            if (window != null) {
-                memory.releaseWindow(window);
-            }
-            throw e;
-        }
-        regions.put(linear, new Region(linear, size, true, window, p, returning));
+        engine.mapPointer(linear, size, p, frames);
+        rebuilds++;
+        regions.put(linear, new Region(linear, size, true, frames, physical, p, returning));
         if (returning || size <= PhysicalMemory.PAGE_SIZE) {
             // Unicorn reuses a freed region's RAM address for the next one, and QEMU keys
             // translated code by it: code translated from the frame mapped here before would run
@@ -194,7 +187,7 @@ final class EnginePageMapper implements PageMapper {
         vacate(linear, size);
         engine.mapMmio(linear, size, holes, physical);
         rebuilds++;
-        regions.put(linear, new Region(linear, size, false, null, Protection.READ | Protection.WRITE, false));
+        regions.put(linear, new Region(linear, size, false, null, physical, Protection.READ | Protection.WRITE, false));
     }
 
     @Override
@@ -227,7 +220,7 @@ final class EnginePageMapper implements PageMapper {
     @Override
     public void unmap(long linear, long size) {
         Region r = regions.get(linear);
-        if (parking && r != null && r.returning && r.size == size && r.window != null && (r.perms & Protection.WRITE) == 0) {
+        if (parking && r != null && r.returning && r.size == size && r.ram && (r.perms & Protection.WRITE) == 0) {
             park(r);
         } else {
             release(linear, size);
@@ -255,7 +248,36 @@ final class EnginePageMapper implements PageMapper {
             long oldest = parkedOrder.getFirst();
             release(oldest, regions.get(oldest).size);
         }
-        parkedCodeChanged();
+        if (!r.translated.isEmpty()) { // else the parked pages with kept code are what they were
+            parkedCodeChanged();
+        }
+    }
+
+    /**
+     * Points parked {@code r} at other frames, in place ({@link Unicorn#retargetRegion}): no map, no
+     * unmap, no host mmap. Code translated from the old frames is dropped first, while Unicorn still
+     * finds it by them; code once translated at this address from the new frames (a region mapped
+     * here before) after, as a fresh map does; and QEMU's software TLB forgets the old host address.
+     *
+     * @return false when the engine cannot: the caller unmaps and maps as before
+     */
+    private boolean retarget(Region r, long physical, MemorySegment frames) {
+        if (!r.translated.isEmpty()) {
+            dropTranslatedCode(r); // kept at park, and now of the wrong frames
+            codeDrops++;
+        }
+        if (!engine.retargetRegion(r.linear, r.size, r.backing, frames)) {
+            return false;
+        }
+        r.backing = frames;
+        r.physical = physical;
+        // QEMU's software TLB may hold the old host address (finding the code above fills it); code
+        // lookup through such an entry aborts the process, as no RAM block holds that address now.
+        flushSoftTlb(r.linear, r.size);
+        engine.removeCodeCache(r.linear, r.linear + r.size);
+        flushSoftTlb(r.linear, r.size);
+        retargets++;
+        return true;
     }
 
     private void dropTranslatedCode(Region r) {
@@ -308,18 +330,13 @@ final class EnginePageMapper implements PageMapper {
         }
     }
 
-    /** Really unmaps the region at {@code linear}, and unmaps its window after it. */
+    /** Really unmaps the region at {@code linear}. */
     private void release(long linear, long size) {
         engine.unmap(linear, size);
         rebuilds++;
         Region r = regions.remove(linear);
-        if (r != null) {
-            if (parkedOrder.remove(linear) && !r.translated.isEmpty()) {
-                parkedCodeChanged();
-            }
-            if (r.window != null) {
-                memory.releaseWindow(r.window);
-            }
+        if (r != null && parkedOrder.remove(linear) && !r.translated.isEmpty()) {
+            parkedCodeChanged();
         }
     }
 

@@ -33,7 +33,6 @@ public final class PhysicalMemory implements AutoCloseable {
     private final Arena arena;
     private final SharedMemory file;
     private final MemorySegment ram;
-    private final java.util.Set<SharedMemory.Window> windows = new java.util.HashSet<>();
     private final RangeMap<Long, RegionKind> map = TreeRangeMap.create();
 
     /** @param ramSize bytes of RAM starting at physical 0; a positive multiple of 4 KiB. */
@@ -74,25 +73,6 @@ public final class PhysicalMemory implements AutoCloseable {
                     "physical range 0x%x..0x%x is not RAM", address, address + length));
         }
         return ram.asSlice(address, length);
-    }
-
-    /**
-     * A new host range showing the RAM of [address, address + length), to be retargeted at other
-     * frames of the same length; it lives until {@link #releaseWindow} or {@link #close}.
-     */
-    public SharedMemory.Window window(long address, long length) {
-        if (!isRam(address, length)) {
-            throw new IllegalArgumentException(String.format("physical range 0x%x..0x%x is not RAM", address, address + length));
-        }
-        SharedMemory.Window w = file.window(address, length);
-        windows.add(w);
-        return w;
-    }
-
-    public void releaseWindow(SharedMemory.Window window) {
-        if (windows.remove(window)) {
-            window.release();
-        }
     }
 
     public long read64(long address) {
@@ -172,8 +152,6 @@ public final class PhysicalMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        windows.forEach(SharedMemory.Window::release);
-        windows.clear();
         file.close();
         arena.close();
     }

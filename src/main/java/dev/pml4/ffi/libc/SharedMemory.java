@@ -7,19 +7,17 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Memory that more than one host address range can show: an anonymous file from
- * {@code memfd_create(2)}, sized with {@code ftruncate(2)} and mapped {@code MAP_SHARED}. A
- * {@link Window} is a further mapping of a run of the file; {@link Window#retarget} points the same
- * host addresses at another run with one {@code mmap(MAP_FIXED)}, which is how a Unicorn region
- * mapped once onto a window changes frames without Unicorn remapping anything. Pages are
- * zero-filled by the kernel on first touch, as with private anonymous memory.
+ * RAM as an anonymous file from {@code memfd_create(2)}, sized with {@code ftruncate(2)} and mapped
+ * {@code MAP_SHARED | MAP_NORESERVE} once. Pages are zero-filled by the kernel on first touch, as
+ * with private anonymous memory. (Engine regions used to show it through further host windows,
+ * retargeted with {@code mmap(MAP_FIXED)}; a region now changes frames in place, see
+ * {@code Unicorn.retargetRegion}, so nothing maps the file twice any more.)
  */
 @SuppressWarnings("restricted")
 public final class SharedMemory implements AutoCloseable {
     private static final int PROT_READ = 0x1;
     private static final int PROT_WRITE = 0x2;
     private static final int MAP_SHARED = 0x01;
-    private static final int MAP_FIXED = 0x10;
     private static final int MAP_NORESERVE = 0x4000;
     private static final int MFD_CLOEXEC = 0x1;
     private static final long MAP_FAILED = -1L;
@@ -66,7 +64,7 @@ public final class SharedMemory implements AutoCloseable {
                 throw new OutOfMemoryError("ftruncate of the RAM file to " + size + " bytes failed");
             }
         }
-        long base = map(0, size, 0, 0);
+        long base = map(size);
         this.whole = MemorySegment.ofAddress(base).reinterpret(size, arena, s -> unmap(base, size));
     }
 
@@ -75,60 +73,8 @@ public final class SharedMemory implements AutoCloseable {
         return whole;
     }
 
-    /** A new host range of {@code length} bytes showing the memory from {@code offset}; release it when done. */
-    public Window window(long offset, long length) {
-        check(offset, length);
-        return new Window(map(0, length, 0, offset), length, offset);
-    }
-
-    /** A host address range showing a run of the shared memory; it can be pointed at another run. */
-    public final class Window {
-        private final long address;
-        private final long length;
-        private long offset;
-        private boolean released;
-
-        private Window(long address, long length, long offset) {
-            this.address = address;
-            this.length = length;
-            this.offset = offset;
-        }
-
-        /** The host addresses (valid until {@link #release}). */
-        public MemorySegment segment() {
-            return MemorySegment.ofAddress(address).reinterpret(length);
-        }
-
-        public long offset() {
-            return offset;
-        }
-
-        /** The same host addresses now show the memory from {@code newOffset}: one {@code mmap(MAP_FIXED)}. */
-        public void retarget(long newOffset) {
-            if (released) {
-                throw new IllegalStateException("window released");
-            }
-            check(newOffset, length);
-            map(address, length, MAP_FIXED, newOffset);
-            offset = newOffset;
-        }
-
-        public void release() {
-            if (!released) {
-                released = true;
-                unmap(address, length);
-            }
-        }
-    }
-
-    private void check(long offset, long length) {
-        if (offset < 0 || length <= 0 || offset + length > size || (offset & 0xfff) != 0 || (length & 0xfff) != 0) {
-            throw new IllegalArgumentException(String.format("window 0x%x+0x%x outside the 0x%x bytes", offset, length, size));
-        }
-    }
-
-    private long map(long at, long length, int extraFlags, long offset) {
-        long address = MMAP.call(at, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | extraFlags, fd, offset);
+    private long map(long length) {
+        long address = MMAP.call(0, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
         if (address == MAP_FAILED) {
             throw new OutOfMemoryError("mmap of " + length + " bytes of shared RAM failed");
         }
@@ -141,7 +87,7 @@ public final class SharedMemory implements AutoCloseable {
         }
     }
 
-    /** Closes the file; mappings (the whole segment, windows not released) stay valid until unmapped. */
+    /** Closes the file; the mapping of the whole stays valid until the arena unmaps it. */
     @Override
     public void close() {
         CLOSE.call(fd);

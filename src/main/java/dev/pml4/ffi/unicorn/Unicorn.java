@@ -272,6 +272,58 @@ public final class Unicorn implements AutoCloseable {
 
     private static final long UC_CPU_OFFSET = 0x180;
 
+    /**
+     * Whether {@link #retargetRegion} can work here: the same 2.0.1 build as {@link
+     * #canFlushSoftTlb}, which also exports {@code memory_mapping}, Unicorn's own region lookup.
+     */
+    public static boolean canRetargetRegions() {
+        return SOFT_TLB_FLUSH && NATIVE.memoryMapping != null;
+    }
+
+    /**
+     * Points the RAM region that {@link #mapPointer} mapped at [address, address + size) onto
+     * {@code memory} instead of {@code mapped}, without Unicorn rebuilding its view of memory (a
+     * remap costs ~10 us and more with every region, this a few stores): QEMU keeps a RAM region's
+     * host address in one place, its RAMBlock, and reads it only when it fills its software TLB or
+     * copies memory. So the caller must flush QEMU's software TLB for the range afterwards, and drop
+     * the code translated from the old memory before (its cached translations are keyed by it).
+     * Offsets from the disassembly of Debian's 2.0.1 ({@code memory_mapping}: MemoryRegion.addr at
+     * 0x40, .end at 0x90; {@code memory_region_get_ram_addr}: .ram_block at 0x8;
+     * {@code qemu_ram_get_host_addr} and {@code qemu_ram_get_used_length}: RAMBlock.host at 0x8,
+     * .used_length at 0x18); every one is checked against what was mapped before the one store.
+     *
+     * @return false, changing nothing, when the region is not found exactly as mapped
+     */
+    public boolean retargetRegion(long address, long size, MemorySegment mapped, MemorySegment memory) {
+        if (!canRetargetRegions() || memory.byteSize() < size) {
+            return false;
+        }
+        long regionAddress = NATIVE.memoryMapping.call(handle(), address);
+        if (regionAddress == 0) {
+            return false;
+        }
+        MemorySegment region = MemorySegment.ofAddress(regionAddress).reinterpret(MR_END + 8);
+        if (region.get(JAVA_LONG, MR_ADDR) != address || region.get(JAVA_LONG, MR_END) != address + size) {
+            return false;
+        }
+        MemorySegment block = region.get(ADDRESS, MR_RAM_BLOCK);
+        if (block.address() == 0) {
+            return false;
+        }
+        block = block.reinterpret(RB_USED_LENGTH + 8);
+        if (block.get(JAVA_LONG, RB_HOST) != mapped.address() || block.get(JAVA_LONG, RB_USED_LENGTH) != size) {
+            return false;
+        }
+        block.set(JAVA_LONG, RB_HOST, memory.address());
+        return true;
+    }
+
+    private static final long MR_RAM_BLOCK = 0x8;
+    private static final long MR_ADDR = 0x40;
+    private static final long MR_END = 0x90;
+    private static final long RB_HOST = 0x8;
+    private static final long RB_USED_LENGTH = 0x18;
+
     /** {@code uc_ctl(UC_CTL_TB_FLUSH)}: forgets every translated block. */
     public void flushCodeCache() {
         check("uc_ctl(TB_FLUSH)", (int) NATIVE.ctl.call(handle(), UC_CTL_WRITE_TB_FLUSH));
@@ -784,7 +836,7 @@ public final class Unicorn implements AutoCloseable {
                           NativeFunction memRegions, NativeFunction regRead, NativeFunction regReadBatch,
                           NativeFunction ccComputeAll, NativeFunction regWrite, NativeFunction hookAdd,
                           NativeFunction hookDel, NativeFunction emuStart, NativeFunction emuStop, NativeFunction ctl,
-                          NativeFunction tlbFlushPage, NativeFunction tlbFlush) {
+                          NativeFunction tlbFlushPage, NativeFunction tlbFlush, NativeFunction memoryMapping) {
 
         static Native load() {
             SymbolLookup lib;
@@ -828,7 +880,10 @@ public final class Unicorn implements AutoCloseable {
                     // QEMU internals that Debian's build exports (optional: without them, mappings are
                     // never kept parked): void tlb_flush_page(CPUState *, target_ulong), void tlb_flush(CPUState *).
                     lib.find("tlb_flush_page_x86_64").map(a -> NativeFunction.critical("tlb_flush_page", a)).orElse(null),
-                    lib.find("tlb_flush_x86_64").map(a -> NativeFunction.critical("tlb_flush", a)).orElse(null));
+                    lib.find("tlb_flush_x86_64").map(a -> NativeFunction.critical("tlb_flush", a)).orElse(null),
+                    // MemoryRegion *memory_mapping(struct uc_struct *, uint64_t): Unicorn's own region
+                    // lookup, which 2.0.1 exports (optional: without it, regions are never re-pointed).
+                    lib.find("memory_mapping").map(a -> NativeFunction.critical("memory_mapping", a)).orElse(null));
         }
 
         private static NativeFunction plain(SymbolLookup lib, String name) {

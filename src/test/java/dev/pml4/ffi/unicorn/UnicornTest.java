@@ -102,4 +102,37 @@ class UnicornTest {
             assertEquals(0xffff800000001000L, uc.readMsr(0xc0000102));
         }
     }
+
+    /**
+     * A region re-pointed in place shows the other memory to translated code and to uc_mem_read
+     * once QEMU's software TLB forgets the page, and a region not mapped as the caller says is
+     * left alone (EnginePageMapper's parked regions, cr3_switch).
+     */
+    @Test
+    void aRegionRetargetedInPlaceShowsTheOtherMemory() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Unicorn.canRetargetRegions(), "Debian's Unicorn 2.0.1 only");
+        byte[] load = {0x48, (byte) 0x8b, 0x04, 0x25, 0x00, 0x20, 0x00, 0x00}; // mov rax, [0x2000]
+        try (Arena arena = Arena.ofConfined(); Unicorn uc = Unicorn.openX86_64()) {
+            MemorySegment code = arena.allocate(4096, 4096);
+            MemorySegment a = arena.allocate(4096, 4096);
+            MemorySegment b = arena.allocate(4096, 4096);
+            MemorySegment.copy(load, 0, code, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, load.length);
+            a.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0xaaaa);
+            b.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 0xbbbb);
+            uc.mapPointer(0x1000, 4096, Protection.READ | Protection.EXEC, code);
+            uc.mapPointer(0x2000, 4096, Protection.READ, a);
+            assertEquals(UcError.OK, uc.start(0x1000, 0x1000 + load.length, 0, 0));
+            assertEquals(0xaaaa, uc.readRegister(X86Reg.RAX));
+
+            assertTrue(!uc.retargetRegion(0x2000, 4096, b, a), "not mapped onto b");
+            assertTrue(!uc.retargetRegion(0x2000, 8192, a, b), "not 8 KiB");
+            assertTrue(!uc.retargetRegion(0x3000, 4096, a, b), "nothing mapped there");
+            assertTrue(uc.retargetRegion(0x2000, 4096, a, b));
+            uc.flushSoftTlbPage(0x2000);
+            assertEquals(UcError.OK, uc.start(0x1000, 0x1000 + load.length, 0, 0));
+            assertEquals(0xbbbb, uc.readRegister(X86Reg.RAX));
+            assertEquals(0xbb, uc.read(0x2000, 1)[0] & 0xff);
+            assertEquals(1, uc.regions().stream().filter(r -> r.begin() == 0x2000).count());
+        }
+    }
 }
