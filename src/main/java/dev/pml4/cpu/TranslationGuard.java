@@ -1,7 +1,6 @@
 package dev.pml4.cpu;
 
 import dev.pml4.ffi.capstone.Capstone;
-import dev.pml4.ffi.capstone.Instruction;
 
 /**
  * Keeps the instructions of {@link EngineAbortForms} from ever reaching Unicorn's translator, which
@@ -96,7 +95,7 @@ public final class TranslationGuard {
         }
         String why = EngineAbortForms.match(code, !code32);
         if (why == null) {
-            length = capstone.decode(code, address, code32).map(Instruction::length).orElse(0);
+            length = capstone.length(code, address, code32);
             nextStart = length > 0 ? address + length : UNKNOWN;
             lengths.remember(key, code, length);
             return true;

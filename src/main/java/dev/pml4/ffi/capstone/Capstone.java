@@ -243,9 +243,26 @@ public final class Capstone implements AutoCloseable {
     }
 
     private Optional<Instruction> disassemble(MemorySegment code, long address) {
+        return decodeInto(code, address) ? Optional.of(readInstruction()) : Optional.empty();
+    }
+
+    /**
+     * The length of the instruction {@code code} starts with, as {@link #decode(byte[], long, boolean)}
+     * would give it, or 0 when the bytes are not a valid instruction. Reads only {@code cs_insn.size}:
+     * the translation guard needs lengths alone, and making {@link Instruction}s (strings, operands)
+     * of the first few hundred was ~15 ms of a hello run's start, in the interpreter.
+     */
+    public int length(byte[] code, long address, boolean bits32) {
+        checkOpen();
+        setMode32(bits32);
+        return decodeInto(MemorySegment.ofArray(code), address) ? insnLength() : 0;
+    }
+
+    /** Decodes into the handle's {@code cs_insn}; false when the bytes are no instruction. */
+    private boolean decodeInto(MemorySegment code, long address) {
         int n = (int) Math.min(code.byteSize(), MAX_INSTRUCTION_LENGTH);
         if (n == 0) {
-            return Optional.empty();
+            return false;
         }
         MemorySegment.copy(code, 0, codeBuffer, 0, n);
         codeCell.set(ADDRESS, 0, codeBuffer);
@@ -256,9 +273,16 @@ public final class Capstone implements AutoCloseable {
             // cs_disasm_iter returns false both for bytes that are no instruction (errno stays
             // CS_ERR_OK) and for real failures such as CS_ERR_MEM.
             check(callErrno(), "cs_disasm_iter");
-            return Optional.empty();
         }
-        return Optional.of(readInstruction());
+        return decoded;
+    }
+
+    private int insnLength() {
+        int length = Short.toUnsignedInt(insn.get(JAVA_SHORT, Abi.INSN_SIZE_FIELD));
+        if (length < 1 || length > MAX_INSTRUCTION_LENGTH) {
+            throw abiMismatch("cs_insn.size = " + length);
+        }
+        return length;
     }
 
     /** {@link #decode(MemorySegment, long)} over the start of a byte array. */
@@ -314,10 +338,7 @@ public final class Capstone implements AutoCloseable {
     // ---- reading cs_insn / cs_detail ------------------------------------------------------------
 
     private Instruction readInstruction() {
-        int length = Short.toUnsignedInt(insn.get(JAVA_SHORT, Abi.INSN_SIZE_FIELD));
-        if (length < 1 || length > MAX_INSTRUCTION_LENGTH) {
-            throw abiMismatch("cs_insn.size = " + length);
-        }
+        int length = insnLength();
         long x86 = Abi.DETAIL_X86;
         int count = Byte.toUnsignedInt(detail.get(JAVA_BYTE, x86 + Abi.X86_OP_COUNT));
         if (count > Abi.X86_MAX_OPERANDS) {

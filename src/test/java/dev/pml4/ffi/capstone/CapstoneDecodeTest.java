@@ -91,6 +91,8 @@ class CapstoneDecodeTest {
         assertEquals(code.length, i.length());
         assertArrayEquals(code, i.bytes());
         assertEquals(RIP + code.length, i.nextAddress());
+        byte[] padded = java.util.Arrays.copyOf(code, 16); // as the translation guard reads code: 16 bytes
+        assertEquals(code.length, cs.length(padded, RIP, false), "length alone");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -108,6 +110,7 @@ class CapstoneDecodeTest {
     })
     void invalidBytesDecodeToEmpty(String hex) {
         assertEquals(Optional.empty(), cs.decode(Hex.bytes(hex), RIP));
+        assertEquals(0, cs.length(Hex.bytes(hex), RIP, false));
     }
 
     @Test
