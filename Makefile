@@ -9,7 +9,7 @@ MVN_FLAGS ?= -B --no-transfer-progress
 export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 GUEST_OUT := guest/build
 
-.PHONY: run test build guests deps jdk bench clean aot native
+.PHONY: run test build guests deps jdk bench clean aot aot-cache native
 
 deps:
 	@toolchain/install-deps.sh
@@ -34,6 +34,10 @@ target/libpml4fast.so: src/main/c/pml4fast.c
 # ones the cache can keep (JDK 24+). The JVM writes the cache in a child process whose failure does
 # not change the training run's status, hence the check; on an older JDK pml4 runs without a cache.
 aot: build guests
+	@$(MAKE) --no-print-directory aot-cache
+
+# The cache alone, from the jar as it is (make test builds the jar through verify).
+aot-cache:
 	@rm -f target/pml4.aot
 	@$$(cat target/java-home)/bin/java toolchain/OldClassFiles.java target/pml4.jar \
 		|| echo "make aot: picocli stays Java 5 bytecode, which the AOT cache leaves out (JDK 24+ rewrites it)" >&2
@@ -47,10 +51,11 @@ guests: deps
 run: aot
 	bin/pml4 run --stats $(GUEST_OUT)/demo.elf
 
-# The AOT cache last: verify packages the jar again, and bin/pml4 skips a cache older than its jar.
+# The AOT cache last: verify packages the jar, and bin/pml4 skips a cache older than its jar.
 test: jdk guests native
 	JAVA_HOME=$$(toolchain/find-jdk.sh) mvn $(MVN_FLAGS) verify
-	$(MAKE) --no-print-directory aot
+	toolchain/find-jdk.sh > target/java-home
+	$(MAKE) --no-print-directory aot-cache
 
 bench: aot
 	bin/pml4 bench

@@ -167,9 +167,9 @@ public final class Cpu {
             // Both modes keep the code of parked pages: precise mode's hook walks it at the
             // instruction (codeFetchable), fast mode's block hook stops before it (walkBlockCode).
             enginePages.keepParkedCode(() -> codeHooked);
-            enginePages.onParkedCodeChange(pages -> {
-                if (fastOn) {
-                    fastExecution().parkedCode(pages);
+            enginePages.onParkedCodeChange(() -> {
+                if (fastOn) { // precise mode's hook asks the mappings themselves (codeFetchable)
+                    fastExecution().parkedCode(enginePages.parkedCodePages());
                 }
             });
         }

@@ -36,9 +36,10 @@ import java.util.function.Consumer;
  * sat on a host window of a memfd that one {@code mmap(MAP_FIXED)} re-pointed: 4-5 us of a
  * switch's 9, most of it the TLB-shootdown IPI of unmapping the old host page, and a page fault.)
  *
- * <p>Three things keep a parked region unreachable. Its translated code is dropped when it parks
- * (only the pages translation fetched from, 0.1 us each; the whole of a 2 MiB range costs 84 us), so
- * no old block runs from it without a fetch that Java sees. QEMU's own software TLB is flushed
+ * <p>Three things keep a parked region unreachable. Its translated code never runs unseen: once the
+ * Cpu runs code it keeps that code and walks it before it runs ({@link #keepParkedCode}); before,
+ * the code is dropped when the region parks (only the pages translation fetched from, 0.1 us each;
+ * the whole of a 2 MiB range costs 84 us). QEMU's own software TLB is flushed
  * for it, since {@code uc_mem_protect} does not touch QEMU's cached entries. And QEMU's code lookup
  * fills that TLB on its own before the fetch comes to Java, so {@link #touched} flushes the page
  * again whenever an engine event reaches a parked page. Writable regions are unmapped as before:
@@ -118,7 +119,6 @@ final class EnginePageMapper implements PageMapper {
     private java.util.function.BooleanSupplier keepParkedCode = () -> false;
     /** Times translated code was dropped because a parked region came back onto another frame. */
     private long codeDrops;
-    private long parks;
     private long unparks;
     private long retargets;
     /** Changes that made Unicorn rebuild its memory view: maps, unmaps, protects that change writability. */
@@ -241,7 +241,6 @@ final class EnginePageMapper implements PageMapper {
         }
         setPerms(r, Protection.NONE);
         flushSoftTlb(r.linear, r.size);
-        parks++;
         r.parked = true;
         parkedOrder.addLast(r.linear);
         while (parkedOrder.size() > PARKED_LIMIT) {
@@ -287,19 +286,24 @@ final class EnginePageMapper implements PageMapper {
         r.translated.clear();
     }
 
-    /** Told the pages of parked regions whose translated code was kept, whenever they change. */
-    private java.util.function.Consumer<Set<Long>> parkedCodeListener = pages -> { };
+    /** Told whenever the pages of {@link #parkedCodePages} change. */
+    private Runnable parkedCodeListener = () -> { };
 
-    void onParkedCodeChange(java.util.function.Consumer<Set<Long>> listener) {
+    void onParkedCodeChange(Runnable listener) {
         this.parkedCodeListener = listener;
     }
 
     private void parkedCodeChanged() {
+        parkedCodeListener.run();
+    }
+
+    /** The pages of parked regions whose translated code was kept. */
+    Set<Long> parkedCodePages() {
         Set<Long> pages = new HashSet<>();
         for (long base : parkedOrder) {
             pages.addAll(regions.get(base).translated);
         }
-        parkedCodeListener.accept(pages);
+        return pages;
     }
 
     /** Drops the translated code kept with parked regions (the hooks changed: it must be translated again). */
@@ -395,12 +399,7 @@ final class EnginePageMapper implements PageMapper {
         }
     }
 
-    /** Regions parked instead of unmapped. */
-    long parks() {
-        return parks;
-    }
-
-    /** Parked regions mapped again, and how many of those onto another frame (for --stats and the bench). */
+    /** Parked regions mapped again (those onto another frame: {@link #retargets}). */
     long unparks() {
         return unparks;
     }

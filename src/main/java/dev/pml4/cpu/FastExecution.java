@@ -27,8 +27,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *   <li><b>Time.</b> The native block hook (src/main/c/pml4fast.c) adds each block's instruction
  *   count to the clock and stops the engine before a block that would run past the next moment
  *   precise mode would look (an interrupt check, the instruction limit). That block is then run
- *   as a <i>stretch</i>: translated again with the code hook over all its instructions, so the
- *   interrupt lands on the same instruction as in precise mode.</li>
+ *   as a <i>stretch</i>: translated again with the code hook from the instruction where precise
+ *   mode looks to the block's end (and dropped once it has run), so the interrupt lands on the
+ *   same instruction as in precise mode.</li>
  *   <li><b>Sensitive instructions.</b> Every (re)translated block is scanned here before it runs;
  *   a block holding an instruction that Java must see is translated again with the one code hook's
  *   range opened from that instruction to the end of the block. Each hooked instruction goes
@@ -220,15 +221,14 @@ final class FastExecution {
                     case LATER_PAGE -> {
                         // Its instructions go through the hook, which walks each page when the
                         // first instruction on it runs.
-                        state.set(JAVA_LONG, LIMIT, state.get(JAVA_LONG, TOTAL));
-                        stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+                        stretch(pc, state.get(JAVA_INT, STOP_SIZE), 0);
                     }
                 }
             } else if (stopped == STOP_LIMIT && givingUp) {
                 hookEveryInstruction();
             } else if (stopped == STOP_LIMIT) {
                 stretches++;
-                stretch(pc, state.get(JAVA_INT, STOP_SIZE));
+                stretch(pc, state.get(JAVA_INT, STOP_SIZE), state.get(JAVA_LONG, LIMIT) - state.get(JAVA_LONG, TOTAL));
             } else if (stopped == STOP_FLUSH) {
                 // The block was not translated again: its removal found nothing, e.g. because its
                 // page was unmapped then (a MOV to CR3 before it). Its page is mapped now, so remove
@@ -292,14 +292,13 @@ final class FastExecution {
     }
 
     /**
-     * The block at {@code pc} runs next with the code hook on its instructions from the one where
-     * precise mode looks (the limit) to its end; the native block hook drops that translation once
-     * the block has run, so that it does not stay instrumented.
+     * The block at {@code pc} runs next with the code hook on its instructions from its {@code
+     * look}-th (where precise mode looks: the limit) to its end; the native block hook drops that
+     * translation once the block has run, so that it does not stay instrumented.
      */
-    private void stretch(long pc, int size) {
+    private void stretch(long pc, int size, long look) {
         long lo = pc;
         int[] offsets = blocks.get(pc);
-        long look = state.get(JAVA_LONG, LIMIT) - state.get(JAVA_LONG, TOTAL);
         if (offsets != null && offsets[offsets.length - 1] == size && look >= 0 && look < offsets.length - 1) {
             lo = pc + offsets[(int) look]; // the instructions before it are counted by the block hook
         }

@@ -1,14 +1,10 @@
 package dev.pml4.ffi;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Java code that native code calls (a Unicorn hook, a callback of fast mode's helper), through the
@@ -28,14 +24,11 @@ public interface NativeCallback {
     /** A native entry point that calls {@code callback}, valid as long as {@code arena}. */
     @SuppressWarnings("restricted")
     static MemorySegment stub(NativeCallback callback, Arena arena) {
-        return Shape.LINKER.upcallStub(Shape.CALL.bindTo(callback), Shape.SIX, arena);
+        return NativeFunction.LINKER.upcallStub(Target.CALL.bindTo(callback), NativeFunction.SIX, arena);
     }
 
-    /** The shape, in a holder: an interface's fields are public. */
-    final class Shape {
-        private static final Linker LINKER = Linker.nativeLinker();
-        private static final FunctionDescriptor SIX = FunctionDescriptor.of(JAVA_LONG,
-                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    /** {@link #call} as a method handle, in a holder: an interface's fields are public. */
+    final class Target {
         private static final MethodHandle CALL;
 
         static {
@@ -47,7 +40,7 @@ public interface NativeCallback {
             }
         }
 
-        private Shape() {
+        private Target() {
         }
     }
 }

@@ -29,8 +29,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @SuppressWarnings("restricted")
 public record NativeFunction(String name, MemorySegment address, MethodHandle handle, boolean isVariadic) {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final FunctionDescriptor SIX = FunctionDescriptor.of(JAVA_LONG,
+    static final Linker LINKER = Linker.nativeLinker();
+    /** The plain and critical downcall shapes, and the upcall shape ({@link NativeCallback}). */
+    static final FunctionDescriptor SIX = FunctionDescriptor.of(JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
     private static final FunctionDescriptor EIGHT = FunctionDescriptor.of(JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
@@ -64,6 +65,11 @@ public record NativeFunction(String name, MemorySegment address, MethodHandle ha
         return new NativeFunction(name, address, Critical.HANDLE, false);
     }
 
+    /** A function of the C library, through the plain shape, or empty when the library has none. */
+    public static java.util.Optional<NativeFunction> libc(String name) {
+        return LINKER.defaultLookup().find(name).map(address -> plain(name, address));
+    }
+
     /**
      * A variadic function of at most eight integer or pointer arguments in all (uc_hook_add,
      * uc_ctl), or a non-variadic one of seven or eight (uc_mmio_map): AL is set as a variadic
@@ -86,9 +92,8 @@ public record NativeFunction(String name, MemorySegment address, MethodHandle ha
      */
     public static void warmUp() {
         SymbolLookup libc = LINKER.defaultLookup();
-        MemorySegment getpid = libc.find("getpid").orElseThrow();
-        NativeFunction plain = plain("getpid", getpid);
-        NativeFunction critical = critical("getpid", getpid);
+        NativeFunction plain = libc("getpid").orElseThrow();
+        NativeFunction critical = critical("getpid", plain.address());
         NativeFunction variadic = variadic("fcntl", libc.find("fcntl").orElseThrow());
         for (int i = 0; i < 200; i++) {
             plain.call();
@@ -104,7 +109,7 @@ public record NativeFunction(String name, MemorySegment address, MethodHandle ha
                     MemorySegment.ofAddress(a).reinterpret(8).get(JAVA_LONG, 0),
                     MemorySegment.ofAddress(b).reinterpret(8).get(JAVA_LONG, 0)), arena);
             // void qsort(void *base, size_t nmemb, size_t size, compar)
-            plain("qsort", libc.find("qsort").orElseThrow()).call(pointer(pair), 2, 8, compare.address());
+            libc("qsort").orElseThrow().call(pointer(pair), 2, 8, compare.address());
         }
     }
 

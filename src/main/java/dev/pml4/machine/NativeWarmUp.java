@@ -2,7 +2,7 @@ package dev.pml4.machine;
 
 import dev.pml4.ffi.NativeFunction;
 import dev.pml4.ffi.capstone.Capstone;
-import dev.pml4.ffi.libc.SharedMemory;
+import dev.pml4.ffi.libc.AnonymousMemory;
 import dev.pml4.ffi.unicorn.Unicorn;
 
 /**
@@ -29,7 +29,7 @@ public final class NativeWarmUp {
         Thread.ofPlatform().daemon().name("pml4-native-warm-up").start(() -> {
             try {
                 NativeFunction.warmUp(); // the FFM shapes every binding shares, each called once
-                SharedMemory.link(); // in the order a machine's constructor needs them
+                AnonymousMemory.link(); // in the order a machine's constructor needs them
                 Unicorn.link();
                 Capstone.link();
             } catch (Throwable t) {

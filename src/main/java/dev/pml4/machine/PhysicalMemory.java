@@ -3,7 +3,6 @@ package dev.pml4.machine;
 import com.google.common.collect.Range;
 import com.google.common.collect.RangeMap;
 import com.google.common.collect.TreeRangeMap;
-import dev.pml4.ffi.libc.SharedMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,7 +30,6 @@ public final class PhysicalMemory implements AutoCloseable {
     public enum RegionKind { RAM }
 
     private final Arena arena;
-    private final SharedMemory file;
     private final MemorySegment ram;
     private final RangeMap<Long, RegionKind> map = TreeRangeMap.create();
 
@@ -41,8 +39,7 @@ public final class PhysicalMemory implements AutoCloseable {
             throw new IllegalArgumentException("RAM size must be a positive multiple of 4 KiB, not " + ramSize);
         }
         this.arena = Arena.ofShared();
-        this.file = new SharedMemory(ramSize, arena);
-        this.ram = file.segment();
+        this.ram = dev.pml4.ffi.libc.AnonymousMemory.map(ramSize, arena);
         map.put(Range.closedOpen(0L, ramSize), RegionKind.RAM);
     }
 
@@ -152,7 +149,6 @@ public final class PhysicalMemory implements AutoCloseable {
 
     @Override
     public void close() {
-        file.close();
         arena.close();
     }
 }

@@ -167,10 +167,6 @@ final class TraceRing {
         values = a;
     }
 
-    int size() {
-        return size;
-    }
-
     /** The kept lines, oldest first, formatted now. */
     void forEachLine(Formatter formatter, java.util.function.Consumer<String> out) {
         long[] before = new long[Unicorn.RegisterFile.LENGTH];

@@ -2,8 +2,6 @@ package dev.pml4.ffi.libc;
 
 import dev.pml4.ffi.NativeFunction;
 
-import java.lang.foreign.Linker;
-
 /** The C library's {@code abort(3)}: the process dies by SIGABRT, as when Unicorn's translator aborts. */
 public final class Abort {
     private Abort() {
@@ -11,6 +9,6 @@ public final class Abort {
 
     public static void now() {
         // void abort(void), through the plain shape every binding shares (see dev.pml4.ffi).
-        NativeFunction.plain("abort", Linker.nativeLinker().defaultLookup().find("abort").orElseThrow()).call();
+        NativeFunction.libc("abort").orElseThrow().call();
     }
 }

@@ -2,13 +2,10 @@ package dev.pml4.ffi.libc;
 
 import dev.pml4.ffi.NativeFunction;
 
-import java.lang.foreign.Linker;
-
 /** glibc's {@code malloc_trim(3)}. */
 public final class Malloc {
     /** int malloc_trim(size_t pad), through the plain shape every binding shares (see dev.pml4.ffi). */
-    private static final NativeFunction MALLOC_TRIM = Linker.nativeLinker().defaultLookup().find("malloc_trim")
-            .map(address -> NativeFunction.plain("malloc_trim", address)).orElse(null);
+    private static final NativeFunction MALLOC_TRIM = NativeFunction.libc("malloc_trim").orElse(null);
 
     private Malloc() {
     }

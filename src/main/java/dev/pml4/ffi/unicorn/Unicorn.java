@@ -113,12 +113,8 @@ public final class Unicorn implements AutoCloseable {
         if (LOAD_FAILURE != null) {
             throw LOAD_FAILURE;
         }
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment major = tmp.allocate(JAVA_INT);
-            MemorySegment minor = tmp.allocate(JAVA_INT);
-            NATIVE.version.call(pointer(major), pointer(minor));
-            return major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0);
-        }
+        int v = fullVersion();
+        return (v >>> 24) + "." + ((v >>> 16) & 0xff);
     }
 
     /** Selects the emulated CPU model ({@code UC_CPU_X86_*}); only before anything else is done. */
@@ -240,8 +236,13 @@ public final class Unicorn implements AutoCloseable {
         return SOFT_TLB_FLUSH;
     }
 
-    private static final boolean SOFT_TLB_FLUSH = NATIVE != null && NATIVE.tlbFlushPage != null && NATIVE.tlbFlush != null
-            && (fullVersion() >>> 8) == 0x020001; // uc_version: major << 24 | minor << 16 | patch << 8 | extra
+    /**
+     * The library is 2.0.1, the build whose internals pml4 reads (the CPU state, QEMU's soft TLB, RAM
+     * blocks) at the offsets its disassembly gave; uc_version: major << 24 | minor << 16 | patch << 8 | extra.
+     */
+    private static final boolean IS_2_0_1 = NATIVE != null && (fullVersion() >>> 8) == 0x020001;
+
+    private static final boolean SOFT_TLB_FLUSH = IS_2_0_1 && NATIVE.tlbFlushPage != null && NATIVE.tlbFlush != null;
 
     private static int fullVersion() {
         return (int) NATIVE.version.call(0L, 0L); // NULL major and minor: uc_version skips them
@@ -360,14 +361,11 @@ public final class Unicorn implements AutoCloseable {
         public static final int FLAG_WORDS = 5;
         /** Where the flag words begin; as a bit of a mask of changed registers, RFLAGS. */
         public static final int FLAGS = 16;
-        /** Debian libunicorn 2.0.1: uc_struct.cpu and CPUState.env_ptr, as in src/main/c/pml4fast.c. */
-        private static final long UC_CPU = 0x180;
+        /** Debian libunicorn 2.0.1: CPUState.env_ptr, as in src/main/c/pml4fast.c. */
         private static final long CPU_ENV = 0x128;
         /** CPUX86State (2.0.1, from the disassembly of helper_read_eflags): regs[16], eip, eflags, cc_dst, cc_src, cc_src2, cc_op and df. */
         private static final int ENV_EFLAGS = 17;
         private static final long ENV_LENGTH = 22 * 8L;
-        /** uc_version() of 2.0.1: major, minor, patch, extra (unicorn.h UC_API_*). */
-        private static final int VERSION_2_0_1 = 0x020001ff;
         /** The flag bits QEMU keeps in cc_* instead of eflags (OF, DF, SF, ZF, AF, PF, CF), and DF. */
         private static final int NOT_CC = 0xfffff32a;
         private static final int DF = 0x400;
@@ -399,14 +397,14 @@ public final class Unicorn implements AutoCloseable {
 
         /** CPUX86State if this is 2.0.1 and it holds what uc_reg_read returns. */
         private MemorySegment checkedState() {
-            if (fullVersion() != VERSION_2_0_1 || NATIVE.ccComputeAll == null) {
+            if (!IS_2_0_1 || NATIVE.ccComputeAll == null) {
                 return null;
             }
-            MemorySegment uc = MemorySegment.ofAddress(handle()).reinterpret(UC_CPU + 8);
+            MemorySegment uc = MemorySegment.ofAddress(handle()).reinterpret(UC_CPU_OFFSET + 8);
             if (uc.get(JAVA_INT, 0) != UC_ARCH_X86 || uc.get(JAVA_INT, 4) != UC_MODE_64) {
                 return null; // uc_struct does not begin with arch and mode: not the layout these offsets are for
             }
-            MemorySegment cpu = uc.get(ADDRESS, UC_CPU);
+            MemorySegment cpu = uc.get(ADDRESS, UC_CPU_OFFSET);
             if (cpu.equals(MemorySegment.NULL)) {
                 return null;
             }
