@@ -418,12 +418,7 @@ final class RunCommand implements Callable<Integer> {
 
     private OutputStream openSerialOut() throws IOException {
         if (serialOut == null) {
-            return new BufferedOutputStream(new FileOutputStream(java.io.FileDescriptor.out)) {
-                @Override
-                public void close() throws IOException {
-                    flush(); // never close the process's standard output
-                }
-            };
+            return new StandardOutputSink(spec.commandLine().getErr());
         }
         try {
             return new BufferedOutputStream(new FileOutputStream(serialOut.toFile()));
