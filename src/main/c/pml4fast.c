@@ -55,6 +55,7 @@ extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
 
 typedef int (*scan_fn)(uint64_t pc, uint32_t size, uint32_t icount);
 typedef int (*check_fn)(uint64_t pc, uint32_t size);
+typedef int (*abandoned_fn)(uint64_t cur_pc, uint32_t cur_size, uint64_t pc, uint32_t size);
 typedef bool (*mem_fn)(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, void *user);
 
 #define TABLE_BITS 12
@@ -89,7 +90,7 @@ typedef struct {
     uint32_t pad;        /* 164 */
     uint64_t stretched_pc;   /* 168 a block translated with the window open for one run (a stretch) */
     uint64_t stretched_size; /* 176 */
-    uint64_t unused;     /* 184 */
+    abandoned_fn abandoned; /* 184 Java: instructions of the current block that ran before pc, or -1 (SelfModifyingCode) */
     uint64_t fresh_pc;   /* 192 the first block of this run was translated now (Java saw its fetch): scan it */
     uint64_t parked_mask; /* 200 bit (page >> 12) & 63 of every parked page whose translated code was kept */
     uint64_t checked_pc; /* 208 the block Java has just walked for: let it in once */
@@ -173,6 +174,20 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
 {
     state_t *s = user;
     block_t *e = slot(s, pc);
+    uint64_t into = pc - s->cur_pc;
+    if (__builtin_expect(into < s->cur_size && (into != 0 || size < s->cur_size), 0)) {
+        /*
+         * A block that starts inside the one before, other than that block again: a jump back
+         * into it, or QEMU abandoning it at a store that changed its code, to run the store again
+         * alone (SelfModifyingCode). Then only the instructions before the store ran, not the
+         * whole block counted when it began.
+         */
+        int ran = s->abandoned(s->cur_pc, s->cur_size, pc, size);
+        if (ran >= 0)
+            s->total = s->base + (uint64_t)ran;
+        s->cur_pc = 0;
+        s->cur_size = 0;
+    }
     if (__builtin_expect(s->parked_mask != 0, 0)) {
         /*
          * Code kept from a page the TLB has dropped (a parked region, EnginePageMapper): running it

@@ -106,6 +106,13 @@ public final class Cpu {
     private final FastExecution fast;
     private ExecutionMode mode = ExecutionMode.FAST; // precise whenever fast cannot be had (installCodeHook)
     private boolean fastOn;
+    /**
+     * The instruction the code hook last counted and let the engine run natively, or -1 once Java
+     * did anything since (emulated an instruction, raised an exception, started the engine). The
+     * hook firing there again without an instruction that can repeat itself is QEMU restarting a
+     * store that changed its own translation block ({@link SelfModifyingCode}), not a new instruction.
+     */
+    private long lastNativeRip = -1;
     private boolean codeHooked;
     private boolean fastAbandoned;
     /**
@@ -712,6 +719,7 @@ public final class Cpu {
             if (fastOn) {
                 fast.beforeRun(rip);
             }
+            lastNativeRip = -1;
             try {
                 err = engine.start(rip, guard.takeUntil(), 0, 0); // "until" is an address: normally one never reached
             } catch (Unicorn.HookFailure f) {
@@ -812,6 +820,7 @@ public final class Cpu {
      * run the instruction) or from a memory hook that returns false (the engine abandons it).
      */
     void raise(ArchitecturalException e, long rip) {
+        lastNativeRip = -1;
         if (pending == null) {
             InterruptDelivery.Source source = e.isIcebp() ? InterruptDelivery.Source.ICEBP
                     : e.isSoftware() ? InterruptDelivery.Source.SOFTWARE : InterruptDelivery.Source.EXCEPTION;
@@ -955,6 +964,10 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (rip == lastNativeRip && !fastOn && size > 0 && size <= 15
+                && !SelfModifyingCode.mayContinueAt(instructionBytes(rip, size), rip, size, rip)) {
+            return; // counted when it first started; QEMU abandoned it for a store into its own block
+        }
         if (fastPending && instructions >= fastFrom && !unusual && afterTask == null && pending == null && stop == null
                 && !code32) {
             switchToFast = true; // the instruction does not run yet: fast mode runs it
@@ -999,6 +1012,7 @@ public final class Cpu {
             stop(new StopReason.InstructionLimit(instructionLimit, rip));
             return;
         }
+        lastNativeRip = rip;
         int offset = 0;
         boolean[] prefix = prefixes;
         int b = codeByte(rip);
@@ -1016,6 +1030,7 @@ public final class Cpu {
         } else if (harmlessForm(b, rip + offset + 1)) {
             return;
         }
+        lastNativeRip = -1; // Java's: it may leave RIP where it was (HLT waiting, an exception)
         if (b != 0xf6 && b != 0xf7) {
             accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC; DIV and IDIV do not
         }

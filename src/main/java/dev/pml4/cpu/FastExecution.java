@@ -45,7 +45,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, ABANDONED = 184, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -118,6 +118,9 @@ final class FastExecution {
         // int scan_fn(uint64_t pc, uint32_t size, uint32_t icount) in pml4fast.c; registers as NativeCallback passes them.
         state.set(JAVA_LONG, SCAN, engine.upcallStub((pc, size, icount, unused3, unused4, unused5) ->
                 scan(pc, (int) size, (int) icount)).address());
+        // int abandoned_fn(uint64_t cur_pc, uint32_t cur_size, uint64_t pc, uint32_t size) in pml4fast.c.
+        state.set(JAVA_LONG, ABANDONED, engine.upcallStub((curPc, curSize, pc, size, unused4, unused5) ->
+                ranBefore(curPc, (int) curSize, pc, (int) size)).address());
         // The one UC_HOOK_CODE (Unicorn calls a single code hook directly); closed: [1, 1].
         Unicorn.Hook window = engine.hookCode(1, 1, (rip, size) -> {
             hooked++;
@@ -172,6 +175,14 @@ final class FastExecution {
             blocks.put(pc, offsets);
         }
         int icount = offsets.length - 1;
+        long curPc = state.get(JAVA_LONG, CUR_PC);
+        int curSize = state.get(JAVA_INT, CUR_SIZE);
+        if (pc >= curPc && pc - curPc < curSize && (pc != curPc || size < curSize)) { // as pml4_block: an abandoned block
+            int ran = ranBefore(curPc, curSize, pc, size);
+            if (ran >= 0) {
+                state.set(JAVA_LONG, TOTAL, state.get(JAVA_LONG, BASE) + ran);
+            }
+        }
         long total = state.get(JAVA_LONG, TOTAL);
         if (total + icount > state.get(JAVA_LONG, LIMIT)) {
             state.set(JAVA_LONG, STOP_PC, pc);
@@ -385,6 +396,8 @@ final class FastExecution {
         }
         if (engine.readRegister(X86Reg.RIP) != rip) {
             state.set(JAVA_LONG, TOTAL, cpu.instructions); // redirected: the rest of the block does not run
+            state.set(JAVA_LONG, CUR_PC, 0); // and the next block, wherever it starts, is not a restart in it
+            state.set(JAVA_INT, CUR_SIZE, 0);
         }
         updateLimit();
     }
@@ -442,6 +455,33 @@ final class FastExecution {
             }
         }
         return offsets.length - 1;
+    }
+
+    /**
+     * The block at {@code pc}, {@code size} bytes, starts inside the block at {@code curPc} that
+     * began last (and is not that block again): how many of that block's instructions ran, if QEMU
+     * abandoned it at {@code pc} to run a store into its own code again, alone ({@link
+     * SelfModifyingCode}); -1 when the new block is more than that one instruction, or is the last
+     * instruction of the block before and a branch (which ends a block by itself, so that a jump
+     * may have gone there after the whole block ran).
+     */
+    private int ranBefore(long curPc, int curSize, long pc, int size) {
+        byte[] code = cpu.instructionBytes(pc, 15);
+        int length = capstone.length(code, pc, false);
+        if (length != size) {
+            return -1; // more than one instruction: an ordinary block
+        }
+        int[] offsets = blocks.get(curPc);
+        if (offsets == null || offsets[offsets.length - 1] != curSize) {
+            offsets = decode(curPc, curSize).offsets;
+        }
+        int ran = java.util.Arrays.binarySearch(offsets, 0, offsets.length - 1, (int) (pc - curPc));
+        if (ran < 0) {
+            return -1; // not an instruction boundary of the block before: a jump into an instruction
+        }
+        // One instruction alone: a block is cut after one that is not its last only by QEMU's
+        // restart; one that ends blocks itself (a branch) may have been jumped to.
+        return ran < offsets.length - 2 || SelfModifyingCode.fallsThroughOnly(code, pc, length) ? ran : -1;
     }
 
     // ---- scanning -------------------------------------------------------------------------------
