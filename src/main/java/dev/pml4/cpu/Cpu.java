@@ -1205,7 +1205,7 @@ public final class Cpu {
         if (fence.covers(address) || fence.covers(address + size - 1)) {
             fence.lower(); // a data access to the fenced page: translate it as usual
         }
-        AccessType access = type.isWrite() ? AccessType.WRITE : AccessType.READ;
+        AccessType access = type.isWrite() || readsForWriting(address) ? AccessType.WRITE : AccessType.READ;
         if (!canonical(address) || !canonical(address + size - 1)) {
             // QEMU with its paging off does not check; the processor raises #GP(0) (SDM Vol. 3A 3.3.7.1).
             instructions--;
@@ -1238,6 +1238,15 @@ public final class Cpu {
         instructions--; // the instruction whose data access faulted does not retire
         raise(exceptionFor(r, access), engine.readRegister(X86Reg.RIP));
         return false;
+    }
+
+    /**
+     * Whether the engine's read of {@code address} is the first half of an instruction that writes
+     * the location back ({@link ReadModifyWrite}): the processor translates it for writing.
+     */
+    private boolean readsForWriting(long address) {
+        long rip = engine.readRegister(X86Reg.RIP);
+        return canonical(rip) && ReadModifyWrite.isReadModifyWrite(instructionBytes(rip, 15), code32);
     }
 
     /**
