@@ -207,11 +207,13 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
     }
     if (__builtin_expect(s->fresh_pc != 0 && s->fresh_pc != pc, 0))
         s->fresh_pc = 0; /* its block went by (the armed path) */
-    if (__builtin_expect(s->stretched_pc != 0 && s->stretched_pc != pc, 0)) {
+    if (__builtin_expect(s->stretched_pc != 0 && (s->stretched_pc != pc || s->armed_pc != pc), 0)) {
         /*
          * The stretch is over: its block was translated with the code hook on its instructions
          * from the look onwards, and would keep calling Java every time it runs. Drop that
-         * translation; the next one is scanned like any other.
+         * translation; the next one is scanned like any other. That includes the block starting
+         * again (a REP string instruction takes each iteration as a run of its block): this run
+         * still has the hook, the next is translated anew.
          */
         uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, s->stretched_pc, s->stretched_pc + s->stretched_size);
         s->stretched_pc = 0;

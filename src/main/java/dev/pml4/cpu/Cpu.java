@@ -735,7 +735,7 @@ public final class Cpu {
             if (switchToFast) {
                 switchToFastMode();
             }
-            fence.lower();
+            fence.endOfRun();
             stopBeforeAccess = false;
             if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
                 // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).

@@ -13,11 +13,11 @@ import java.lang.foreign.MemorySegment;
  * <p>Unicorn fetches a whole translation block before running any of it, so a fetch from a page
  * that cannot be executed is reported with RIP at the start of the block, not at the instruction
  * that reaches into the page; on hardware the instructions before it retire first. The fence maps
- * that page, execute-only, onto a page of NOPs for the duration of one engine run: the block
- * translates, the earlier instructions run, and the code hook of the first instruction with a byte
- * in the fenced page is where the fetch really faults (SDM Vol. 3A 6.15, #PF: CR2 is the first byte
- * that could not be fetched). Nothing else can see the fence: it is never readable or writable, and
- * it is gone before the engine runs again.
+ * that page, execute-only, onto a page of NOPs for the next engine run (the one that translates
+ * the block again): the block translates, the earlier instructions run, and the code hook of the
+ * first instruction with a byte in the fenced page is where the fetch really faults (SDM Vol. 3A
+ * 6.15, #PF: CR2 is the first byte that could not be fetched). Nothing else can see the fence: it
+ * is never readable or writable, and it is gone once that run ends.
  */
 final class FetchFence {
     private static final long PAGE = 4096;
@@ -26,6 +26,8 @@ final class FetchFence {
     private final Unicorn engine;
     private final MemorySegment nops;
     private long page = -1;
+    /** Raised during the engine run now ending: it is for the next run, which translates the block again. */
+    private boolean forNextRun;
 
     private final EnginePageMapper pages;
 
@@ -44,6 +46,20 @@ final class FetchFence {
             pages.vacate(page, PAGE); // a parked region may still hold it in the engine
         }
         engine.mapPointer(page, PAGE, Protection.EXEC, nops);
+        forNextRun = true;
+    }
+
+    /**
+     * After each engine run: a fence raised during the run stays up for the next one, which it was
+     * raised for (lowering it here made that run fetch the page again, fence it again, and never
+     * get further); a fence the run had from its start comes down.
+     */
+    void endOfRun() {
+        if (forNextRun) {
+            forNextRun = false;
+        } else {
+            lower();
+        }
     }
 
     boolean up() {
@@ -65,6 +81,7 @@ final class FetchFence {
     }
 
     void lower() {
+        forNextRun = false;
         if (page >= 0) {
             engine.unmap(page, PAGE);
             page = -1;
