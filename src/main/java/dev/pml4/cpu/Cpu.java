@@ -28,6 +28,8 @@ import java.util.function.Consumer;
 public final class Cpu {
     /** RFLAGS bits (SDM Vol. 1 3.4.3). */
     static final long RFLAGS_IF = 1L << 9;
+    /** RFLAGS.TF, bit 8: a single-step trap after each instruction (SDM Vol. 1 3.4.3.3). */
+    static final long RFLAGS_TF = 1L << 8;
     static final long RFLAGS_AC = 1L << 18;
 
     private static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
@@ -113,6 +115,7 @@ public final class Cpu {
      * store that changed its own translation block ({@link SelfModifyingCode}), not a new instruction.
      */
     private long lastNativeRip = -1;
+    private final NonCanonicalAccess nonCanonical;
     private boolean codeHooked;
     private boolean fastAbandoned;
     /**
@@ -168,6 +171,7 @@ public final class Cpu {
         this.instructionLimit = instructionLimit <= 0 ? Long.MAX_VALUE : instructionLimit;
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
+        this.nonCanonical = new NonCanonicalAccess(capstone);
         this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
         this.fence = new FetchFence(engine, enginePages);
         if (enginePages != null) {
@@ -1035,7 +1039,11 @@ public final class Cpu {
             accessFlag.arm(); // CLAC, POPF, IRETQ, SYSRET, SYSCALL may clear RFLAGS.AC; DIV and IDIV do not
         }
         try {
+            long flags = engine.readRegister(X86Reg.RFLAGS);
             system.execute(rip, size);
+            if ((flags & RFLAGS_TF) != 0) {
+                singleStepAfterEmulated(rip + size);
+            }
         } catch (NotModelledException e) {
             instructions--;
             stop(new StopReason.NotModelled(e.getMessage(), rip));
@@ -1044,6 +1052,19 @@ public final class Cpu {
                 instructions--; // a fault does not retire; INT n, INT3 and INT1 do (they are traps)
             }
             raise(e, rip);
+        }
+    }
+
+    /**
+     * RFLAGS.TF was set when an instruction Java emulates began: the processor takes a single-step
+     * trap after it (SDM Vol. 3B 17.3.1.4), which QEMU raises for what it runs but never sees here.
+     * Only for instructions that went on to the next one; control transfers pml4 emulates (SYSCALL,
+     * IRETQ, INT n, far transfers) and HLT have rules of their own, not modelled.
+     */
+    private void singleStepAfterEmulated(long next) {
+        if (pending == null && stop == null && resumeRip < 0 && engine.readRegister(X86Reg.RIP) == next) {
+            system.singleStepTrapped();
+            raise(new ArchitecturalException(ArchitecturalException.DB, -1, 0, "single-step trap (RFLAGS.TF)"), next);
         }
     }
 
@@ -1207,10 +1228,12 @@ public final class Cpu {
         }
         AccessType access = type.isWrite() || readsForWriting(address) ? AccessType.WRITE : AccessType.READ;
         if (!canonical(address) || !canonical(address + size - 1)) {
-            // QEMU with its paging off does not check; the processor raises #GP(0) (SDM Vol. 3A 3.3.7.1).
+            // QEMU with its paging off does not check; the processor raises #GP(0), or #SS(0) for a
+            // reference through SS (SDM Vol. 3A 3.3.7.1).
             instructions--;
-            raise(ArchitecturalException.gp(String.format("%s of the non-canonical address 0x%x",
-                    access.name().toLowerCase(), address)), engine.readRegister(X86Reg.RIP));
+            long rip = engine.readRegister(X86Reg.RIP);
+            raise(nonCanonical.fault(instructionBytes(rip, 15), rip, code32, address, engine.readRegister(X86Reg.RSP),
+                    access.name().toLowerCase()), rip);
             return false;
         }
         long rebuildsBefore = enginePages != null ? enginePages.rebuilds() : -1;
@@ -1376,17 +1399,20 @@ public final class Cpu {
 
     private void onEngineInterrupt(int vector) {
         if (fastOn) {
-            fast.syncAtException();
+            fast.syncAtException(vector == ArchitecturalException.DB);
         }
         // QEMU raised something itself (DESIGN.md fact 1 says it must not): deliver it as ours.
         long rip = engine.readRegister(X86Reg.RIP);
+        if (vector == ArchitecturalException.DB) {
+            system.singleStepTrapped(); // RFLAGS.TF: the only #DB the engine raises (INT1 and DRn are Java's)
+        }
         raise(new ArchitecturalException(vector, ArchitecturalException.name(vector).equals("#GP") ? 0 : -1, 0,
                 "raised by the execution engine"), rip);
     }
 
     private boolean onInvalidInstruction() {
         if (fastOn) {
-            fast.syncAtException();
+            fast.syncAtException(false);
         }
         long rip = engine.readRegister(X86Reg.RIP);
         raise(ArchitecturalException.ud("invalid opcode"), rip);

@@ -432,10 +432,14 @@ final class FastExecution {
         cpu.instructions = state.get(JAVA_LONG, BASE) + index(engine.readRegister(X86Reg.RIP)) + 1;
     }
 
-    /** An exception QEMU raised itself: RIP is exact there (cpu_loop_exit_restore). */
-    void syncAtException() {
+    /**
+     * An exception QEMU raised itself: RIP is exact there (cpu_loop_exit_restore). A fault's
+     * instruction is counted, as precise mode's hook has counted it; a trap's RIP is already past the
+     * instruction that completed (the single-step trap of RFLAGS.TF).
+     */
+    void syncAtException(boolean trap) {
         if (enabled && running) {
-            cpu.instructions = state.get(JAVA_LONG, BASE) + index(engine.readRegister(X86Reg.RIP)) + 1;
+            cpu.instructions = state.get(JAVA_LONG, BASE) + index(engine.readRegister(X86Reg.RIP)) + (trap ? 0 : 1);
         }
     }
 

@@ -45,6 +45,8 @@ final class SystemInstructions {
             IA32_SYSENTER_CS, 0L, IA32_SYSENTER_ESP, 0L, IA32_SYSENTER_EIP, 0L,
             IA32_STAR, 0L, IA32_LSTAR, 0L, IA32_CSTAR, 0L, IA32_FMASK, 0L, IA32_TSC_AUX, 0L));
     private final long[] debugRegisters = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400};
+    /** DR6.BS, bit 14: the #DB was a single-step trap (SDM Vol. 3B 17.2.3). */
+    private static final long DR6_BS = 1L << 14;
     private long tscOffset;
 
     private final PrivilegeTransfers privilege;
@@ -261,6 +263,14 @@ final class SystemInstructions {
     /** Writes a register as a 64-bit (or, in 32-bit code, zero-extended 32-bit) destination. */
     private void writeGpr(int encoding, long value) {
         cpu.engine.writeRegister(X86Reg.GPR_BY_ENCODING[encoding], cpu.code32 ? value & 0xffffffffL : value);
+    }
+
+    /**
+     * The engine took a single-step trap (RFLAGS.TF, QEMU raises it itself): DR6.BS says so to the
+     * handler (SDM Vol. 3B 17.2.3; the processor sets status bits and never clears BS).
+     */
+    void singleStepTrapped() {
+        debugRegisters[6] |= DR6_BS;
     }
 
     private int debugIndex(int reg) {
