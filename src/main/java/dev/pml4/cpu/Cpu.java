@@ -116,6 +116,8 @@ public final class Cpu {
      */
     private long lastNativeRip = -1;
     private final NonCanonicalAccess nonCanonical;
+    /** Writable aliases of frames the engine translated code from, to unmap once it has stopped. */
+    private final java.util.List<dev.pml4.mmu.ResidentMappings.Chunk> codeAliasesToUnmap = new java.util.ArrayList<>();
     private boolean codeHooked;
     private boolean fastAbandoned;
     /**
@@ -740,6 +742,9 @@ public final class Cpu {
                 switchToFastMode();
             }
             fence.endOfRun();
+            if (!codeAliasesToUnmap.isEmpty()) {
+                unmapCodeAliases();
+            }
             stopBeforeAccess = false;
             if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
                 // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).
@@ -1217,6 +1222,9 @@ public final class Cpu {
             if (enginePages != null) {
                 enginePages.translatedFrom(address);
             }
+            if (watchTranslatedCode(address)) {
+                return false;
+            }
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
         }
         codePage = -1;
@@ -1244,6 +1252,9 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
+            if (type.isWrite()) {
+                dropCodeWrittenThroughAlias(address, size);
+            }
             if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT)
                     && (enginePages == null || enginePages.rebuilds() != rebuildsBefore)) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
@@ -1261,6 +1272,56 @@ public final class Cpu {
         instructions--; // the instruction whose data access faulted does not retire
         raise(exceptionFor(r, access), engine.readRegister(X86Reg.RIP));
         return false;
+    }
+
+    /**
+     * The engine translated code from the page of {@code linear}: a guest write to its frame through
+     * another linear address must come back here (DESIGN.md fact 12), since the engine would not
+     * see it and would go on running the old code.
+     */
+    private boolean watchTranslatedCode(long linear) {
+        var chunk = mmu.mappings().chunkAt(linear);
+        if (chunk == null || !chunk.ram()) {
+            return false;
+        }
+        var writable = mmu.mappings().watchCode((chunk.physical() + (linear - chunk.linear())) & ~0xfffL, linear & ~0xfffL);
+        if (writable.isEmpty()) {
+            return false;
+        }
+        // Writable aliases of the frame are mapped: they go before the block runs, but not while the
+        // engine translates (a mapping changed under the translator kills the process). Nothing of
+        // the block has run: it is translated again once they are gone.
+        codeAliasesToUnmap.addAll(writable);
+        retranslate = true;
+        return true;
+    }
+
+    /** After an engine run: writable aliases of code frames that a translation found (see watchTranslatedCode). */
+    private void unmapCodeAliases() {
+        for (var c : codeAliasesToUnmap) {
+            mmu.mappings().removeRange(c.linear(), c.linear() + c.size());
+        }
+        codeAliasesToUnmap.clear();
+    }
+
+    /**
+     * A guest write to {@code [address, address + size)}: where it goes to a frame whose code the
+     * engine translated at another linear address, that code goes, so that the next fetch there
+     * sees the new bytes, as the processor's check by physical address does (SDM Vol. 3A 11.6).
+     */
+    private void dropCodeWrittenThroughAlias(long address, int size) {
+        for (long page = address & ~0xfffL; page <= ((address + Math.max(size, 1) - 1) & ~0xfffL); page += 0x1000) {
+            var chunk = mmu.mappings().chunkAt(page);
+            if (chunk == null || !chunk.ram()) {
+                continue;
+            }
+            for (long x : mmu.mappings().codeWrittenThroughAlias(page, chunk.physical() + (page - chunk.linear()))) {
+                engine.removeCodeCache(x, x + 0x1000);
+                if (enginePages != null) {
+                    enginePages.forgetCachedTranslation(x);
+                }
+            }
+        }
     }
 
     /**
@@ -1290,6 +1351,9 @@ public final class Cpu {
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (enginePages != null) {
                 enginePages.translatedFrom(address);
+            }
+            if (watchTranslatedCode(address)) {
+                return false;
             }
             if (type == MemoryAccess.FETCH_UNMAPPED && !fastOn) {
                 return true; // the fetch is retried and finds the new mapping

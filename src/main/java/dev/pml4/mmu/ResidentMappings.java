@@ -37,6 +37,13 @@ public final class ResidentMappings {
      * while a write window is open on it.
      */
     private final java.util.TreeSet<Long> writeWatched = new java.util.TreeSet<>();
+    /**
+     * Frames the engine has translated code from, and the linear pages that code runs at (DESIGN.md
+     * fact 12): the engine sees a write to code only through the linear address it translated the
+     * code at, so every other chunk onto such a frame is a single 4 KiB page without write
+     * permission. The guest's write through one comes back to Java, which drops that code first.
+     */
+    private final Map<Long, java.util.Set<Long>> codeFrames = new java.util.HashMap<>();
     /** Chunks made writable for one guest write to a watched frame: linear base to the chunk opened. */
     private final Map<Long, Chunk> writeWindows = new java.util.HashMap<>();
     private final EngineMappingBudget budget;
@@ -74,7 +81,7 @@ public final class ResidentMappings {
         // it, and until it does not swallow a differently shaped chunk (code and data of different
         // page sizes in one region would otherwise unmap each other in turn).
         while (chunkSize > PhysicalMemory.PAGE_SIZE && (!uniform(physical, chunkSize) || overlapsOther(base, chunkSize)
-                || watchedWithin(physical, chunkSize))) {
+                || watchedWithin(physical, chunkSize) || codeAliasWithin(base, physical, chunkSize))) {
             chunkSize = chunkSize > PageSize.SIZE_2M.bytes() ? PageSize.SIZE_2M.bytes() : PhysicalMemory.PAGE_SIZE;
             base = linear & -chunkSize;
             physical = any.physicalAddress(base);
@@ -82,6 +89,9 @@ public final class ResidentMappings {
         boolean ram = memory.isRam(physical, chunkSize);
         if (!writeWatched.isEmpty() && writeWatched.contains(physical)) {
             perms &= ~WRITE;
+        }
+        if (!codeFrames.isEmpty() && codeAliasWithin(base, physical, chunkSize)) {
+            perms &= ~WRITE; // a 4 KiB alias of a frame whose code runs elsewhere (the loop above shrank it)
         }
         Chunk existing = chunks.get(base);
         if (existing != null && existing.size() == chunkSize && existing.physical() == physical && existing.ram() == ram) {
@@ -124,6 +134,62 @@ public final class ResidentMappings {
         }
         Long f = writeWatched.ceiling(physical);
         return f != null && f < physical + size;
+    }
+
+    /** Whether [physical, physical + size), mapped at {@code base}, holds a frame whose code runs at another linear page. */
+    private boolean codeAliasWithin(long base, long physical, long size) {
+        if (codeFrames.isEmpty()) {
+            return false;
+        }
+        if (size == PhysicalMemory.PAGE_SIZE) {
+            java.util.Set<Long> at = codeFrames.get(physical);
+            return at != null && !at.contains(base);
+        }
+        for (Map.Entry<Long, java.util.Set<Long>> e : codeFrames.entrySet()) {
+            long frame = e.getKey();
+            if (frame >= physical && frame < physical + size && !e.getValue().contains(base + (frame - physical))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The engine translated code from {@code frame} at the linear page {@code linearPage}: from now
+     * on a guest write to the frame through any other linear page must come back to Java. Returns
+     * the chunks that allow one now, for the caller to remove with {@link #removeRange} once the
+     * engine has stopped (not while it translates); they map themselves again, 4 KiB and read-only,
+     * when next used.
+     */
+    public List<Chunk> watchCode(long frame, long linearPage) {
+        if (!codeFrames.computeIfAbsent(frame, f -> new java.util.HashSet<>()).add(linearPage)) {
+            return List.of();
+        }
+        List<Chunk> writable = new ArrayList<>();
+        for (Chunk c : chunks.values()) {
+            if (c.ram() && (c.perms() & WRITE) != 0 && c.physical() <= frame && frame < c.physical() + c.size()
+                    && c.linear() + (frame - c.physical()) != linearPage) {
+                writable.add(c);
+            }
+        }
+        return writable;
+    }
+
+    /**
+     * The linear pages whose translated code came from the frame of {@code physical}, if the page
+     * of {@code linear} is not one of them (a write there is one the engine would not see), else
+     * an empty set. The frame is no longer watched: the caller drops that code.
+     */
+    public java.util.Set<Long> codeWrittenThroughAlias(long linear, long physical) {
+        if (codeFrames.isEmpty()) {
+            return java.util.Set.of();
+        }
+        java.util.Set<Long> at = codeFrames.get(physical & ~0xfffL);
+        if (at == null || at.contains(linear & ~0xfffL)) {
+            return java.util.Set.of();
+        }
+        codeFrames.remove(physical & ~0xfffL);
+        return at;
     }
 
     /**
