@@ -1462,6 +1462,7 @@ public final class Cpu {
     }
 
     private void onEngineInterrupt(int vector) {
+        engine.markExceptionDelivered(vector); // pml4 delivers it: QEMU must not count it as pending (fact 1)
         if (fastOn) {
             fast.syncAtException(vector == ArchitecturalException.DB);
         }

@@ -78,6 +78,7 @@ final class SensitiveOpcodes {
         TWO_BYTE[0xb2] = true; // LSS
         TWO_BYTE[0xb4] = true; // LFS
         TWO_BYTE[0xb5] = true; // LGS
+        TWO_BYTE[0xae] = true; // group 15: LDMXCSR and FXRSTOR check MXCSR's reserved bits (the rest is let through)
 
     }
 
@@ -109,6 +110,12 @@ final class SensitiveOpcodes {
         return opcode == 0xff ? reg == 3 || reg == 5 : reg >= 6;
     }
 
+    /** Group 15 (0F AE) by its ModRM byte: FXRSTOR (/1) and LDMXCSR (/2) from memory are Java's. */
+    static boolean mxcsrLoadForm(int modrm) {
+        int reg = (modrm >> 3) & 7;
+        return (modrm >> 6) != 3 && (reg == 1 || reg == 2);
+    }
+
     /**
      * Fast mode's scan: whether the instruction starting {@code code} may need Java at any privilege
      * level (a superset of what the per-instruction hook hands to Java, so that a block translated
@@ -130,7 +137,9 @@ final class SensitiveOpcodes {
             return NOT_SENSITIVE;
         }
         return switch (b) {
-            case 0x0f -> i + 1 < code.length && TWO_BYTE[code[i + 1] & 0xff] ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
+            case 0x0f -> i + 1 >= code.length || !TWO_BYTE[code[i + 1] & 0xff] ? NOT_SENSITIVE
+                    : (code[i + 1] & 0xff) == 0xae ? (i + 2 >= code.length || mxcsrLoadForm(code[i + 2] & 0xff) ? SENSITIVE_ALONE : NOT_SENSITIVE)
+                    : SENSITIVE_TO_BLOCK_END;
             case 0xf6, 0xf7 -> i + 1 >= code.length || groupFormIsJavas(b, code[i + 1] & 0xff) ? SENSITIVE_ALONE : NOT_SENSITIVE;
             case 0xff -> i + 1 >= code.length || groupFormIsJavas(b, code[i + 1] & 0xff) ? SENSITIVE_TO_BLOCK_END : NOT_SENSITIVE;
             default -> SENSITIVE_TO_BLOCK_END;

@@ -211,6 +211,7 @@ final class SystemInstructions {
             }
             case 0x0b -> throw ArchitecturalException.ud("UD2");
             case 0x34, 0x35 -> throw ArchitecturalException.ud("SYSENTER/SYSEXIT are not part of this CPU model (use SYSCALL)");
+            case 0xae -> mxcsrLoad(rip, bytes.length > i + 2 ? bytes[i + 2] & 0xff : 0xc0);
             case 0x38 -> {
                 if (bytes.length > i + 3 && (bytes[i + 2] & 0xff) == 0x82 && opsize) {
                     int modrm82 = bytes[i + 3] & 0xff;
@@ -500,6 +501,31 @@ final class SystemInstructions {
         }
         // Everything else in group 7 (LGDT, LIDT, SGDT, SIDT, SWAPGS, STAC/CLAC, ...) runs natively.
     }
+
+    /**
+     * Group 15 (0F AE): LDMXCSR (/2) and FXRSTOR (/1) raise #GP(0) when the MXCSR value they load
+     * sets a reserved bit (SDM Vol. 2A LDMXCSR, FXRSTOR: bits 31:16 here, MXCSR_MASK being 0xFFFF),
+     * which the engine never checks (it keeps the bits it knows and goes on). Then the engine runs
+     * the instruction; every other form of the group (fences, FXSAVE, STMXCSR, CLFLUSH) too.
+     */
+    private void mxcsrLoad(long rip, int modrm) {
+        int reg = (modrm >> 3) & 7;
+        if ((modrm >> 6) == 3 || (reg != 1 && reg != 2)) {
+            return;
+        }
+        long operand = effectiveAddress(rip);
+        byte[] mxcsr = cpu.readVirtual(operand + (reg == 1 ? FXSAVE_MXCSR : 0), 4);
+        long value = (mxcsr[0] & 0xffL) | (mxcsr[1] & 0xffL) << 8 | (mxcsr[2] & 0xffL) << 16 | (mxcsr[3] & 0xffL) << 24;
+        if ((value & ~MXCSR_MASK) != 0) {
+            throw ArchitecturalException.gp(String.format("%s of MXCSR 0x%x, which sets reserved bits",
+                    reg == 1 ? "FXRSTOR" : "LDMXCSR", value));
+        }
+    }
+
+    /** MXCSR_MASK of pml4's processor: bits 15:0 (DAZ included) may be set (SDM Vol. 1 11.6.6). */
+    private static final long MXCSR_MASK = 0xffff;
+    /** Where MXCSR sits in the FXSAVE area (SDM Vol. 1 table 10-2). */
+    private static final long FXSAVE_MXCSR = 24;
 
     long effectiveAddress(long rip) {
         byte[] bytes = cpu.instructionBytes(rip, 15);

@@ -272,6 +272,44 @@ public final class Unicorn implements AutoCloseable {
     }
 
     private static final long UC_CPU_OFFSET = 0x180;
+    /** CPUState.env_ptr in Debian's 2.0.1 (as RegisterFile and src/main/c/pml4fast.c use it). */
+    private static final long CPU_ENV_PTR = 0x128;
+    /**
+     * CPUX86State.old_exception in Debian's 2.0.1: {@code x86_cpu_do_interrupt} stores -1 there
+     * (at X86CPU + 0x9ca8, env being X86CPU + 0x8750), and {@code raise_interrupt2}'s
+     * check_exception compares it with 8 and 14 (docs/shadow-paging.md, offsets).
+     */
+    private static final long ENV_OLD_EXCEPTION = 0x1558;
+
+    /**
+     * Marks an exception QEMU raised itself, and reported through the interrupt hook, as delivered,
+     * as QEMU's own {@code do_interrupt} would have (Unicorn skips it: DESIGN.md fact 1, upstream
+     * issue 1883). Otherwise the next contributory exception QEMU raises comes as #DF, and the one
+     * after that stops the engine silently. The field is written only when it holds the vector just
+     * reported (QEMU stores each contributory exception and #PF there), so a library with another
+     * layout is left as it was.
+     *
+     * @return whether it was reset
+     */
+    public boolean markExceptionDelivered(int vector) {
+        if (!IS_2_0_1) {
+            return false;
+        }
+        long cpu = cpuState();
+        if (cpu == 0) {
+            return false;
+        }
+        long env = MemorySegment.ofAddress(cpu).reinterpret(CPU_ENV_PTR + 8).get(JAVA_LONG, CPU_ENV_PTR);
+        if (env == 0) {
+            return false;
+        }
+        MemorySegment field = MemorySegment.ofAddress(env + ENV_OLD_EXCEPTION).reinterpret(4);
+        if (field.get(JAVA_INT, 0) != vector) {
+            return false;
+        }
+        field.set(JAVA_INT, 0, -1);
+        return true;
+    }
 
     /**
      * Whether {@link #retargetRegion} can work here: the same 2.0.1 build as {@link
