@@ -188,6 +188,16 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
         s->cur_pc = 0;
         s->cur_size = 0;
     }
+    int walked = 0;
+    if (__builtin_expect(s->checked_pc != 0, 0)) {
+        /*
+         * Java has just walked the block at checked_pc: it is let in once, as the next block. Spent
+         * by whichever block comes next: left over, it let the same block in unwalked much later,
+         * after its page was parked again with the code of another frame (cr3_code in fast mode).
+         */
+        walked = s->checked_pc == pc;
+        s->checked_pc = 0;
+    }
     if (__builtin_expect(s->parked_mask != 0, 0)) {
         /*
          * Code kept from a page the TLB has dropped (a parked region, EnginePageMapper): running it
@@ -195,7 +205,7 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
          * block so that Java walks it (A bit, #PF at RIP, the page mapped again), then let it in.
          */
         uint64_t last = pc + size - 1;
-        if ((((s->parked_mask >> ((pc >> 12) & 63)) | (s->parked_mask >> ((last >> 12) & 63))) & 1) && s->checked_pc != pc
+        if ((((s->parked_mask >> ((pc >> 12) & 63)) | (s->parked_mask >> ((last >> 12) & 63))) & 1) && !walked
                 && s->check(pc, size) != 0) {
             s->stop_pc = pc;
             s->stop_size = size;
@@ -203,7 +213,6 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
             uc_emu_stop(uc);
             return;
         }
-        s->checked_pc = 0;
     }
     if (__builtin_expect(s->fresh_pc != 0 && s->fresh_pc != pc, 0))
         s->fresh_pc = 0; /* its block went by (the armed path) */
