@@ -33,7 +33,7 @@ class TlbCheckGuestsTest {
 
     /** The kernels that use a stale translation on purpose. */
     static List<String> staleUsers() {
-        return List.of("tlbbug_remap", "tlbbug_unmap", "tlbbug_global", "tlbbug_pcid", "tlbbug_widths", "tlbbug_code", "tlb_stale", "tlb_pcid",
+        return List.of("tlbbug_remap", "tlbbug_unmap", "tlbbug_global", "tlbbug_pcid", "tlbbug_widths", "tlbbug_code", "tlb_stale", "tlb_pcid", "tlb_code_invlpg",
                 "paging32", "paging_pae", "paging_la57");
     }
 
