@@ -747,8 +747,8 @@ public final class Cpu {
             }
             stopBeforeAccess = false;
             if (err == UcError.OK && pending == null && stop == null && resumeRip < 0 && safeRip() == TranslationGuard.NO_STOP) {
-                // The engine stops before that address, which no jump may reach: its fetch is #GP(0) (SDM 3.3.7.1).
-                raise(ArchitecturalException.gp("instruction fetch from the non-canonical address 0x8000000000000000"), TranslationGuard.NO_STOP);
+                // The engine stops before that address, which no jump may reach (SDM 3.3.7.1).
+                raiseNonCanonicalBranch(TranslationGuard.NO_STOP);
             }
             if (resumeRip >= 0) {
                 engine.writeRegister(X86Reg.RIP, resumeRip);
@@ -1275,6 +1275,30 @@ public final class Cpu {
     }
 
     /**
+     * The engine went to the non-canonical {@code target}, where RIP can never be: the near branch
+     * that went there faults instead, #GP(0) with the saved RIP at the branch and nothing of it
+     * done (SDM Vol. 2A JMP and CALL, Vol. 2B RET, "64-Bit Mode Exceptions": "#GP(0) If the target
+     * offset is non-canonical"), so CALL's push and RET's pop are taken back. The branch is the
+     * last instruction the code hook let run (precise mode), or the current block's last (fast).
+     */
+    private void raiseNonCanonicalBranch(long target) {
+        long branch = fastOn ? fast.faultingBranch() : lastNativeRip;
+        String why = String.format("a branch to the non-canonical address 0x%x", target);
+        if (branch < 0 || !canonical(branch)) {
+            raise(ArchitecturalException.gp(why), target); // no branch known: as fetched
+            return;
+        }
+        if (!fastOn) {
+            instructions--; // counted by its hook; it does not retire
+        }
+        long undo = nonCanonical.stackUndo(instructionBytes(branch, 15), branch, code32);
+        if (undo != 0) {
+            engine.writeRegister(X86Reg.RSP, engine.readRegister(X86Reg.RSP) + undo);
+        }
+        raise(ArchitecturalException.gp(why), branch);
+    }
+
+    /**
      * The engine translated code from the page of {@code linear}: a guest write to its frame through
      * another linear address must come back here (DESIGN.md fact 12), since the engine would not
      * see it and would go on running the old code.
@@ -1340,7 +1364,11 @@ public final class Cpu {
     private boolean onFetchMiss(MemoryAccess type, long address, int size) {
         long blockStart = engine.readRegister(X86Reg.RIP);
         if (!canonical(address)) {
-            raise(ArchitecturalException.gp(String.format("instruction fetch from the non-canonical address 0x%x", address)), blockStart);
+            if (!canonical(blockStart)) {
+                raiseNonCanonicalBranch(blockStart); // a branch went there
+            } else {
+                raise(ArchitecturalException.gp(String.format("instruction fetch from the non-canonical address 0x%x", address)), blockStart);
+            }
             return false;
         }
         Mmu.AccessResult r = mmu.access(address, size, AccessType.FETCH, dataMode(), pagingState());

@@ -443,6 +443,26 @@ final class FastExecution {
         }
     }
 
+    /**
+     * The current block's last instruction, a branch, took the engine to a non-canonical address;
+     * it faults instead (see Cpu): the clock stops before it. Its address, or -1 when there is no
+     * current block.
+     */
+    long faultingBranch() {
+        long pc = state.get(JAVA_LONG, CUR_PC);
+        int size = state.get(JAVA_INT, CUR_SIZE);
+        if (!enabled || pc == 0 || size == 0) {
+            return -1;
+        }
+        int[] offsets = blocks.get(pc);
+        if (offsets == null || offsets[offsets.length - 1] != size) {
+            offsets = decode(pc, size).offsets;
+            blocks.put(pc, offsets);
+        }
+        cpu.instructions = state.get(JAVA_LONG, TOTAL) - 1;
+        return pc + offsets[offsets.length - 2];
+    }
+
     /** The index of the instruction at {@code rip} in the current block. */
     private int index(long rip) {
         long pc = state.get(JAVA_LONG, CUR_PC);

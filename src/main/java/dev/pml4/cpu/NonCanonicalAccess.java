@@ -36,6 +36,27 @@ final class NonCanonicalAccess {
                 : ArchitecturalException.gp(reason);
     }
 
+    /**
+     * What to add to RSP to take back the stack effect of the near branch encoded at the start of
+     * {@code code} when it faults instead of going to its target: CALL's push (+8), RET's pop and
+     * its immediate (-8 - imm16); nothing for JMP and the rest.
+     */
+    long stackUndo(byte[] code, long rip, boolean bits32) {
+        return capstone.decode(code, rip, bits32).map(insn -> {
+            String mnemonic = insn.mnemonic().toLowerCase(Locale.ROOT);
+            int slot = bits32 ? 4 : 8;
+            if (mnemonic.equals("call")) {
+                return (long) slot;
+            }
+            if (mnemonic.equals("ret")) {
+                long imm = insn.operands().stream().filter(o -> o instanceof Operand.Immediate)
+                        .mapToLong(o -> ((Operand.Immediate) o).value()).findFirst().orElse(0);
+                return -(slot + (imm & 0xffff));
+            }
+            return 0L;
+        }).orElse(0L);
+    }
+
     static boolean usesStack(Instruction insn, long address, long rsp) {
         String mnemonic = insn.mnemonic().toLowerCase(Locale.ROOT);
         if (STACK_INSTRUCTIONS.contains(mnemonic) && Math.abs(address - rsp) <= STACK_REACH) {
