@@ -216,13 +216,14 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
     }
     if (__builtin_expect(s->fresh_pc != 0 && s->fresh_pc != pc, 0))
         s->fresh_pc = 0; /* its block went by (the armed path) */
-    if (__builtin_expect(s->stretched_pc != 0 && (s->stretched_pc != pc || s->armed_pc != pc), 0)) {
+    if (__builtin_expect(s->stretched_pc != 0 && s->stretched_pc != pc, 0)) {
         /*
          * The stretch is over: its block was translated with the code hook on its instructions
          * from the look onwards, and would keep calling Java every time it runs. Drop that
-         * translation; the next one is scanned like any other. That includes the block starting
-         * again (a REP string instruction takes each iteration as a run of its block): this run
-         * still has the hook, the next is translated anew.
+         * translation; the next one is scanned like any other. Not while the block starts again
+         * (a loop, a REP string instruction): QEMU must never run a block removed from under it,
+         * since a store into that block would then go unseen (smc_timer: an ADD ran with its old
+         * immediate), so such a block keeps the hook until another block starts.
          */
         uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, s->stretched_pc, s->stretched_pc + s->stretched_size);
         s->stretched_pc = 0;

@@ -505,7 +505,14 @@ final class FastExecution {
         }
         // One instruction alone: a block is cut after one that is not its last only by QEMU's
         // restart; one that ends blocks itself (a branch) may have been jumped to.
-        return ran < offsets.length - 2 || SelfModifyingCode.fallsThroughOnly(code, pc, length) ? ran : -1;
+        if (ran < offsets.length - 2 || SelfModifyingCode.fallsThroughOnly(code, pc, length)) {
+            // A stretch abandoned before its look had no hook run to set the limit again (it
+            // stands open while a stretch runs): set it now, or no look would come until Java
+            // next sees an instruction (smc_timer: the timer's ticks waited for the loop's end).
+            updateLimit();
+            return ran;
+        }
+        return -1;
     }
 
     // ---- scanning -------------------------------------------------------------------------------
