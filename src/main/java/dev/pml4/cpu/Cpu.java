@@ -115,6 +115,8 @@ public final class Cpu {
      * store that changed its own translation block ({@link SelfModifyingCode}), not a new instruction.
      */
     private long lastNativeRip = -1;
+    /** The count at which the instruction at lastNativeRip, found able to follow itself, is counted again. */
+    private long repeatingAt = -1;
     private final NonCanonicalAccess nonCanonical;
     /** Writable aliases of frames the engine translated code from, to unmap once it has stopped. */
     private final java.util.List<dev.pml4.mmu.ResidentMappings.Chunk> codeAliasesToUnmap = new java.util.ArrayList<>();
@@ -973,9 +975,13 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
-        if (rip == lastNativeRip && !fastOn && size > 0 && size <= 15
-                && !SelfModifyingCode.mayContinueAt(instructionBytes(rip, size), rip, size, rip)) {
-            return; // counted when it first started; QEMU abandoned it for a store into its own block
+        if (rip == lastNativeRip && !fastOn && size > 0 && size <= 15) {
+            // Decoded only when the instruction before was not this one found repeating itself
+            // just now: a LOOP or JMP to itself comes here on every turn.
+            if (instructions != repeatingAt && !SelfModifyingCode.mayContinueAt(instructionBytes(rip, size), rip, size, rip)) {
+                return; // counted when it first started; QEMU abandoned it for a store into its own block
+            }
+            repeatingAt = instructions + 1;
         }
         if (fastPending && instructions >= fastFrom && !unusual && afterTask == null && pending == null && stop == null
                 && !code32) {

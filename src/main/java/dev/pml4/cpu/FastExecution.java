@@ -169,12 +169,7 @@ final class FastExecution {
     static final boolean JAVA_BLOCK_HOOK = "java".equals(System.getProperty("pml4.fastBlockHook"));
 
     private void javaBlock(long pc, int size) {
-        int[] offsets = blocks.get(pc);
-        if (offsets == null || offsets[offsets.length - 1] != size) {
-            offsets = decode(pc, size).offsets;
-            blocks.put(pc, offsets);
-        }
-        int icount = offsets.length - 1;
+        int icount = offsets(pc, size).length - 1;
         long curPc = state.get(JAVA_LONG, CUR_PC);
         int curSize = state.get(JAVA_INT, CUR_SIZE);
         if (pc >= curPc && pc - curPc < curSize && (pc != curPc || size < curSize)) { // as pml4_block: an abandoned block
@@ -454,24 +449,25 @@ final class FastExecution {
         if (!enabled || pc == 0 || size == 0) {
             return -1;
         }
+        int[] offsets = offsets(pc, size);
+        cpu.instructions = state.get(JAVA_LONG, TOTAL) - 1;
+        return pc + offsets[offsets.length - 2];
+    }
+
+    /** The instruction offsets of the block at {@code pc}, then its size: as scanned, or decoded now. */
+    private int[] offsets(long pc, int size) {
         int[] offsets = blocks.get(pc);
         if (offsets == null || offsets[offsets.length - 1] != size) {
             offsets = decode(pc, size).offsets;
             blocks.put(pc, offsets);
         }
-        cpu.instructions = state.get(JAVA_LONG, TOTAL) - 1;
-        return pc + offsets[offsets.length - 2];
+        return offsets;
     }
 
     /** The index of the instruction at {@code rip} in the current block. */
     private int index(long rip) {
         long pc = state.get(JAVA_LONG, CUR_PC);
-        int size = state.get(JAVA_INT, CUR_SIZE);
-        int[] offsets = blocks.get(pc);
-        if (offsets == null || offsets[offsets.length - 1] != size) {
-            offsets = decode(pc, size).offsets;
-            blocks.put(pc, offsets);
-        }
+        int[] offsets = offsets(pc, state.get(JAVA_INT, CUR_SIZE));
         long off = rip - pc;
         for (int i = 0; i < offsets.length - 1; i++) {
             if (offsets[i] >= off) {
@@ -495,10 +491,7 @@ final class FastExecution {
         if (length != size) {
             return -1; // more than one instruction: an ordinary block
         }
-        int[] offsets = blocks.get(curPc);
-        if (offsets == null || offsets[offsets.length - 1] != curSize) {
-            offsets = decode(curPc, curSize).offsets;
-        }
+        int[] offsets = offsets(curPc, curSize);
         int ran = java.util.Arrays.binarySearch(offsets, 0, offsets.length - 1, (int) (pc - curPc));
         if (ran < 0) {
             return -1; // not an instruction boundary of the block before: a jump into an instruction

@@ -17,11 +17,7 @@ final class ReadModifyWrite {
 
     /** Whether the instruction at the start of {@code code} reads and writes its memory operand. */
     static boolean isReadModifyWrite(byte[] code, boolean bits32) {
-        boolean[] prefix = bits32 ? SensitiveOpcodes.PREFIX_32 : SensitiveOpcodes.PREFIX;
-        int i = 0;
-        while (i < code.length - 2 && i < 14 && prefix[code[i] & 0xff]) {
-            i++;
-        }
+        int i = SensitiveOpcodes.opcodeStart(code, bits32 ? SensitiveOpcodes.PREFIX_32 : SensitiveOpcodes.PREFIX);
         int b = code[i] & 0xff;
         if (b == 0x0f) {
             int b2 = code[i + 1] & 0xff;

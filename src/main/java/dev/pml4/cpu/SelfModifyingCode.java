@@ -22,14 +22,13 @@ final class SelfModifyingCode {
      * Java emulates that transfers control (SDM vol. 2, the instructions' Operation sections).
      */
     static boolean mayContinueAt(byte[] code, long address, int length, long next) {
-        int i = 0;
+        int i = SensitiveOpcodes.opcodeStart(code, SensitiveOpcodes.PREFIX);
         boolean rep = false;
         boolean operandSize = false;
-        while (i < code.length - 1 && i < 14 && SensitiveOpcodes.PREFIX[code[i] & 0xff]) {
-            int p = code[i] & 0xff;
+        for (int k = 0; k < i; k++) {
+            int p = code[k] & 0xff;
             rep |= p == 0xf2 || p == 0xf3;
             operandSize |= p == 0x66;
-            i++;
         }
         long fallThrough = address + length;
         int b = code[i] & 0xff;
@@ -71,10 +70,7 @@ final class SelfModifyingCode {
 
     /** Relative branches (Jcc, LOOPcc, JrCXZ, JMP, CALL), whose targets {@link #mayContinueAt} checks. */
     private static boolean isBranch(byte[] code) {
-        int i = 0;
-        while (i < code.length - 1 && i < 14 && SensitiveOpcodes.PREFIX[code[i] & 0xff]) {
-            i++;
-        }
+        int i = SensitiveOpcodes.opcodeStart(code, SensitiveOpcodes.PREFIX);
         int b = code[i] & 0xff;
         return (b >= 0x70 && b <= 0x7f) || (b >= 0xe0 && b <= 0xe3) || b == 0xe8 || b == 0xe9 || b == 0xeb
                 || (b == 0x0f && (code[i + 1] & 0xf0) == 0x80);

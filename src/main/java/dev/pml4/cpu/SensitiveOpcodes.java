@@ -110,6 +110,18 @@ final class SensitiveOpcodes {
         return opcode == 0xff ? reg == 3 || reg == 5 : reg >= 6;
     }
 
+    /**
+     * Where the opcode of the instruction at the start of {@code code} begins: after its prefixes
+     * ({@link #PREFIX} in 64-bit code, {@link #PREFIX_32} in 32-bit code), at most 14 of them.
+     */
+    static int opcodeStart(byte[] code, boolean[] prefix) {
+        int i = 0;
+        while (i < code.length - 1 && i < 14 && prefix[code[i] & 0xff]) {
+            i++;
+        }
+        return i;
+    }
+
     /** Group 15 (0F AE) by its ModRM byte: FXRSTOR (/1) and LDMXCSR (/2) from memory are Java's. */
     static boolean mxcsrLoadForm(int modrm) {
         int reg = (modrm >> 3) & 7;
@@ -125,10 +137,7 @@ final class SensitiveOpcodes {
      * {@code dec ecx; jnz} must not go through the hook.
      */
     static int anyPrivilege(byte[] code) {
-        int i = 0;
-        while (i < code.length - 1 && PREFIX[code[i] & 0xff] && i < 14) {
-            i++;
-        }
+        int i = opcodeStart(code, PREFIX);
         int b = code[i] & 0xff;
         if (USER_ONE_BYTE[b]) {
             return SENSITIVE_TO_BLOCK_END;

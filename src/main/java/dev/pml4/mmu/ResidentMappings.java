@@ -43,7 +43,7 @@ public final class ResidentMappings {
      * code at, so every other chunk onto such a frame is a single 4 KiB page without write
      * permission. The guest's write through one comes back to Java, which drops that code first.
      */
-    private final Map<Long, java.util.Set<Long>> codeFrames = new java.util.HashMap<>();
+    private final TreeMap<Long, java.util.Set<Long>> codeFrames = new TreeMap<>();
     /** Chunks made writable for one guest write to a watched frame: linear base to the chunk opened. */
     private final Map<Long, Chunk> writeWindows = new java.util.HashMap<>();
     private final EngineMappingBudget budget;
@@ -145,9 +145,8 @@ public final class ResidentMappings {
             java.util.Set<Long> at = codeFrames.get(physical);
             return at != null && !at.contains(base);
         }
-        for (Map.Entry<Long, java.util.Set<Long>> e : codeFrames.entrySet()) {
-            long frame = e.getKey();
-            if (frame >= physical && frame < physical + size && !e.getValue().contains(base + (frame - physical))) {
+        for (Map.Entry<Long, java.util.Set<Long>> e : codeFrames.subMap(physical, physical + size).entrySet()) {
+            if (!e.getValue().contains(base + (e.getKey() - physical))) {
                 return true;
             }
         }
