@@ -25,9 +25,9 @@ build: jdk
 # Fast mode's native helper (src/main/c/pml4fast.c, issue 12); without it pml4 runs in precise mode.
 native: target/libpml4fast.so
 
-target/libpml4fast.so: src/main/c/pml4fast.c
+target/libpml4fast.so: src/main/c/pml4fast.c src/main/c/pml4tlb.c
 	@mkdir -p target
-	gcc -O2 -Wall -shared -fPIC -o $@ $< -l:libunicorn.so.2
+	gcc -O2 -Wall -shared -fPIC -o $@ $^ -l:libunicorn.so.2
 
 # The JVM's ahead-of-time cache (JDK 25: JEP 483/514/515), trained by booting hello: bin/pml4
 # starts faster with it (README, "Start-up"). OldClassFiles first makes picocli's Java 5 classes

@@ -37,6 +37,8 @@ extern int uc_reg_read(uc_engine *uc, int regid, void *value);
 extern int uc_ctl(uc_engine *uc, int control, ...);
 extern void restore_state_to_opc_x86_64(void *env, void *tb, uint64_t *data);
 extern void *tcg_tb_lookup_x86_64(void *tcg_ctx, uintptr_t tc_ptr);
+extern bool pml4_tlb_allows(void *table, uint64_t addr, uint64_t size, uint64_t rights);
+extern void pml4_tlb_remove_code(void *table, uint64_t start, uint64_t end);
 
 #define UC_X86_REG_RIP 41
 #define UC_CTL_WRITE_TB_REMOVE_CACHE (9 | (2 << 26) | (1 << 30))
@@ -95,6 +97,7 @@ typedef struct {
     uint64_t parked_mask; /* 200 bit (page >> 12) & 63 of every parked page whose translated code was kept */
     uint64_t checked_pc; /* 208 the block Java has just walked for: let it in once */
     check_fn check;      /* 216 Java: walks a block's parked code page; 0 when the block may run now */
+    void *tlb;           /* 224 the engine page table (pml4tlb.c), or NULL when regions hold the TLB */
     block_t table[1 << TABLE_BITS];
 } state_t;
 
@@ -103,6 +106,15 @@ size_t pml4_state_size(void) { return sizeof(state_t); }
 static inline block_t *slot(state_t *s, uint64_t pc)
 {
     return &s->table[(pc ^ (pc >> TABLE_BITS) ^ (pc >> 28)) & ((1 << TABLE_BITS) - 1)];
+}
+
+/* Drops the translated code of [start, end): through the engine page table when there is one (see pml4tlb.c). */
+static void remove_code(uc_engine *uc, state_t *s, uint64_t start, uint64_t end)
+{
+    if (s->tlb != NULL)
+        pml4_tlb_remove_code(s->tlb, start, end);
+    else
+        uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, start, end);
 }
 
 static inline void window(state_t *s, uint64_t lo, uint64_t hi)
@@ -126,7 +138,7 @@ static void arm(uc_engine *uc, state_t *s, uint64_t pc, uint32_t size)
     s->armed_outside = 0;
     window(s, s->lo, s->hi);
     s->armed_pc = pc;
-    uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, pc, pc + size);
+    remove_code(uc, s, pc, pc + size);
     uc_reg_write(uc, UC_X86_REG_RIP, &pc); /* leaves the block before it is entered */
 }
 
@@ -225,7 +237,7 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
          * since a store into that block would then go unseen (smc_timer: an ADD ran with its old
          * immediate), so such a block keeps the hook until another block starts.
          */
-        uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, s->stretched_pc, s->stretched_pc + s->stretched_size);
+        remove_code(uc, s, s->stretched_pc, s->stretched_pc + s->stretched_size);
         s->stretched_pc = 0;
     }
     if (__builtin_expect(s->armed_pc == pc, 0)) {
@@ -260,7 +272,7 @@ void pml4_block(uc_engine *uc, uint64_t pc, uint32_t size, void *user)
             s->armed_pc = pc;
             s->armed_done = 0;
             s->armed_outside = 1; /* translated as the first block of the next run: no edge event */
-            uc_ctl(uc, UC_CTL_WRITE_TB_REMOVE_CACHE, pc, pc + size);
+            remove_code(uc, s, pc, pc + size);
             s->stop_pc = pc;
             s->stop_size = size;
             s->stopped = STOP_REARM;
@@ -380,6 +392,14 @@ static bool restore(uc_engine *uc, state_t *s, const uint64_t *stack)
 /* Called by pml4_mem (assembly below) with the six callee-saved registers and then the caller's stack. */
 bool pml4_mem_inner(uc_engine *uc, int type, uint64_t addr, int size, int64_t value, state_t *s, const uint64_t *saved)
 {
+    /*
+     * With the engine page table, every access QEMU's TLB does not hold comes here (the regions over
+     * the linear space have no rights): one the table allows is QEMU refilling its TLB, answered
+     * here; Java sees only what the TLB model must decide, as with regions.
+     */
+    if (s->tlb != NULL && (type == 22 || type == 23) /* UC_MEM_WRITE_PROT, UC_MEM_READ_PROT */
+            && pml4_tlb_allows(s->tlb, addr, (uint64_t)size, type == 22 ? 2 : 1))
+        return true;
     /* A fetch is reported while translating: no translated code is running. */
     bool fetch = type == 21 || type == 24; /* UC_MEM_FETCH_UNMAPPED, UC_MEM_FETCH_PROT */
     s->exact = 0;

@@ -414,6 +414,7 @@ final class RunCommand implements Callable<Integer> {
             err.printf("pml4: %s mode%s%n", machine.cpu().executionMode().name().toLowerCase(java.util.Locale.ROOT),
                     machine.cpu().fastModeStatistics().map(f -> "; " + f).orElse(""));
         }
+        err.printf("pml4: %s%n", machine.cpu().engineMemoryStatistics());
     }
 
     private OutputStream openSerialOut() throws IOException {

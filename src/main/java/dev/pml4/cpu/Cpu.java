@@ -101,9 +101,16 @@ public final class Cpu {
     private long resumeRip = -1;
     /** The engine was stopped so that it translates again from RIP (nothing in the block ran). */
     private boolean retranslate;
+    /**
+     * Precise mode: the instruction QEMU starts again after the engine page table's miss from
+     * running code (onPageTableMiss), whose code hook has counted it already; or -1.
+     */
+    private long retryRip = -1;
     private final FetchFence fence;
     /** The engine's mappings (parked regions among them), or null when the MMU maps elsewhere. */
     final EnginePageMapper enginePages;
+    /** The engine page table the MMU maps into instead (EnginePageTable), or null. */
+    final EnginePageTable pageTable;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
     private ExecutionMode mode = ExecutionMode.FAST; // precise whenever fast cannot be had (installCodeHook)
@@ -177,7 +184,8 @@ public final class Cpu {
         this.system = new SystemInstructions(this, capstone);
         this.nonCanonical = new NonCanonicalAccess(capstone);
         this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
-        this.fence = new FetchFence(engine, enginePages);
+        this.pageTable = mmu.mappings().mapper() instanceof EnginePageTable t ? t : null;
+        this.fence = new FetchFence(mmu.mappings().mapper());
         if (enginePages != null) {
             // Both modes keep the code of parked pages: precise mode's hook walks it at the
             // instruction (codeFetchable), fast mode's block hook stops before it (walkBlockCode).
@@ -218,7 +226,8 @@ public final class Cpu {
 
     /** The mapper through which the MMU keeps Unicorn's address space equal to the resident TLB entries. */
     public static dev.pml4.mmu.PageMapper pageMapper(Unicorn engine, PhysicalMemory memory, Consumer<String> warnings) {
-        return new EnginePageMapper(engine, memory, warnings);
+        return EnginePageTable.create(engine, memory, warnings).<dev.pml4.mmu.PageMapper>map(t -> t)
+                .orElseGet(() -> new EnginePageMapper(engine, memory, warnings));
     }
 
     /**
@@ -373,6 +382,10 @@ public final class Cpu {
 
     /** Drops every translated block: of every mapped chunk, and of pages parked with their code. */
     void forgetTranslatedCode() {
+        if (pageTable != null) {
+            pageTable.forgetTranslatedCode();
+            return;
+        }
         for (var chunk : mmu.mappings().chunks()) {
             if (chunk.ram()) {
                 engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
@@ -740,6 +753,10 @@ public final class Cpu {
             if (fastOn) {
                 fast.afterRun(stop != null || pending != null || retranslate || resumeRip >= 0);
             }
+            if (retryRip >= 0) {
+                instructions--; // the run ended before QEMU started it again: the next run counts it
+                retryRip = -1;
+            }
             if (switchToFast) {
                 switchToFastMode();
             }
@@ -975,6 +992,10 @@ public final class Cpu {
     // ---- hooks --------------------------------------------------------------------------------
 
     private void onInstruction(long rip, int size) {
+        if (rip == retryRip) {
+            retryRip = -1;
+            return; // started again after the engine page table's miss: counted and checked when it first started
+        }
         if (rip == lastNativeRip && !fastOn && size > 0 && size <= 15) {
             // Decoded only when the instruction before was not this one found repeating itself
             // just now: a LOOP or JMP to itself comes here on every turn.
@@ -1010,7 +1031,7 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
-        if (enginePages != null && ((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
+        if ((enginePages != null || pageTable != null) && ((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
                 || (rip & 0xfff) + size > 0x1000) && !codeFetchable(rip, size)) {
             return;
         }
@@ -1140,12 +1161,14 @@ public final class Cpu {
             if (mmu.mappings().executable(page)) {
                 continue;
             }
-            long drops = enginePages.codeDrops();
+            long drops = enginePages != null ? enginePages.codeDrops() : 0;
             long at = page == first ? rip : page;
             if (fetchWalkFaults(at, rip)) {
                 return false;
             }
-            if (enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
+            // With the page table the block may have been translated from the frame the page showed
+            // before the miss: QEMU looks it up again by the new frame.
+            if (pageTable != null || enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
                 retranslate = true; // the block running was translated from another frame
                 engine.stop();
                 return false;
@@ -1162,7 +1185,9 @@ public final class Cpu {
      */
     private boolean fetchWalkFaults(long at, long rip) {
         Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
-        enginePages.forgetCachedTranslation(at & ~0xfffL);
+        if (enginePages != null) {
+            enginePages.forgetCachedTranslation(at & ~0xfffL);
+        }
         codePage = -1;
         if (r.fault() != null || r.nonexistentMemory()) {
             raise(exceptionFor(r, AccessType.FETCH), rip);
@@ -1218,8 +1243,12 @@ public final class Cpu {
         }
         if (modeSwitch.active()) {
             // The trampoline's target is fetched later, by the guest's own run (and checked by the
-            // translation guard then, in the target's code size).
-            return false;
+            // translation guard then, in the target's code size). The trampoline's own code comes
+            // here only with the engine page table, whose linear space holds no right to execute.
+            return type == MemoryAccess.FETCH_PROT && modeSwitch.onTrampoline(address);
+        }
+        if (type == MemoryAccess.FETCH_PROT && fence.covers(address) && pageTable != null) {
+            return true; // the fence's NOPs, translated so that the instructions before it run (FetchFence)
         }
         if (enginePages != null) {
             enginePages.touched(address); // a parked region stays unreachable, whatever happens next
@@ -1227,8 +1256,10 @@ public final class Cpu {
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
             if (enginePages != null) {
                 enginePages.translatedFrom(address);
+            } else if (pageTable != null) {
+                pageTable.translatedFrom(address);
             }
-            if (watchTranslatedCode(address)) {
+            if (pageTable == null && watchTranslatedCode(address)) {
                 return false;
             }
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
@@ -1258,10 +1289,10 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (type.isWrite()) {
-                dropCodeWrittenThroughAlias(address, size);
+            if (type.isWrite() && pageTable == null) {
+                dropCodeWrittenThroughAlias(address, size); // with the page table QEMU sees such writes itself
             }
-            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT)
+            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) && pageTable == null
                     && (enginePages == null || enginePages.rebuilds() != rebuildsBefore)) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
                 // crashes when a read-modify-write instruction retries its store after a PROT hook
@@ -1385,8 +1416,10 @@ public final class Cpu {
         if (r.fault() == null && !r.nonexistentMemory()) {
             if (enginePages != null) {
                 enginePages.translatedFrom(address);
+            } else if (pageTable != null) {
+                pageTable.translatedFrom(address);
             }
-            if (watchTranslatedCode(address)) {
+            if (pageTable == null && watchTranslatedCode(address)) {
                 return false;
             }
             if (type == MemoryAccess.FETCH_UNMAPPED && !fastOn) {
@@ -1496,6 +1529,10 @@ public final class Cpu {
     }
 
     private void onEngineInterrupt(int vector) {
+        if (vector == EnginePageTable.MISS_VECTOR && pageTable != null && pageTable.takeMiss()) {
+            onPageTableMiss(pageTable.missAddress(), pageTable.missFromRunningCode());
+            return;
+        }
         engine.markExceptionDelivered(vector); // pml4 delivers it: QEMU must not count it as pending (fact 1)
         if (fastOn) {
             fast.syncAtException(vector == ArchitecturalException.DB);
@@ -1507,6 +1544,61 @@ public final class Cpu {
         }
         raise(new ArchitecturalException(vector, ArchitecturalException.name(vector).equals("#GP") ? 0 : -1, 0,
                 "raised by the execution engine"), rip);
+    }
+
+    /**
+     * QEMU needed a translation the engine page table does not hold, outside the memory hook's
+     * view. Looking up a block it translated before (the common case: nothing of the block has run,
+     * RIP is the block's start), this is the ITLB miss the translator's fetch would have been, and
+     * is handled as one: when the engine just returns, QEMU looks the block up again. From running
+     * code it is a store's second page (below), or a non-canonical address that one of the
+     * engine-physical regions lies at (no region refuses it first): #GP or #SS, as from the hook.
+     */
+    /** How the engine holds the TLB's translations, and what that cost (pml4 run --stats). */
+    public String engineMemoryStatistics() {
+        if (pageTable != null) {
+            return pageTable.stats();
+        }
+        String why = EnginePageTable.unavailable();
+        return "engine regions" + (enginePages != null ? String.format(": %,d memory-view rebuilds, %,d unparks", enginePages.rebuilds(), enginePages.unparks()) : "")
+                + (why != null ? " (no engine page table: " + why + ")" : "");
+    }
+
+    /** The debugger wrote guest RAM: code translated from those bytes must go (DESIGN.md fact 12). */
+    public void ramWritten(long physical, long length) {
+        if (pageTable != null) {
+            pageTable.ramWritten(physical, length);
+        }
+    }
+
+    private void onPageTableMiss(long address, boolean fromRunningCode) {
+        if (!fromRunningCode) {
+            if (fastOn) {
+                fast.syncAtEvent(true, address);
+            }
+            if (!onMemoryEvent(MemoryAccess.FETCH_UNMAPPED, address, 1, 0)) {
+                engine.stop();
+            }
+            return; // else QEMU looks the block up again and finds the page
+        }
+        // QEMU's store helper fills the TLB for the second page of a store that crosses into it
+        // before it stores a byte, without asking the memory hook (the store's own check covers
+        // the first page): the miss is the store's. State is exact here (QEMU restored it), and
+        // nothing of the instruction has happened yet, which is what the SDM asks of the #PF.
+        if (fastOn) {
+            fast.syncAtException(false);
+        }
+        long rip = engine.readRegister(X86Reg.RIP);
+        if (!onMemoryEvent(MemoryAccess.WRITE_UNMAPPED, address, 1, 0)) {
+            engine.stop();
+            return;
+        }
+        // Mapped: QEMU runs the instruction again from its start, once more through the hooks.
+        if (fastOn) {
+            fast.restartAt(rip);
+        } else {
+            retryRip = rip;
+        }
     }
 
     private boolean onInvalidInstruction() {

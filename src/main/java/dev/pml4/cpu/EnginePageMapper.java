@@ -399,6 +399,18 @@ final class EnginePageMapper implements PageMapper {
         }
     }
 
+    @Override
+    public void mapOwn(long linear, MemorySegment page, int perms) {
+        vacate(linear, PhysicalMemory.PAGE_SIZE); // a parked region may still hold it in the engine
+        engine.mapPointer(linear, PhysicalMemory.PAGE_SIZE, perms, page);
+    }
+
+    @Override
+    public void unmapOwn(long linear) {
+        engine.unmap(linear, PhysicalMemory.PAGE_SIZE);
+        engine.removeCodeCache(linear, linear + PhysicalMemory.PAGE_SIZE); // what was translated from the page goes with it
+    }
+
     /** Parked regions mapped again (those onto another frame: {@link #retargets}). */
     long unparks() {
         return unparks;

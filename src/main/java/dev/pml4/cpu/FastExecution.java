@@ -7,11 +7,8 @@ import dev.pml4.ffi.unicorn.Hooks;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.ffi.unicorn.X86Reg;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -45,7 +42,7 @@ final class FastExecution {
     private static final long TOTAL = 0, BASE = 8, LIMIT = 16, CUR_PC = 24, CUR_SIZE = 32,
             STOP_PC = 40, STOP_SIZE = 48, STOPPED = 52, WINDOW = 56, ARMED = 64, LO = 72, HI = 80, SCAN = 88,
             JAVA_MEM = 96, RESTORES = 104, RESTORE = 120, EXACT = 124, BLOCKS = 128, SCANS = 136, ARMED_DONE = 144,
-            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, ABANDONED = 184, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216;
+            ARMED_OUTSIDE = 148, KEEP_WINDOW = 160, STRETCHED_PC = 168, STRETCHED_SIZE = 176, ABANDONED = 184, FRESH_PC = 192, PARKED_MASK = 200, CHECKED_PC = 208, CHECK = 216, TLB = 224;
     /**
      * Whole-cache flushes after which fast mode gives up for the run: a guest that keeps switching
      * address spaces (cr3_switch) would spend its time translating again.
@@ -93,6 +90,9 @@ final class FastExecution {
         this.capstone = capstone;
         this.state = engine.allocateForHooks(lib.stateSize());
         state.set(JAVA_LONG, JAVA_MEM, engine.memoryEventStub(javaMemoryHook).address());
+        if (cpu.pageTable != null) {
+            state.set(JAVA_LONG, TLB, cpu.pageTable.address()); // the memory hook answers QEMU's refills itself
+        }
         engine.hookNative(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, lib.mem(), state, 1, 0);
     }
 
@@ -101,7 +101,7 @@ final class FastExecution {
      * chosen later), else straight; returns the fast-mode controller, or null without the helper.
      */
     static FastExecution installMemoryHook(Cpu cpu, Unicorn engine, Capstone capstone, Hooks.MemoryEvent hook) {
-        if (LIBRARY.isEmpty() || Boolean.getBoolean("pml4.noFast")) {
+        if (LIBRARY.isEmpty() || !NativeHelper.memoryHookNative()) {
             engine.hookMemoryEvents(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, hook);
             return null;
         }
@@ -439,6 +439,22 @@ final class FastExecution {
     }
 
     /**
+     * QEMU will run the instruction at {@code rip}, in the current block, again from its start, in
+     * a block of its own (the engine page table's miss, Cpu.onPageTableMiss): the clock stands
+     * before it, and the current block, counted whole when it began, ends there.
+     */
+    void restartAt(long rip) {
+        if (!enabled || !running) {
+            return;
+        }
+        long before = state.get(JAVA_LONG, BASE) + index(rip);
+        cpu.instructions = before;
+        state.set(JAVA_LONG, TOTAL, before);
+        state.set(JAVA_LONG, CUR_PC, 0); // the next block is not a restart for SelfModifyingCode
+        state.set(JAVA_INT, CUR_SIZE, 0);
+    }
+
+    /**
      * The current block's last instruction, a branch, took the engine to a non-canonical address;
      * it faults instead (see Cpu): the clock stops before it. Its address, or -1 when there is no
      * current block.
@@ -593,12 +609,11 @@ final class FastExecution {
     // ---- the helper library -----------------------------------------------------------------------
 
     private static Optional<Library> load() {
-        Path path = locate();
-        if (path == null) {
+        if (NativeHelper.LOOKUP.isEmpty()) {
             return Optional.empty();
         }
         try {
-            SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
+            SymbolLookup lib = NativeHelper.LOOKUP.get();
             // Through the plain shape every binding shares (see dev.pml4.ffi): size_t pml4_state_size(void).
             long size = NativeFunction.plain("pml4_state_size", lib.find("pml4_state_size").orElseThrow()).call();
             NativeFunction check = NativeFunction.plain("pml4_check_layout", lib.find("pml4_check_layout").orElseThrow());
@@ -607,28 +622,5 @@ final class FastExecution {
         } catch (Throwable e) {
             return Optional.empty();
         }
-    }
-
-    /** target/libpml4fast.so beside the jar or the classes (make builds it), or -Dpml4.fastlib. */
-    private static Path locate() {
-        String given = System.getProperty("pml4.fastlib");
-        if (given != null) {
-            return Files.isRegularFile(Path.of(given)) ? Path.of(given) : null;
-        }
-        try {
-            Path code = Path.of(FastExecution.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            for (Path dir = code; dir != null; dir = dir.getParent()) {
-                Path candidate = dir.resolve("libpml4fast.so");
-                if (Files.isRegularFile(candidate)) {
-                    return candidate;
-                }
-                if (dir.getFileName() != null && dir.getFileName().toString().equals("target")) {
-                    break;
-                }
-            }
-        } catch (Exception e) {
-            return null;
-        }
-        return null;
     }
 }

@@ -1,7 +1,7 @@
 package dev.pml4.cpu;
 
 import dev.pml4.ffi.unicorn.Protection;
-import dev.pml4.ffi.unicorn.Unicorn;
+import dev.pml4.mmu.PageMapper;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -23,17 +23,14 @@ final class FetchFence {
     private static final long PAGE = 4096;
     private static final byte NOP = (byte) 0x90;
 
-    private final Unicorn engine;
+    private final PageMapper engine;
     private final MemorySegment nops;
     private long page = -1;
     /** Raised during the engine run now ending: it is for the next run, which translates the block again. */
     private boolean forNextRun;
 
-    private final EnginePageMapper pages;
-
-    FetchFence(Unicorn engine, EnginePageMapper pages) {
+    FetchFence(PageMapper engine) {
         this.engine = engine;
-        this.pages = pages;
         // Held by the Cpu as long as the engine lives; unmapped before every engine run returns.
         this.nops = Arena.ofAuto().allocate(PAGE, PAGE).fill(NOP);
     }
@@ -42,10 +39,7 @@ final class FetchFence {
     void raise(long linear) {
         lower();
         page = linear & -PAGE;
-        if (pages != null) {
-            pages.vacate(page, PAGE); // a parked region may still hold it in the engine
-        }
-        engine.mapPointer(page, PAGE, Protection.EXEC, nops);
+        engine.mapOwn(page, nops, Protection.EXEC);
         forNextRun = true;
     }
 
@@ -83,7 +77,7 @@ final class FetchFence {
     void lower() {
         forNextRun = false;
         if (page >= 0) {
-            engine.unmap(page, PAGE);
+            engine.unmapOwn(page);
             page = -1;
         }
     }

@@ -63,6 +63,11 @@ final class ModeSwitch {
     }
 
     /** True while the trampoline runs: the hooks let it through without counting or tracing it. */
+    /** Whether {@code linear} lies on the trampoline's page while it runs. */
+    boolean onTrampoline(long linear) {
+        return active >= 0 && (linear & ~0xfffL) == active;
+    }
+
     boolean active() {
         return active >= 0;
     }
@@ -96,9 +101,6 @@ final class ModeSwitch {
         cpu.requireEveryInstruction(); // the trampoline's run ends in the code hook of its target
         Unicorn engine = cpu.engine;
         long at = freePage();
-        if (cpu.enginePages != null) {
-            cpu.enginePages.vacate(at, 0x1000); // a parked region may still hold it in the engine
-        }
         long pointer = at + POINTER_OFFSET;
         long gdt = at + GDT_OFFSET;
         page.set(ValueLayout.JAVA_INT_UNALIGNED, POINTER_OFFSET, (int) targetOffset);
@@ -110,7 +112,7 @@ final class ModeSwitch {
         DescriptorRegister gdtr = engine.readDescriptorRegister(X86Reg.GDTR);
         long rax = engine.readRegister(X86Reg.RAX);
         long rcx = engine.readRegister(X86Reg.RCX);
-        engine.mapPointer(at, 0x1000, Protection.ALL, page);
+        cpu.mmu.mappings().mapper().mapOwn(at, page, Protection.ALL);
         int err;
         try {
             engine.writeDescriptorRegister(X86Reg.GDTR, new DescriptorRegister(0, gdt, 23, 0));
@@ -127,8 +129,7 @@ final class ModeSwitch {
             engine.writeDescriptorRegister(X86Reg.GDTR, gdtr);
             engine.writeRegister(X86Reg.RAX, rax);
             engine.writeRegister(X86Reg.RCX, rcx);
-            engine.unmap(at, 0x1000);
-            engine.removeCodeCache(at, at + 0x1000); // what was translated from the page goes with it
+            cpu.mmu.mappings().mapper().unmapOwn(at); // with what was translated from it
         }
         long rip = engine.readRegister(X86Reg.RIP);
         // The engine stops at the target either in the code hook (OK) or when translating it

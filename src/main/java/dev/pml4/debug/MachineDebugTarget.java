@@ -132,6 +132,7 @@ public final class MachineDebugTarget implements DebugTarget {
                 break;
             }
             machine.memory().writeBytes(p, java.util.Arrays.copyOfRange(data, offset + done, offset + done + n));
+            machine.cpu().ramWritten(p, n); // its frame's code, wherever the frame is mapped
             done += n;
         }
         if (done > 0) {

@@ -17,4 +17,19 @@ public interface PageMapper {
     void protect(long linear, long size, int perms);
 
     void unmap(long linear, long size);
+
+    /**
+     * Maps one page of pml4's own at {@code linear} for the engine alone, outside the TLB model (the
+     * fetch fence's NOPs, the mode-switch trampoline): {@code page} is 4 KiB of host memory that
+     * stays valid as long as the engine lives.
+     */
+    void mapOwn(long linear, MemorySegment page, int perms);
+
+    /** Unmaps what {@link #mapOwn} mapped at {@code linear}, with any code translated from it. */
+    void unmapOwn(long linear);
+
+    /** At most this many chunks mapped in the engine at once (see {@code EngineMappingBudget}). */
+    default int engineLimit() {
+        return EngineMappingBudget.DEFAULT_LIMIT;
+    }
 }

@@ -54,7 +54,7 @@ public final class ResidentMappings {
     private long budgetUnmaps;
 
     public ResidentMappings(PhysicalMemory memory, PageMapper mapper) {
-        this(memory, mapper, EngineMappingBudget.DEFAULT_LIMIT);
+        this(memory, mapper, mapper.engineLimit());
     }
 
     /** {@code engineLimit}: at most this many chunks mapped in the engine at once (see {@link EngineMappingBudget}). */

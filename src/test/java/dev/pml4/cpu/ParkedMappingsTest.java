@@ -17,7 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.OptionalLong;
 
 /**
- * Parked engine regions (EnginePageMapper) keep the TLB exact: guest/cr3_switch reads one linear
+ * Parked engine regions (EnginePageMapper, where the engine page table cannot be had) keep the TLB exact: guest/cr3_switch reads one linear
  * page that each of two address spaces maps onto its own frame, 20,000 rounds of two CR3 switches.
  * Every switch must come back to Java as an ITLB and a DTLB miss (the flush dropped both entries),
  * every read must see the frame of the space it ran in, and those misses must be what the cheap
@@ -32,7 +32,15 @@ class ParkedMappingsTest {
     void everyCr3SwitchMissesAndReadsItsOwnFrame(ExecutionMode mode) throws Exception {
         Assumptions.assumeTrue(Unicorn.canFlushSoftTlb(), "parking needs Debian's libunicorn 2.0.1");
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        try (Machine m = new Machine(Machine.Config.defaults(serial))) {
+        // Regions are the fallback where the engine page table cannot be had (EnginePageTable).
+        System.setProperty("pml4.engineRegions", "true");
+        Machine machine;
+        try {
+            machine = new Machine(Machine.Config.defaults(serial));
+        } finally {
+            System.clearProperty("pml4.engineRegions");
+        }
+        try (Machine m = machine) {
             m.cpu().setExecutionMode(mode);
             m.boot(KernelImages.read(Guests.image("cr3_switch"), OptionalLong.empty(), OptionalLong.empty()), null);
             Machine.RunResult r = m.run();

@@ -52,6 +52,16 @@ final class RecordingMapper implements PageMapper {
     }
 
     @Override
+    public void mapOwn(long linear, MemorySegment page, int perms) {
+        throw new AssertionError("the MMU never maps pml4's own pages");
+    }
+
+    @Override
+    public void unmapOwn(long linear) {
+        throw new AssertionError("the MMU never maps pml4's own pages");
+    }
+
+    @Override
     public void mapRam(long linear, long size, int perms, MemorySegment frames) {
         requireAligned(linear, size);
         if (frames.byteSize() != size) {

@@ -224,7 +224,33 @@ public final class Unicorn implements AutoCloseable {
 
     /** {@code uc_ctl_remove_cache}: drops translated code for [start, end). */
     public void removeCodeCache(long start, long end) {
+        if (codeRemoval != null) {
+            codeRemoval.remove(start, end);
+            return;
+        }
         check("uc_ctl(TB_REMOVE_CACHE)", (int) NATIVE.ctl.call(handle(), UC_CTL_WRITE_TB_REMOVE_CACHE, start, end));
+    }
+
+    /** How translated code of a linear range goes, when not by {@code uc_ctl} alone. */
+    @FunctionalInterface
+    public interface CodeRemoval {
+        void remove(long start, long end);
+    }
+
+    private CodeRemoval codeRemoval;
+    private final List<Runnable> beforeClose = new ArrayList<>();
+
+    /**
+     * From now on {@link #removeCodeCache} goes through {@code removal}: pml4's engine page table,
+     * whose pages QEMU must only look up through it (cpu.EnginePageTable).
+     */
+    public void routeCodeRemoval(CodeRemoval removal) {
+        this.codeRemoval = removal;
+    }
+
+    /** Runs {@code action} just before the engine closes, while its CPU still exists. */
+    public void onClose(Runnable action) {
+        beforeClose.add(action);
     }
 
     /**
@@ -684,6 +710,10 @@ public final class Unicorn implements AutoCloseable {
             return;
         }
         try {
+            for (Runnable action : beforeClose) {
+                action.run();
+            }
+            beforeClose.clear();
             NATIVE.close.call(uc.address());
         } finally {
             uc = null;
