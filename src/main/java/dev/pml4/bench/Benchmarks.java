@@ -116,7 +116,7 @@ public final class Benchmarks {
 
     /** Nanoseconds per operation of the MMU paths that need Java. */
     public record MmuCosts(int pages, double walkOnlyNanos, double missWalkAndMapNanos, double invlpgNanos,
-                           double cr3SwitchNanos, int cr3SwitchEntries, double missParkedNanos, int parkedPages) {
+                           double cr3SwitchNanos, int cr3SwitchEntries, double missParkedNanos, int parkedPages, String engineMemory) {
     }
 
     /** Pages the parked-miss measure cycles through: well within the DTLB and the engine's parking. */
@@ -131,10 +131,10 @@ public final class Benchmarks {
 
     /**
      * Builds 4-level tables mapping {@code pages} 4 KiB pages in RAM, then times: a walk alone; a
-     * TLB miss (walk, fill, and the Unicorn mapping of the page); INVLPG of a resident page (TLB
-     * removal and unmapping); a MOV to CR3 that flushes a full DTLB's worth of entries; and a TLB
-     * miss on a page the TLB held before (INVLPG'd, as after a CR3 switch back), whose engine region
-     * is parked rather than unmapped (cpu.EnginePageMapper).
+     * TLB miss (walk, fill, and the engine's mapping of the page: a store into the engine page table,
+     * or a Unicorn region where there is none); INVLPG of a resident page (TLB removal and
+     * unmapping); a MOV to CR3 that flushes a full DTLB's worth of entries; and a TLB miss on a
+     * page the TLB held before (INVLPG'd, as after a CR3 switch back; with regions, a parked one).
      */
     public static MmuCosts mmuCosts(int pages, int rounds) {
         if (pages > 512 * 16) {
@@ -214,8 +214,10 @@ public final class Benchmarks {
             }
             int measured = Math.max(1, rounds - 1);
             double per = (double) pages * measured;
+            String engineMemory = mmu.mappings().mapper().getClass().getSimpleName().equals("EnginePageTable")
+                    ? "the engine page table (docs/engine-page-table.md)" : "Unicorn regions, parked when dropped";
             return new MmuCosts(pages, walkNanos / per, missNanos / per, invlpgNanos / per, (double) cr3Nanos / measured, cr3Entries,
-                    parkedNanos / (16.0 * PARKED_PAGES * measured), PARKED_PAGES);
+                    parkedNanos / (16.0 * PARKED_PAGES * measured), PARKED_PAGES, engineMemory);
         }
     }
 

@@ -168,10 +168,11 @@ final class BenchCommand implements Callable<Integer> {
 
         Benchmarks.MmuCosts mmu = Benchmarks.mmuCosts(4096, 6);
         out.printf("page walk alone (4 levels, 4 KiB page):            %8.0f ns%n", mmu.walkOnlyNanos());
-        out.printf("TLB miss: walk + TLB fill + Unicorn map of the page: %6.0f ns%n", mmu.missWalkAndMapNanos());
-        out.printf("TLB miss on a page held before (region parked, %d pages): %6.0f ns%n", mmu.parkedPages(), mmu.missParkedNanos());
-        out.printf("INVLPG of a resident page (TLB removal + unmap):     %6.0f ns%n", mmu.invlpgNanos());
-        out.printf("MOV to CR3 flushing %d DTLB entries:                %8.1f us%n", mmu.cr3SwitchEntries(), mmu.cr3SwitchNanos() / 1e3);
+        out.printf("engine memory: %s%n", mmu.engineMemory());
+        out.printf("TLB miss on a page never held: walk + TLB fill + the engine's mapping: %6.0f ns%n", mmu.missWalkAndMapNanos());
+        out.printf("TLB miss on a page held before (%d pages, INVLPG'd each round):        %6.0f ns%n", mmu.parkedPages(), mmu.missParkedNanos());
+        out.printf("INVLPG of a resident page (TLB removal + the engine's unmapping):      %6.0f ns%n", mmu.invlpgNanos());
+        out.printf("MOV to CR3 flushing %d DTLB entries:                                   %8.1f us%n", mmu.cr3SwitchEntries(), mmu.cr3SwitchNanos() / 1e3);
         out.flush();
 
         // Start-up (issue 12): more runs than the rest, as a run of hello is short and the machine shared.
