@@ -5,12 +5,10 @@
 ; so the 4 bytes on the present page still hold what they held. The handler prints them, maps
 ; the page and returns; the store then runs whole.
 ;
-; Known gap (hence NAME.expected.pending): Unicorn 2.0.1 stores a page-crossing value byte by
-; byte and asks pml4 about the second page only when it reaches it, so the first page already
-; holds the low bytes when the #PF is raised. QEMU's own paging translates the second page before
-; any byte is written, which the shadow-paging design in README ("What a TLB miss and a CR3
-; switch cost") would inherit.
-; Expected: guest/store_across.expected.pending, status 1.
+; Unicorn 2.0.1 stores a page-crossing value byte by byte, but QEMU fills its TLB for the second
+; page before the first byte, and with the engine page table that fill is pml4's miss: the #PF
+; comes first (README, "What a TLB miss and a CR3 switch cost").
+; Expected: guest/store_across.expected, status 1.
 
 %include "pml4.inc"
 %include "serial.inc"

@@ -63,7 +63,8 @@ typedef struct {
     uint64_t poison;        /* 64 engine-physical page a fill under no_raise gets (reads all-ones) */
     uint64_t poisoned;      /* 72 such fills */
     uint64_t scratch;       /* 80 the entry at SCRATCH (pml4_tlb_remove_frame_code), outside the tree */
-    uint64_t root[512];     /* 88 five levels of 512 (bits 56:12): 0, a child node, or a leaf (LEAF set) */
+    uint64_t running_misses; /* 88 misses from running code (a store's second page), among misses */
+    uint64_t root[512];     /* 96 five levels of 512 (bits 56:12): 0, a child node, or a leaf (LEAF set) */
 } table_t;
 
 size_t pml4_tlb_table_size(void) { return sizeof(table_t); }
@@ -320,6 +321,8 @@ static void pml4_tlb_set_page(void *cpu, uint64_t vaddr, uint64_t paddr, int att
     t->miss_addr = vaddr;
     t->miss_retaddr = *(uint64_t *)((char *)cpu + CPU_FILL_RETADDR);
     t->misses++;
+    if (t->miss_retaddr != 0)
+        t->running_misses++;
     t->miss_pending = 1;
     char *env = (char *)cpu + CPU_ENV;
     *(int32_t *)(env + ENV_OLD_EXCEPTION) = -1; /* so that QEMU takes it as the first exception (no #DF) */

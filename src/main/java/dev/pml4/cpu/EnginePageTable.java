@@ -71,7 +71,7 @@ final class EnginePageTable implements PageMapper {
 
     /** Offsets in the native table_t (pml4tlb.c): keep equal. */
     private static final long MISS_ADDR = 16, MISS_RETADDR = 24, MISSES = 32, FILLS = 40, ANSWERED = 48,
-            MISS_PENDING = 56, POISONED = 72; // scratch at 80, the tree's root at 88
+            MISS_PENDING = 56, POISONED = 72, RUNNING_MISSES = 88; // scratch at 80, the tree's root at 96
 
     private record Native(NativeFunction install, NativeFunction attach, NativeFunction detach, NativeFunction map,
                           NativeFunction unmap, NativeFunction protect, NativeFunction entry, NativeFunction removeCode,
@@ -282,6 +282,11 @@ final class EnginePageTable implements PageMapper {
         return table.get(JAVA_LONG, MISSES);
     }
 
+    /** Those of {@link #misses} that came from running code: a non-canonical address where an engine-physical region lies, or a store's second page. */
+    long runningMisses() {
+        return table.get(JAVA_LONG, RUNNING_MISSES);
+    }
+
     /** Fills made while Java was below on the stack for a page the table did not hold: 0 unless pml4 is wrong. */
     long poisoned() {
         return table.get(JAVA_LONG, POISONED);
@@ -289,7 +294,8 @@ final class EnginePageTable implements PageMapper {
 
     /** Misses, QEMU TLB fills answered, memory events answered without Java, fills given the poison page. */
     String stats() {
-        return String.format("engine page table: %,d code lookups missed, %,d fills of QEMU's TLB, %,d refills answered natively, %,d poisoned",
-                table.get(JAVA_LONG, MISSES), table.get(JAVA_LONG, FILLS), table.get(JAVA_LONG, ANSWERED), table.get(JAVA_LONG, POISONED));
+        long running = table.get(JAVA_LONG, RUNNING_MISSES);
+        return String.format("engine page table: %,d code lookups missed, %,d misses from running code, %,d fills of QEMU's TLB, %,d refills answered natively, %,d poisoned",
+                table.get(JAVA_LONG, MISSES) - running, running, table.get(JAVA_LONG, FILLS), table.get(JAVA_LONG, ANSWERED), table.get(JAVA_LONG, POISONED));
     }
 }

@@ -531,7 +531,8 @@ class RunCommandTest {
                 lines.get(5));
         // How the engine held the translations: pml4's page table, which QEMU never found lacking
         // while Java was below it (nothing poisoned).
-        assertTrue(lines.get(6).matches("pml4: engine page table: " + n + " code lookups missed, " + n + " fills of QEMU's TLB, "
+        assertTrue(lines.get(6).matches("pml4: engine page table: " + n + " code lookups missed, " + n + " misses from running code, "
+                + n + " fills of QEMU's TLB, "
                 + n + " refills answered natively, 0 poisoned"), lines.get(6));
         assertEquals("", r.out());
     }

@@ -134,6 +134,27 @@ class EnginePageTableTest {
         }
     }
 
+    /**
+     * guest/noncanonical_far touches the engine-physical bases themselves (non-canonical, where the
+     * regions of guest RAM and of the holes lie): no region refuses those accesses, so they reach
+     * the table's fill from running code, and must still end as the #GP or #SS of the transcript.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ExecutionMode.class)
+    void nonCanonicalAccessesAtTheEngineBasesFault(ExecutionMode mode) throws Exception {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        try (Machine m = new Machine(Machine.Config.defaults(serial))) {
+            EnginePageTable table = (EnginePageTable) m.mmu().mappings().mapper();
+            m.cpu().setExecutionMode(mode);
+            m.boot(KernelImages.read(Guests.image("noncanonical_far"), OptionalLong.empty(), OptionalLong.empty()), null);
+            Machine.RunResult r = m.run();
+            assertEquals(1, r.exitStatus(), serial.toString(StandardCharsets.ISO_8859_1));
+            assertEquals(Guests.expectedTranscript("noncanonical_far"), serial.toString(StandardCharsets.ISO_8859_1));
+            assertTrue(table.runningMisses() >= 6, "the accesses at the RAM and hole bases come from running code: " + table.stats());
+            assertEquals(0, table.poisoned(), table.stats());
+        }
+    }
+
     /** Unicorn's regions but pml4's own pages (the fetch fence maps its page once, when it is first raised). */
     private static long guestRegions(Machine m) {
         return m.engine().regions().stream().filter(r -> r.begin() < EnginePageTable.OWN_BASE
