@@ -452,7 +452,13 @@ public final class Cpu {
      */
     public void breakpointsChanged(long address) {
         if (codeHooked) {
-            engine.removeCodeCache(address, address + 1);
+            if (pageTable != null) {
+                // Its page may be out of the table just now, its code still kept by frame, where
+                // the address alone cannot find it: drop what was translated from every frame.
+                pageTable.forgetTranslatedCode();
+            } else {
+                engine.removeCodeCache(address, address + 1);
+            }
         }
     }
 
