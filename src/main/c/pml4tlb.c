@@ -35,6 +35,8 @@ extern int uc_ctl(uc_engine *uc, int control, ...);
 extern void tlb_flush_page_x86_64(void *cpu, uint64_t addr);
 extern void tlb_flush_x86_64(void *cpu);
 extern void raise_exception_err_ra_x86_64(void *env, int exception_index, int error_code, uintptr_t retaddr);
+extern void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr);
+extern void tlb_reset_dirty_x86_64(void *cpu, uint64_t host_start, uint64_t length);
 
 /* Debian libunicorn 2.0.1 (pml4fast.c checks uc->cpu at run time; the others were read from the
  * disassembly of x86_cpu_tlb_fill_x86_64 and raise_interrupt2). */
@@ -64,7 +66,11 @@ typedef struct {
     uint64_t poisoned;      /* 72 such fills */
     uint64_t scratch;       /* 80 the entry at SCRATCH (pml4_tlb_remove_frame_code), outside the tree */
     uint64_t running_misses; /* 88 misses from running code (a store's second page), among misses */
-    uint64_t root[512];     /* 96 five levels of 512 (bits 56:12): 0, a child node, or a leaf (LEAF set) */
+    uint64_t ram_base;      /* 96 engine-physical address of guest RAM */
+    uint64_t ram_size;      /* 104 */
+    uint64_t ram_host;      /* 112 its host address */
+    uint8_t *code_frames;   /* 120 a bit per RAM frame QEMU translated code from (pml4_tlb_code_frame) */
+    uint64_t root[512];     /* 128 five levels of 512 (bits 56:12): 0, a child node, or a leaf (LEAF set) */
 } table_t;
 
 size_t pml4_tlb_table_size(void) { return sizeof(table_t); }
@@ -295,6 +301,44 @@ void pml4_tlb_remove_frame_code(table_t *t, uint64_t physical, uint64_t size)
     t->no_raise = was;
 }
 
+/*
+ * ---- stores at full speed
+ *
+ * Unicorn 2.0.1 stubs out QEMU's dirty-memory tracking (cpu_physical_memory_test_and_clear_dirty
+ * returns false, tlb_unprotect_code does nothing), so QEMU marks every writable TLB entry
+ * TLB_NOTDIRTY and never clears it: every store takes the slow path, and checks the page for
+ * translated code (about 0.17 us a store). A page whose frame holds no translated code needs no
+ * such check, so the fill clears the mark on it (tlb_set_dirty, as QEMU's own notdirty_write does
+ * once a page is dirty). When the translator first fetches from a frame, Java tells the table
+ * (pml4_tlb_code_frame), which marks every writable entry onto that frame again (tlb_reset_dirty,
+ * as QEMU's tlb_protect_code would): a store into code is seen from then on, as before.
+ */
+static inline bool code_frame(const table_t *t, uint64_t physical)
+{
+    uint64_t frame = (physical - t->ram_base) / PAGE;
+    return t->code_frames == NULL || physical < t->ram_base || physical - t->ram_base >= t->ram_size
+            || (t->code_frames[frame / 8] >> (frame % 8)) & 1;
+}
+
+/* The translator fetched code from the frame at engine-physical `physical`: stores to it are checked again. */
+void pml4_tlb_code_frame(table_t *t, uint64_t physical)
+{
+    if (t->code_frames == NULL || physical < t->ram_base || physical - t->ram_base >= t->ram_size)
+        return;
+    uint64_t frame = (physical - t->ram_base) / PAGE;
+    if ((t->code_frames[frame / 8] >> (frame % 8)) & 1)
+        return;
+    t->code_frames[frame / 8] |= (uint8_t)(1 << (frame % 8));
+    tlb_reset_dirty_x86_64(t->cpu, t->ram_host + frame * PAGE, PAGE);
+}
+
+/* All translated code was dropped (pml4_tlb_remove_frame_code of every code frame): no frame holds any. */
+void pml4_tlb_code_forgotten(table_t *t)
+{
+    if (t->code_frames != NULL)
+        memset(t->code_frames, 0, (t->ram_size / PAGE + 7) / 8);
+}
+
 /* ---- the fill */
 
 typedef void (*set_page_fn)(void *cpu, uint64_t vaddr, uint64_t paddr, int attrs, int prot, int mmu_idx, uint64_t size);
@@ -311,6 +355,8 @@ static void pml4_tlb_set_page(void *cpu, uint64_t vaddr, uint64_t paddr, int att
     if (e != 0) {
         t->fills++;
         qemu_set_page(cpu, vaddr & ~(PAGE - 1), physical, attrs, (int)(e & RIGHTS), mmu_idx, PAGE);
+        if ((e & 2) && !code_frame(t, physical))
+            tlb_set_dirty_x86_64(cpu, vaddr & ~(PAGE - 1));
         return;
     }
     if (t->no_raise) {
@@ -393,7 +439,7 @@ int pml4_tlb_install(void)
  * MAX_TABLES engines at once. Tables are reused, never freed: another thread's last_table may
  * still point at one.
  */
-table_t *pml4_tlb_attach(uc_engine *uc, uint64_t poison)
+table_t *pml4_tlb_attach(uc_engine *uc, uint64_t poison, uint64_t ram_base, uint64_t ram_size, uint64_t ram_host)
 {
     void *cpu = *(void **)((char *)uc + UC_CPU);
     pthread_mutex_lock(&tables_lock);
@@ -411,6 +457,10 @@ table_t *pml4_tlb_attach(uc_engine *uc, uint64_t poison)
         memset((char *)t + sizeof(void *), 0, sizeof(table_t) - sizeof(void *));
         t->uc = uc;
         t->poison = poison;
+        t->ram_base = ram_base;
+        t->ram_size = ram_size;
+        t->ram_host = ram_host;
+        t->code_frames = calloc((ram_size / PAGE + 7) / 8, 1); /* NULL: every frame counts as code */
         __atomic_store_n(&t->cpu, cpu, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&tables_lock);
@@ -427,5 +477,7 @@ void pml4_tlb_detach(table_t *t)
             free_node((uint64_t *)t->root[i], TOP - 1);
     memset(t->root, 0, sizeof t->root);
     t->scratch = 0;
+    free(t->code_frames);
+    t->code_frames = NULL;
     pthread_mutex_unlock(&tables_lock);
 }

@@ -75,13 +75,15 @@ final class EnginePageTable implements PageMapper {
 
     private record Native(NativeFunction install, NativeFunction attach, NativeFunction detach, NativeFunction map,
                           NativeFunction unmap, NativeFunction protect, NativeFunction entry, NativeFunction removeCode,
-                          NativeFunction removeFrameCode, long tableSize) {
+                          NativeFunction removeFrameCode, NativeFunction codeFrame, NativeFunction codeForgotten,
+                          long tableSize) {
         static Optional<Native> bind(SymbolLookup lib) {
             try {
                 return Optional.of(new Native(fn(lib, "pml4_tlb_install"), fn(lib, "pml4_tlb_attach"), fn(lib, "pml4_tlb_detach"),
                         critical(lib, "pml4_tlb_map"), critical(lib, "pml4_tlb_unmap"), critical(lib, "pml4_tlb_protect"),
                         critical(lib, "pml4_tlb_entry"), fn(lib, "pml4_tlb_remove_code"),
-                        fn(lib, "pml4_tlb_remove_frame_code"), fn(lib, "pml4_tlb_table_size").call()));
+                        fn(lib, "pml4_tlb_remove_frame_code"), critical(lib, "pml4_tlb_code_frame"),
+                        critical(lib, "pml4_tlb_code_forgotten"), fn(lib, "pml4_tlb_table_size").call()));
             } catch (RuntimeException e) {
                 return Optional.empty();
             }
@@ -137,7 +139,8 @@ final class EnginePageTable implements PageMapper {
         engine.protect(0, LOWER_HALF_END, Protection.NONE);
         engine.mapMmio(UPPER_HALF, -UPPER_HALF, none, UPPER_HALF);
         engine.protect(UPPER_HALF, -UPPER_HALF, Protection.NONE);
-        long t = fn.attach().call(engine.nativeHandle().address(), HOLE_BASE + HOLE_SIZE - PhysicalMemory.PAGE_SIZE);
+        long t = fn.attach().call(engine.nativeHandle().address(), HOLE_BASE + HOLE_SIZE - PhysicalMemory.PAGE_SIZE,
+                RAM_BASE, memory.ramSize(), ramBase);
         if (t == 0) {
             throw new IllegalStateException("too many machines at once for the native engine page table");
         }
@@ -231,8 +234,8 @@ final class EnginePageTable implements PageMapper {
     /** The translator fetched code at {@code linear}: its frame joins those {@link #forgetTranslatedCode} drops. */
     void translatedFrom(long linear) {
         long e = entry(linear);
-        if (e != 0) {
-            codeFrames.add(e & ~0xfffL);
+        if (e != 0 && codeFrames.add(e & ~0xfffL)) {
+            fn.codeFrame().call(table.address(), e & ~0xfffL); // stores to it are checked for code from now on
         }
     }
 
@@ -246,6 +249,7 @@ final class EnginePageTable implements PageMapper {
             fn.removeFrameCode().call(table.address(), frame, PhysicalMemory.PAGE_SIZE);
         }
         codeFrames.clear();
+        fn.codeForgotten().call(table.address());
     }
 
     /** Java wrote guest RAM at {@code [physical, physical + length)} (the debugger): code translated from it goes. */
