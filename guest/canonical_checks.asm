@@ -14,6 +14,7 @@
 %include "serial.inc"
 %include "paging.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
@@ -25,23 +26,16 @@ default rel
 
 section .bss
 alignb 8
-expect_rip:     resq 1
-resume_rip:     resq 1
 resume_rsp:     resq 1
-taken:          resq 1
 
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
         mov     [rel resume_rsp], rsp
 %%site: %2
 %%after:
         mov     rsp, [rel resume_rsp]
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .text
@@ -80,7 +74,7 @@ _start:
 on_gp:
         push    rbx
         mov     rbx, rdi
-        inc     qword [rel taken]
+        FAULT_TAKEN
         PRINT   "#GP("
         PUTHEX  qword [rbx + F_ERROR]
         PRINT   ")"
@@ -94,8 +88,7 @@ on_gp:
         PRINT   ", CS "
         PUTHEX  rax
 .cs:    NEWLINE
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_RESUME
         mov     qword [rbx + F_CS], 0x08
         mov     qword [rbx + F_SS], 0x10
         mov     rax, [rel resume_rsp]

@@ -9,27 +9,18 @@
 %include "serial.inc"
 %include "paging.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
-section .bss
-alignb 8
-expect_rip:     resq 1
-resume_rip:     resq 1
-taken:          resq 1
-
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
         mov     rax, r12
         mov     rdx, r13
 %%site: %2
 %%after:
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .text
@@ -62,7 +53,7 @@ _start:
 on_de:
         push    rbx
         mov     rbx, rdi
-        inc     qword [rel taken]
+        FAULT_TAKEN
         PRINT   "#DE"
         mov     rax, [rbx + F_RIP]
         cmp     rax, [rel expect_rip]
@@ -79,7 +70,6 @@ on_de:
 .changed:
         PRINT   ", RAX or RDX CHANGED", 10
 .resume:
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_RESUME
         pop     rbx
         ret

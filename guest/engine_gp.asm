@@ -12,6 +12,7 @@
 %include "serial.inc"
 %include "paging.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
@@ -20,21 +21,14 @@ alignb 16
 buffer:         resb 64
 fx_area:        resb 512
 mxcsr_bad:      resq 1
-expect_rip:     resq 1
-resume_rip:     resq 1
-taken:          resq 1
 
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
         lea     rsi, [rel buffer + 1]           ; not 16-byte aligned
 %%site: %2
 %%after:
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .rodata
@@ -65,7 +59,7 @@ _start:
 on_gp:
         push    rbx
         mov     rbx, rdi
-        inc     qword [rel taken]
+        FAULT_TAKEN
         PRINT   "#GP("
         PUTHEX  qword [rbx + F_ERROR]
         PRINT   ")"
@@ -74,8 +68,7 @@ on_gp:
         je      .ok
         PRINT   ", RIP NOT the instruction"
 .ok:    NEWLINE
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_RESUME
         pop     rbx
         ret
 

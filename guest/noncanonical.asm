@@ -13,36 +13,27 @@
 %include "serial.inc"
 %include "paging.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
 %assign NONCANONICAL    0x8000000000000000
 
-section .bss
-alignb 8
-expect_rip:     resq 1
-resume_rip:     resq 1
-taken:          resq 1
-
 ; CASE "text", instruction: announce the instruction, run it, expect exactly one exception.
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
 %%site: %2
 %%after:
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .text
 global _start
 _start:
         call    idt_init
-        ISR     VEC_GP, on_fault
-        ISR     12, on_fault
+        ISR     VEC_GP, on_gp_or_ss
+        ISR     12, on_gp_or_ss
         PRINT   "noncanonical: data accesses at 0x8000000000000000", 10
         mov     rbx, NONCANONICAL
         mov     r12, rbp                        ; keep RBP
@@ -59,27 +50,3 @@ _start:
         mov     rbp, r12
         mov     al, EXIT_OK
         call    exit_debug
-
-; on_fault: rdi = frame.
-on_fault:
-        push    rbx
-        mov     rbx, rdi
-        inc     qword [rel taken]
-        mov     rax, [rbx + F_VECTOR]
-        cmp     rax, 12
-        jne     .gp
-        PRINT   "#SS("
-        jmp     .code
-.gp:    PRINT   "#GP("
-.code:  PUTHEX  qword [rbx + F_ERROR]
-        PRINT   ")"
-        mov     rax, [rbx + F_RIP]
-        cmp     rax, [rel expect_rip]
-        je      .rip_ok
-        PRINT   ", RIP NOT the instruction"
-.rip_ok:
-        NEWLINE
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
-        pop     rbx
-        ret

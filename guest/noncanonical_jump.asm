@@ -12,6 +12,7 @@
 %include "serial.inc"
 %include "paging.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
@@ -19,23 +20,16 @@ default rel
 
 section .bss
 alignb 8
-expect_rip:     resq 1
 expect_rsp:     resq 1
-resume_rip:     resq 1
-taken:          resq 1
 
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
         mov     rax, NONCANONICAL
         mov     [rel expect_rsp], rsp
 %%site: %2
 %%after:
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .text
@@ -61,7 +55,7 @@ _start:
 on_gp:
         push    rbx
         mov     rbx, rdi
-        inc     qword [rel taken]
+        FAULT_TAKEN
         PRINT   "#GP("
         PUTHEX  qword [rbx + F_ERROR]
         PRINT   "), saved RIP "
@@ -78,8 +72,7 @@ on_gp:
         PRINT   ", RSP CHANGED"
 .rsp_ok:
         NEWLINE
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_RESUME
         mov     rax, [rel expect_rsp]
         mov     [rbx + F_RSP], rax
         pop     rbx

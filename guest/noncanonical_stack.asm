@@ -12,6 +12,7 @@
 %include "paging.inc"
 %include "gdt.inc"
 %include "idt.inc"
+%include "faultcase.inc"
 
 default rel
 
@@ -19,23 +20,16 @@ default rel
 
 section .bss
 alignb 8
-expect_rip:     resq 1
-resume_rip:     resq 1
 good_rsp:       resq 1
-taken:          resq 1
 
 %macro CASE 2+
         PRINT   %1
-        lea     rax, [rel %%site]
-        mov     [rel expect_rip], rax
-        lea     rax, [rel %%after]
-        mov     [rel resume_rip], rax
-        mov     qword [rel taken], 0
+        EXPECT_FAULT %%site, %%after
         mov     [rel good_rsp], rsp
         mov     rsp, BAD_RSP
 %%site: %2
 %%after:
-        CHECK_EQ qword [rel taken], 1, "exceptions taken"
+        ONE_FAULT_TAKEN
 %endmacro
 
 section .text
@@ -56,7 +50,7 @@ _start:
 on_ss:
         push    rbx
         mov     rbx, rdi
-        inc     qword [rel taken]
+        FAULT_TAKEN
         PRINT   "#SS("
         PUTHEX  qword [rbx + F_ERROR]
         PRINT   ")"
@@ -70,8 +64,7 @@ on_ss:
         je      .rsp
         PRINT   ", RSP CHANGED"
 .rsp:   NEWLINE
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_RESUME
         mov     rax, [rel good_rsp]
         mov     [rbx + F_RSP], rax
         pop     rbx
@@ -81,9 +74,8 @@ on_gp:
         push    rbx
         mov     rbx, rdi
         PRINT   "#GP (not #SS)", 10
-        inc     qword [rel taken]
-        mov     rax, [rel resume_rip]
-        mov     [rbx + F_RIP], rax
+        FAULT_TAKEN
+        FAULT_RESUME
         mov     rax, [rel good_rsp]
         mov     [rbx + F_RSP], rax
         pop     rbx

@@ -28,7 +28,7 @@ _start:
         ISR     VEC_PF, on_page_fault
         PRINT   "store_across: an 8-byte store from a present page into one that is not", 10
         mov     rdi, R                          ; map the first page
-        call    map_page
+        call    map_fresh_page
         mov     rbx, R + PAGE_SIZE
         mov     dword [rbx - 4], MARKER
         mov     rax, 0x1122334455667788
@@ -40,15 +40,6 @@ _start:
         mov     al, EXIT_OK
         call    exit_debug
 
-; map_page: a fresh zeroed frame at the page rdi.
-map_page:
-        call    alloc_frame
-        mov     rsi, rax
-        mov     rcx, cr3
-        mov     rax, PTE_ADDR_MASK
-        and     rcx, rax
-        mov     edx, PTE_P | PTE_RW
-        jmp     map_4k
 
 on_page_fault:
         push    rbx
@@ -65,6 +56,6 @@ on_page_fault:
         NEWLINE
         mov     rdi, cr2
         and     rdi, ~(PAGE_SIZE - 1)
-        call    map_page
+        call    map_fresh_page
         pop     rbx
         ret

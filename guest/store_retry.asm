@@ -26,7 +26,7 @@ _start:
         mov     r13d, 4 * PAIRS + 2
 .map:
         push    rdi
-        call    map_page
+        call    map_fresh_page
         pop     rdi
         add     rdi, PAGE_SIZE
         dec     r13d
@@ -117,13 +117,3 @@ _start:
         PUTDEC  r14
         NEWLINE
         EXIT    EXIT_OK
-
-; map_page: a fresh zeroed frame at the page rdi.
-map_page:
-        call    alloc_frame
-        mov     rsi, rax
-        mov     rcx, cr3
-        mov     rax, PTE_ADDR_MASK
-        and     rcx, rax
-        mov     edx, PTE_P | PTE_RW
-        jmp     map_4k

@@ -100,8 +100,14 @@ final class EnginePageTable implements PageMapper {
     }
 
     private static final Optional<Native> NATIVE = NativeHelper.LOOKUP.flatMap(Native::bind);
-    /** 0 once the fill is patched; else why not (pml4_tlb_install), or -1 without the helper. */
-    private static final int INSTALLED = NATIVE.map(n -> (int) n.install().call()).orElse(-1);
+
+    /**
+     * 0 once the fill is patched; else why not (pml4_tlb_install's answer), -1 without the helper,
+     * -2 with a libunicorn other than Debian's 2.0.1, which is never patched (its internals differ).
+     */
+    private static final class Installed {
+        static final int RESULT = !Unicorn.canFlushSoftTlb() ? -2 : NATIVE.map(n -> (int) n.install().call()).orElse(-1);
+    }
 
     private final Unicorn engine;
     private final long ramBase;
@@ -155,8 +161,7 @@ final class EnginePageTable implements PageMapper {
      * {@link EnginePageMapper} keeps the TLB in Unicorn regions.
      */
     static Optional<EnginePageTable> create(Unicorn engine, PhysicalMemory memory, Consumer<String> warnings) {
-        if (INSTALLED != 0 || !NativeHelper.memoryHookNative() || Boolean.getBoolean("pml4.engineRegions")
-                || !Unicorn.canFlushSoftTlb()) {
+        if (!NativeHelper.memoryHookNative() || Boolean.getBoolean("pml4.engineRegions") || Installed.RESULT != 0) {
             return Optional.empty();
         }
         return Optional.of(new EnginePageTable(engine, memory, warnings, NATIVE.get()));
@@ -164,10 +169,17 @@ final class EnginePageTable implements PageMapper {
 
     /** Why this process keeps the TLB in Unicorn regions, or null when it uses the table. */
     static String unavailable() {
-        return switch (INSTALLED) {
+        if (!NativeHelper.memoryHookNative()) {
+            return NativeHelper.LOOKUP.isEmpty() ? "the native helper (target/libpml4fast.so) is not there" : "-Dpml4.noFast";
+        }
+        if (Boolean.getBoolean("pml4.engineRegions")) {
+            return "-Dpml4.engineRegions";
+        }
+        return switch (Installed.RESULT) {
             case 0 -> null;
-            case -1 -> "the native helper (target/libpml4fast.so) is not there";
-            default -> "libunicorn's fill could not be patched (pml4_tlb_install " + INSTALLED + ")";
+            case -1 -> "the native helper (target/libpml4fast.so) lacks it";
+            case -2 -> "libunicorn is not Debian's 2.0.1, whose internals it relies on";
+            default -> "libunicorn's fill could not be patched (pml4_tlb_install " + Installed.RESULT + ")";
         };
     }
 
