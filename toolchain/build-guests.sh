@@ -36,8 +36,8 @@
 #                                        e.g. `; pml4-link: kernel-higher-half.ld`. ELF only.
 #
 # Make-like: an image is rebuilt only when it is missing or older than its source, one of the
-# files the source includes (as nasm -MD recorded them on the last build), its linker script,
-# or this script.
+# files the source includes (as `nasm -M` recorded them on the last build), its linker script,
+# or this script. (NASM 2.16's -MD, writing them while it assembles, lists the source alone.)
 #
 # Exit status: 0 when every kernel built (or was up to date), 1 otherwise, 2 for bad usage or
 # a missing tool.
@@ -84,10 +84,16 @@ marker() {
     head -n 5 "$2" | sed -n "s/^;[[:space:]]*pml4-$1:[[:space:]]*\([^[:space:]]*\).*/\1/p" | head -n 1
 }
 
-# deps_of DEPFILE: the prerequisites listed in a make-style dependency file written by nasm -MD.
+# deps_of DEPFILE: the prerequisites listed in a make-style dependency file written by nasm -M.
 deps_of() {
     [[ -f $1 ]] || return 0
     sed -e 's/\\$//' -e 's/^[^:]*://' "$1" | tr -s ' \t' '\n\n' | sed '/^$/d'
+}
+
+# record_deps SRC SRCDIR TARGET DEPFILE: what SRC includes, for the next build's staleness check
+# (an include that cannot be found is left to the assembly after it to report).
+record_deps() {
+    nasm -M -MF "$4" -MT "$3" -I guest/lib/ -I "$2/" "$1" 2>/dev/null || rm -f "$4"
 }
 
 # stale TARGET DEP...: true if TARGET is missing or any DEP is missing or newer.
@@ -124,8 +130,9 @@ for src in "${sources[@]}"; do
         if ! stale "$out" "${deps[@]}"; then current=$((current + 1)); continue; fi
         say "  NASM  $src -> $out"
         rm -f "$outdir/$name.elf" "$outdir/$name.o" "$outdir/$name.map"
+        record_deps "$src" "$srcdir" "$out" "$depfile"
         # The map file gives pml4 the flat image's symbols (tracer, debugger): NAME.map beside NAME.bin.
-        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
+        if ! nasm -f bin -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -l "$outdir/$name.lst" \
                 --before "[map symbols $outdir/$name.map]" -o "$out" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$out"; failed=1; continue
         fi
@@ -141,7 +148,8 @@ for src in "${sources[@]}"; do
         if ! stale "$out" "${deps[@]}" "$ldscript"; then current=$((current + 1)); continue; fi
         say "  NASM  $src -> $outdir/$name.o"
         rm -f "$outdir/$name.bin"
-        if ! nasm -f "$objformat" -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -MD "$depfile" -l "$outdir/$name.lst" \
+        record_deps "$src" "$srcdir" "$out" "$depfile"
+        if ! nasm -f "$objformat" -w+all -w-unknown-warning -I guest/lib/ -I "$srcdir/" -l "$outdir/$name.lst" \
                 -o "$outdir/$name.o" "$src"; then
             echo "$prog: $src: nasm failed" >&2; rm -f "$outdir/$name.o" "$out"; failed=1; continue
         fi
