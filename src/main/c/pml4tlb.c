@@ -224,20 +224,37 @@ void pml4_tlb_unmap(table_t *t, uint64_t linear, uint64_t size)
     flush(t, linear, size, c.pages_changed);
 }
 
+/* Gives every leaf of [linear, linear + size) under node (level) the rights, splitting a leaf the range cuts. */
+static void protect_range(uint64_t *node, int level, uint64_t linear, uint64_t size, uint64_t rights, change_t *c)
+{
+    while (size > 0) {
+        unsigned i = index_at(linear, level);
+        uint64_t here = span(level) - (linear & (span(level) - 1));
+        uint64_t n = here < size ? here : size;
+        uint64_t e = node[i];
+        if (e != 0 && !(e & LEAF)) {
+            protect_range((uint64_t *)e, level - 1, linear, n, rights, c);
+        } else if (e != 0 && n == span(level)) {
+            if ((e & RIGHTS) != rights) {
+                node[i] = (e & ~RIGHTS) | rights;
+                c->pages_changed += (int)(level >= 2 ? 1 << 20 : span(level) / PAGE);
+            }
+        } else if (e != 0) {
+            node[i] = (uint64_t)split(e, level - 1);
+            protect_range((uint64_t *)node[i], level - 1, linear, n, rights, c);
+        }
+        linear += n;
+        size -= n;
+    }
+}
+
+/* The pages of [linear, linear + size) that the table holds get the rights; QEMU forgets those that changed. */
 void pml4_tlb_protect(table_t *t, uint64_t linear, uint64_t size, uint64_t rights)
 {
-    /* A protect is a map onto what is there: simplest done page by page through lookup. */
+    if (!keyed(linear) || !keyed(linear + size - 1))
+        return;
     change_t c = {0};
-    for (uint64_t p = linear; p < linear + size; ) {
-        uint64_t physical = 0, e = lookup(t, p, &physical);
-        if (e == 0) {
-            p += PAGE;
-            continue;
-        }
-        apply(t->root, TOP, p, PAGE, physical, rights & RIGHTS, 'm', &c);
-        c.pages_changed++;
-        p += PAGE;
-    }
+    protect_range(t->root, TOP, linear, size, rights & RIGHTS, &c);
     flush(t, linear, size, c.pages_changed);
 }
 

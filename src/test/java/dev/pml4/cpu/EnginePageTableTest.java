@@ -74,7 +74,16 @@ class EnginePageTableTest {
             assertEquals(entry(0x40_0000, RW), table.entry(0x20_0000));
             assertEquals(entry(0x5f_f000, RW), table.entry(0x3f_f000));
 
-            table.unmap(0x30_0000, PAGE); // one page in the middle of the 2 MiB leaf
+            table.protect(0x20_0000, twoMiB, (int) Protection.READ); // the whole leaf, in place
+            assertEquals(entry(0x40_0000, Protection.READ), table.entry(0x20_0000));
+            assertEquals(entry(0x5f_f000, Protection.READ), table.entry(0x3f_f000));
+            table.protect(0x2f_f000, PAGE, (int) RW); // one page of it: the leaf splits
+            assertEquals(entry(0x4f_f000, RW), table.entry(0x2f_f000));
+            assertEquals(entry(0x4f_e000, Protection.READ), table.entry(0x2f_e000));
+            assertEquals(entry(0x50_0000, Protection.READ), table.entry(0x30_0000));
+            table.protect(0x20_0000, twoMiB, (int) RW);
+
+            table.unmap(0x30_0000, PAGE); // one page in the middle of the 2 MiB mapping
             assertEquals(0, table.entry(0x30_0000));
             assertEquals(entry(0x4f_f000, RW), table.entry(0x2f_f000));
             assertEquals(entry(0x50_1000, RW), table.entry(0x30_1000));
