@@ -107,10 +107,10 @@ public final class Cpu {
      */
     private long retryRip = -1;
     private final FetchFence fence;
-    /** The engine's mappings (parked regions among them), or null when the MMU maps elsewhere. */
-    final EnginePageMapper enginePages;
-    /** The engine page table the MMU maps into instead (EnginePageTable), or null. */
-    final EnginePageTable pageTable;
+    /** How the engine reaches what the TLB holds: the engine page table, or Unicorn regions. */
+    final EngineMemory engineMemory;
+    /** The regions, when they are the layout: their parked code has machinery of its own below. */
+    private final EnginePageMapper enginePages;
     /** Fast mode's controller (null without its native helper); on only when {@link #run} chose it. */
     private final FastExecution fast;
     private ExecutionMode mode = ExecutionMode.FAST; // precise whenever fast cannot be had (installCodeHook)
@@ -183,9 +183,9 @@ public final class Cpu {
         this.ram = memory.ramSlice(0, memory.ramSize());
         this.system = new SystemInstructions(this, capstone);
         this.nonCanonical = new NonCanonicalAccess(capstone);
-        this.enginePages = mmu.mappings().mapper() instanceof EnginePageMapper m ? m : null;
-        this.pageTable = mmu.mappings().mapper() instanceof EnginePageTable t ? t : null;
-        this.fence = new FetchFence(mmu.mappings().mapper());
+        this.engineMemory = (EngineMemory) mmu.mappings().mapper(); // made by pageMapper
+        this.enginePages = engineMemory instanceof EnginePageMapper m ? m : null;
+        this.fence = new FetchFence(engineMemory);
         if (enginePages != null) {
             // Both modes keep the code of parked pages: precise mode's hook walks it at the
             // instruction (codeFetchable), fast mode's block hook stops before it (walkBlockCode).
@@ -380,20 +380,9 @@ public final class Cpu {
         forgetTranslatedCode();
     }
 
-    /** Drops every translated block: of every mapped chunk, and of pages parked with their code. */
+    /** Drops every translated block. */
     void forgetTranslatedCode() {
-        if (pageTable != null) {
-            pageTable.forgetTranslatedCode();
-            return;
-        }
-        for (var chunk : mmu.mappings().chunks()) {
-            if (chunk.ram()) {
-                engine.removeCodeCache(chunk.linear(), chunk.linear() + chunk.size());
-            }
-        }
-        if (enginePages != null) {
-            enginePages.forgetParkedCode();
-        }
+        engineMemory.forgetTranslatedCode();
     }
 
     /** From which instruction count fast mode runs (before the first run; tests use 0). */
@@ -452,13 +441,7 @@ public final class Cpu {
      */
     public void breakpointsChanged(long address) {
         if (codeHooked) {
-            if (pageTable != null) {
-                // Its page may be out of the table just now, its code still kept by frame, where
-                // the address alone cannot find it: drop what was translated from every frame.
-                pageTable.forgetTranslatedCode();
-            } else {
-                engine.removeCodeCache(address, address + 1);
-            }
+            engineMemory.forgetTranslatedCodeAt(address);
         }
     }
 
@@ -1037,7 +1020,7 @@ public final class Cpu {
             fetchReachesFence(rip);
             return;
         }
-        if ((enginePages != null || pageTable != null) && ((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
+        if (((rip & ~0xfffL) != fetchablePage || mmu.mappings().version() != fetchableVersion
                 || (rip & 0xfff) + size > 0x1000) && !codeFetchable(rip, size)) {
             return;
         }
@@ -1167,14 +1150,12 @@ public final class Cpu {
             if (mmu.mappings().executable(page)) {
                 continue;
             }
-            long drops = enginePages != null ? enginePages.codeDrops() : 0;
+            long changes = engineMemory.codeChanges();
             long at = page == first ? rip : page;
             if (fetchWalkFaults(at, rip)) {
                 return false;
             }
-            // With the page table the block may have been translated from the frame the page showed
-            // before the miss: QEMU looks it up again by the new frame.
-            if (pageTable != null || enginePages.codeDrops() != drops || !mmu.mappings().executable(at)) {
+            if (engineMemory.codeChanges() != changes || !mmu.mappings().executable(at)) {
                 retranslate = true; // the block running was translated from another frame
                 engine.stop();
                 return false;
@@ -1191,9 +1172,7 @@ public final class Cpu {
      */
     private boolean fetchWalkFaults(long at, long rip) {
         Mmu.AccessResult r = mmu.access(at, 1, AccessType.FETCH, dataMode(), pagingState());
-        if (enginePages != null) {
-            enginePages.forgetCachedTranslation(at & ~0xfffL);
-        }
+        engineMemory.forgetCachedTranslation(at & ~0xfffL);
         codePage = -1;
         if (r.fault() != null || r.nonexistentMemory()) {
             raise(exceptionFor(r, AccessType.FETCH), rip);
@@ -1219,7 +1198,7 @@ public final class Cpu {
      * finds at the block's first instruction (codeFetchable), here before the block is entered.
      */
     BlockCode walkBlockCode(long pc, int size) {
-        long drops = enginePages.codeDrops();
+        long changes = engineMemory.codeChanges();
         long first = pc & ~0xfffL;
         if (!mmu.mappings().executable(first) && fetchWalkFaults(pc, pc)) {
             return BlockCode.FAULTS;
@@ -1228,7 +1207,7 @@ public final class Cpu {
         if (last != first && !mmu.mappings().executable(last)) {
             return BlockCode.LATER_PAGE;
         }
-        return enginePages.codeDrops() != drops ? BlockCode.TRANSLATE_AGAIN : BlockCode.RUNS;
+        return engineMemory.codeChanges() != changes ? BlockCode.TRANSLATE_AGAIN : BlockCode.RUNS;
     }
 
     /** The code page {@link #codeFetchable} last found resident, and the mappings' version then. */
@@ -1253,19 +1232,15 @@ public final class Cpu {
             // here only with the engine page table, whose linear space holds no right to execute.
             return type == MemoryAccess.FETCH_PROT && modeSwitch.onTrampoline(address);
         }
-        if (type == MemoryAccess.FETCH_PROT && fence.covers(address) && pageTable != null) {
-            return true; // the fence's NOPs, translated so that the instructions before it run (FetchFence)
+        if (type == MemoryAccess.FETCH_PROT && fence.covers(address)) {
+            // The fence's NOPs, translated so that the instructions before it run (FetchFence); only
+            // with the page table, whose linear space holds no right to execute, does this come here.
+            return true;
         }
-        if (enginePages != null) {
-            enginePages.touched(address); // a parked region stays unreachable, whatever happens next
-        }
+        engineMemory.touched(address); // nothing the engine caches on the way outlives what Java decides
         if (type == MemoryAccess.FETCH_PROT && mmu.mappings().executable(address)) {
-            if (enginePages != null) {
-                enginePages.translatedFrom(address);
-            } else if (pageTable != null) {
-                pageTable.translatedFrom(address);
-            }
-            if (pageTable == null && watchTranslatedCode(address)) {
+            engineMemory.translatedFrom(address);
+            if (!engineMemory.seesWritesToCode() && watchTranslatedCode(address)) {
                 return false;
             }
             return guard.fetch(address, size, () -> engine.readRegister(X86Reg.RIP)); // the translator at work
@@ -1287,7 +1262,7 @@ public final class Cpu {
                     access.name().toLowerCase()), rip);
             return false;
         }
-        long rebuildsBefore = enginePages != null ? enginePages.rebuilds() : -1;
+        long rebuildsBefore = engineMemory.rebuilds();
         Mmu.AccessResult r = mmu.access(address, size, access, dataMode(), pagingState());
         if (stopBeforeAccess) {
             instructions--; // it does not run; it runs on resume (the debugger)
@@ -1295,11 +1270,10 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (type.isWrite() && pageTable == null) {
-                dropCodeWrittenThroughAlias(address, size); // with the page table QEMU sees such writes itself
+            if (type.isWrite() && !engineMemory.seesWritesToCode()) {
+                dropCodeWrittenThroughAlias(address, size);
             }
-            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) && pageTable == null
-                    && (enginePages == null || enginePages.rebuilds() != rebuildsBefore)) {
+            if ((type == MemoryAccess.WRITE_PROT || type == MemoryAccess.READ_PROT) && engineMemory.rebuilds() != rebuildsBefore) {
                 // The mapping changed under an access the engine is in the middle of: Unicorn 2.0.1
                 // crashes when a read-modify-write instruction retries its store after a PROT hook
                 // remapped the page (measured: `inc qword [fresh page]`). Abandon the instruction
@@ -1384,9 +1358,7 @@ public final class Cpu {
             }
             for (long x : mmu.mappings().codeWrittenThroughAlias(page, chunk.physical() + (page - chunk.linear()))) {
                 engine.removeCodeCache(x, x + 0x1000);
-                if (enginePages != null) {
-                    enginePages.forgetCachedTranslation(x);
-                }
+                engineMemory.forgetCachedTranslation(x);
             }
         }
     }
@@ -1420,12 +1392,8 @@ public final class Cpu {
             return false;
         }
         if (r.fault() == null && !r.nonexistentMemory()) {
-            if (enginePages != null) {
-                enginePages.translatedFrom(address);
-            } else if (pageTable != null) {
-                pageTable.translatedFrom(address);
-            }
-            if (pageTable == null && watchTranslatedCode(address)) {
+            engineMemory.translatedFrom(address);
+            if (!engineMemory.seesWritesToCode() && watchTranslatedCode(address)) {
                 return false;
             }
             if (type == MemoryAccess.FETCH_UNMAPPED && !fastOn) {
@@ -1535,8 +1503,9 @@ public final class Cpu {
     }
 
     private void onEngineInterrupt(int vector) {
-        if (vector == EnginePageTable.MISS_VECTOR && pageTable != null && pageTable.takeMiss()) {
-            onPageTableMiss(pageTable.missAddress(), pageTable.missFromRunningCode());
+        EngineMemory.Miss miss = engineMemory.takeMiss(vector);
+        if (miss != null) {
+            onPageTableMiss(miss.address(), miss.fromRunningCode());
             return;
         }
         engine.markExceptionDelivered(vector); // pml4 delivers it: QEMU must not count it as pending (fact 1)
@@ -1562,19 +1531,12 @@ public final class Cpu {
      */
     /** How the engine holds the TLB's translations, and what that cost (pml4 run --stats). */
     public String engineMemoryStatistics() {
-        if (pageTable != null) {
-            return pageTable.stats();
-        }
-        String why = EnginePageTable.unavailable();
-        return "engine regions" + (enginePages != null ? String.format(": %,d memory-view rebuilds, %,d unparks", enginePages.rebuilds(), enginePages.unparks()) : "")
-                + (why != null ? " (no engine page table: " + why + ")" : "");
+        return engineMemory.statistics();
     }
 
     /** The debugger wrote guest RAM: code translated from those bytes must go (DESIGN.md fact 12). */
     public void ramWritten(long physical, long length) {
-        if (pageTable != null) {
-            pageTable.ramWritten(physical, length);
-        }
+        engineMemory.ramWritten(physical, length);
     }
 
     private void onPageTableMiss(long address, boolean fromRunningCode) {

@@ -3,7 +3,6 @@ package dev.pml4.cpu;
 import dev.pml4.ffi.unicorn.Protection;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.machine.PhysicalMemory;
-import dev.pml4.mmu.PageMapper;
 
 import java.lang.foreign.MemorySegment;
 import java.util.HashSet;
@@ -51,7 +50,7 @@ import java.util.function.Consumer;
  * At most {@link #PARKED_LIMIT} regions stay parked (the least recently parked go first), which
  * bounds Unicorn's region count and so the cost of every rebuild.
  */
-final class EnginePageMapper implements PageMapper {
+final class EnginePageMapper implements EngineMemory {
     /**
      * Parked regions kept at most, beyond the live ones (at most {@code EngineMappingBudget}'s 128).
      * Each costs every later rebuild about 0.3 us, so a miss on a page never held pays up to 10 us
@@ -320,7 +319,8 @@ final class EnginePageMapper implements PageMapper {
     }
 
     /** Counts drops of translated code kept while parked: the block running may be stale after one. */
-    long codeDrops() {
+    @Override
+    public long codeChanges() {
         return codeDrops;
     }
 
@@ -328,7 +328,8 @@ final class EnginePageMapper implements PageMapper {
      * Drops QEMU's cached translation of the page of {@code linear}: its code lookup caches one with
      * every right before a block kept in a parked region runs, and the code hook just checked it.
      */
-    void forgetCachedTranslation(long linear) {
+    @Override
+    public void forgetCachedTranslation(long linear) {
         if (parking) {
             engine.flushSoftTlbPage(linear);
         }
@@ -377,7 +378,8 @@ final class EnginePageMapper implements PageMapper {
     }
 
     /** The translator fetched code at {@code linear}: its page's translated code goes when the region parks. */
-    void translatedFrom(long linear) {
+    @Override
+    public void translatedFrom(long linear) {
         Map.Entry<Long, Region> e = regions.floorEntry(linear);
         if (e != null && e.getValue().linear + e.getValue().size > linear) {
             e.getValue().translated.add(linear & ~0xfffL);
@@ -389,7 +391,8 @@ final class EnginePageMapper implements PageMapper {
      * may have cached a translation for it on the way (its code lookup does, before the fetch comes
      * here): flush it, so that it stays unreachable whatever Java decides.
      */
-    void touched(long address) {
+    @Override
+    public void touched(long address) {
         if (parkedOrder.isEmpty()) {
             return;
         }
@@ -417,8 +420,53 @@ final class EnginePageMapper implements PageMapper {
     }
 
     /** Changes so far that made Unicorn rebuild its view of memory (or may have). */
-    long rebuilds() {
+    @Override
+    public long rebuilds() {
         return rebuilds;
+    }
+
+    @Override
+    public Miss takeMiss(int vector) {
+        return null; // a missing page is a missing region: the memory hook hears of it
+    }
+
+    /** Every RAM region's code, and that kept with parked ones. */
+    @Override
+    public void forgetTranslatedCode() {
+        for (Region r : regions.values()) {
+            if (r.ram && !r.parked) {
+                engine.removeCodeCache(r.linear, r.linear + r.size);
+            }
+        }
+        forgetParkedCode();
+    }
+
+    @Override
+    public void forgetTranslatedCodeAt(long linear) {
+        engine.removeCodeCache(linear, linear + 1);
+    }
+
+    @Override
+    public void ramWritten(long physical, long length) {
+        // Code is kept per region, not per frame: the debugger drops it by the linear address it wrote.
+    }
+
+    /** No: each region is a RAM block of its own to QEMU, so it cannot tell that two alias one frame. */
+    @Override
+    public boolean seesWritesToCode() {
+        return false;
+    }
+
+    @Override
+    public long nativeTable() {
+        return 0;
+    }
+
+    @Override
+    public String statistics() {
+        String why = EnginePageTable.unavailable();
+        return String.format("engine regions: %,d memory-view rebuilds, %,d unparks", rebuilds, unparks)
+                + (why != null ? " (no engine page table: " + why + ")" : "");
     }
 
     long retargets() {

@@ -4,7 +4,6 @@ import dev.pml4.ffi.NativeFunction;
 import dev.pml4.ffi.unicorn.Protection;
 import dev.pml4.ffi.unicorn.Unicorn;
 import dev.pml4.machine.PhysicalMemory;
-import dev.pml4.mmu.PageMapper;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
@@ -48,7 +47,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * that frame's code (DESIGN.md fact 12 does not apply here), and removing a translation never
  * leaves code of another frame behind (the parked regions' concern).
  */
-final class EnginePageTable implements PageMapper {
+final class EnginePageTable implements EngineMemory {
     /*
      * Engine-physical bases: non-canonical with 4-level and with 5-level paging alike (bit 62 set,
      * bit 63 clear; SDM Vol. 3A 4.5.1), and within QEMU's 64-bit physical address space.
@@ -117,6 +116,8 @@ final class EnginePageTable implements PageMapper {
     private final Set<Long> reportedHoles = new HashSet<>();
     /** pml4's own pages by host address, and their engine-physical addresses. */
     private final Map<Long, Long> ownPages = new HashMap<>();
+    /** Changes to the table so far ({@link #codeChanges}). */
+    private long changes;
     /** Engine-physical pages QEMU translated code from: what {@link #forgetTranslatedCode} drops. */
     private final Set<Long> codeFrames = new HashSet<>();
 
@@ -183,11 +184,6 @@ final class EnginePageTable implements PageMapper {
         };
     }
 
-    /** The native table_t, for fast mode's memory hook (state.tlb). */
-    long address() {
-        return table.address();
-    }
-
     private void report(long physical, String what) {
         if (reportedHoles.add(physical & ~0xfffL)) {
             warnings.accept(String.format("%s of physical 0x%x: no RAM or device there (reads all-ones, writes are ignored; reported once per page)",
@@ -202,21 +198,25 @@ final class EnginePageTable implements PageMapper {
 
     @Override
     public void mapRam(long linear, long size, int perms, MemorySegment frames) {
+        changes++;
         fn.map().call(table.address(), linear, size, RAM_BASE + (frames.address() - ramBase), rights(perms));
     }
 
     @Override
     public void mapHole(long linear, long size, long physical) {
+        changes++;
         fn.map().call(table.address(), linear, size, HOLE_BASE + physical, Protection.READ | Protection.WRITE);
     }
 
     @Override
     public void protect(long linear, long size, int perms) {
+        changes++;
         fn.protect().call(table.address(), linear, size, rights(perms));
     }
 
     @Override
     public void unmap(long linear, long size) {
+        changes++;
         fn.unmap().call(table.address(), linear, size);
     }
 
@@ -244,7 +244,8 @@ final class EnginePageTable implements PageMapper {
     }
 
     /** The translator fetched code at {@code linear}: its frame joins those {@link #forgetTranslatedCode} drops. */
-    void translatedFrom(long linear) {
+    @Override
+    public void translatedFrom(long linear) {
         long e = entry(linear);
         if (e != 0 && codeFrames.add(e & ~0xfffL)) {
             fn.codeFrame().call(table.address(), e & ~0xfffL); // stores to it are checked for code from now on
@@ -256,7 +257,8 @@ final class EnginePageTable implements PageMapper {
      * translations they came through (QEMU keys them by frame), so removing them by the mapped
      * chunks would leave those of frames mapped nowhere at the moment.
      */
-    void forgetTranslatedCode() {
+    @Override
+    public void forgetTranslatedCode() {
         for (long frame : codeFrames) {
             fn.removeFrameCode().call(table.address(), frame, PhysicalMemory.PAGE_SIZE);
         }
@@ -265,7 +267,8 @@ final class EnginePageTable implements PageMapper {
     }
 
     /** Java wrote guest RAM at {@code [physical, physical + length)} (the debugger): code translated from it goes. */
-    void ramWritten(long physical, long length) {
+    @Override
+    public void ramWritten(long physical, long length) {
         fn.removeFrameCode().call(table.address(), RAM_BASE + physical, length);
     }
 
@@ -274,23 +277,55 @@ final class EnginePageTable implements PageMapper {
         return fn.entry().call(table.address(), linear);
     }
 
-    /** Whether the engine's last interrupt is the table's miss (then cleared): see {@link #MISS_VECTOR}. */
-    boolean takeMiss() {
-        if (table.get(JAVA_INT, MISS_PENDING) == 0) {
-            return false;
+    @Override
+    public Miss takeMiss(int vector) {
+        if (vector != MISS_VECTOR || table.get(JAVA_INT, MISS_PENDING) == 0) {
+            return null;
         }
         table.set(JAVA_INT, MISS_PENDING, 0);
+        return new Miss(table.get(JAVA_LONG, MISS_ADDR), table.get(JAVA_LONG, MISS_RETADDR) != 0);
+    }
+
+    /** Nothing to forget: a change to the table flushes what QEMU cached of the pages it changed. */
+    @Override
+    public void forgetCachedTranslation(long linear) {
+    }
+
+    /** Nothing caches a translation of a page the table lacks (the fill asks the table each time). */
+    @Override
+    public void touched(long address) {
+    }
+
+    /**
+     * A breakpoint's page may be out of the table just now, its code still kept by frame, where the
+     * address alone cannot find it: what was translated from every frame goes.
+     */
+    @Override
+    public void forgetTranslatedCodeAt(long linear) {
+        forgetTranslatedCode();
+    }
+
+    /** Every change to the table: after one, a running block's page may show another frame than it was translated from. */
+    @Override
+    public long codeChanges() {
+        return changes;
+    }
+
+    /** None: the table never changes Unicorn's regions. */
+    @Override
+    public long rebuilds() {
+        return 0;
+    }
+
+    /** Yes: guest RAM is one RAM block, in which QEMU finds code by frame (see the class comment). */
+    @Override
+    public boolean seesWritesToCode() {
         return true;
     }
 
-    /** The linear address of the last miss. */
-    long missAddress() {
-        return table.get(JAVA_LONG, MISS_ADDR);
-    }
-
-    /** Whether the last miss came from translated code running (else from QEMU looking up a block). */
-    boolean missFromRunningCode() {
-        return table.get(JAVA_LONG, MISS_RETADDR) != 0;
+    @Override
+    public long nativeTable() {
+        return table.address();
     }
 
     /** Fills for pages the table did not hold (each reached the Cpu as {@link #MISS_VECTOR}). */
@@ -309,7 +344,8 @@ final class EnginePageTable implements PageMapper {
     }
 
     /** Misses, QEMU TLB fills answered, memory events answered without Java, fills given the poison page. */
-    String stats() {
+    @Override
+    public String statistics() {
         long running = table.get(JAVA_LONG, RUNNING_MISSES);
         return String.format("engine page table: %,d code lookups missed, %,d misses from running code, %,d fills of QEMU's TLB, %,d refills answered natively, %,d poisoned",
                 table.get(JAVA_LONG, MISSES) - running, running, table.get(JAVA_LONG, FILLS), table.get(JAVA_LONG, ANSWERED), table.get(JAVA_LONG, POISONED));

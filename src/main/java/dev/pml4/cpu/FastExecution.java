@@ -90,9 +90,7 @@ final class FastExecution {
         this.capstone = capstone;
         this.state = engine.allocateForHooks(lib.stateSize());
         state.set(JAVA_LONG, JAVA_MEM, engine.memoryEventStub(javaMemoryHook).address());
-        if (cpu.pageTable != null) {
-            state.set(JAVA_LONG, TLB, cpu.pageTable.address()); // the memory hook answers QEMU's refills itself
-        }
+        state.set(JAVA_LONG, TLB, cpu.engineMemory.nativeTable()); // the memory hook answers QEMU's refills from it, if there is one
         engine.hookNative(Unicorn.HOOK_MEM_UNMAPPED | Unicorn.HOOK_MEM_PROT, lib.mem(), state, 1, 0);
     }
 

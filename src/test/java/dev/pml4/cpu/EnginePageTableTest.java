@@ -137,8 +137,8 @@ class EnginePageTableTest {
             Tlb.Statistics dtlb = m.mmu().tlb().statistics(Tlb.Kind.DATA);
             assertTrue(itlb.misses() > 40_000, "an ITLB miss after every switch: " + itlb);
             assertTrue(dtlb.misses() > 40_000, "a DTLB miss after every switch: " + dtlb);
-            assertTrue(table.misses() > 40_000, "the code lookups after each switch: " + table.stats());
-            assertEquals(0, table.poisoned(), table.stats());
+            assertTrue(table.misses() > 40_000, "the code lookups after each switch: " + table.statistics());
+            assertEquals(0, table.poisoned(), table.statistics());
             assertEquals(regionsBefore, guestRegions(m), "no region per miss");
         }
     }
@@ -159,8 +159,8 @@ class EnginePageTableTest {
             Machine.RunResult r = m.run();
             assertEquals(1, r.exitStatus(), serial.toString(StandardCharsets.ISO_8859_1));
             assertEquals(Guests.expectedTranscript("noncanonical_far"), serial.toString(StandardCharsets.ISO_8859_1));
-            assertTrue(table.runningMisses() >= 6, "the accesses at the RAM and hole bases come from running code: " + table.stats());
-            assertEquals(0, table.poisoned(), table.stats());
+            assertTrue(table.runningMisses() >= 6, "the accesses at the RAM and hole bases come from running code: " + table.statistics());
+            assertEquals(0, table.poisoned(), table.statistics());
         }
     }
 
